@@ -1,0 +1,127 @@
+"""The request parameters of the SegSwap API, validated in one place.
+
+The names, defaults and ranges are exactly those of the hosted SegSwap v0.1 API; the
+library, the CLI and the HTTP API all validate through :func:`parse_params` /
+:func:`parse_request`, so a value accepted by one is accepted by all.
+
+``mode`` is a segswap extension (see README, "Modes").
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from segswap.errors import InvalidParameter
+
+DEFAULT_PROMPT = "photo of a wooden table in center of living room"
+MAX_SEED = 2**32 - 1
+
+Mode = Literal["auto", "object", "pattern", "remove"]
+ImageFormat = Literal["jpeg", "png", "webp"]
+
+
+class SwapParams(BaseModel):
+    """Tunable parameters of one edit (everything but the three images).
+
+    Strict types: a bool is not an int, a string is not a number.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    prompt: Annotated[str, Field(max_length=2000)] = DEFAULT_PROMPT
+    steps: Annotated[int, Field(ge=10, le=100)] = 30
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 42
+    growmask: Annotated[int, Field(ge=0, le=20)] = 5
+    fashion_strength: Annotated[float, Field(ge=0, le=1)] = 1.0
+    subject_strength: Annotated[float, Field(ge=0, le=1)] = 1.0
+    horizontal_repeat: Annotated[int, Field(ge=1, le=10)] = 1
+    vertical_repeat: Annotated[int, Field(ge=1, le=10)] = 1
+    image_format: ImageFormat = "png"
+    image_quality: Annotated[int, Field(ge=10, le=100)] = 95
+    base64: bool = False
+    mode: Mode = "auto"
+
+
+class SwapRequest(SwapParams):
+    """A full API request: the parameters plus the three image inputs.
+
+    Each image input is an ``http(s)://`` URL, a ``data:image/...;base64,`` URI or a bare
+    base64 string of an image file.
+    """
+
+    main_image: Annotated[str, Field(min_length=1)]
+    mask_image: Annotated[str, Field(min_length=1)]
+    object_image: Annotated[str, Field(min_length=1)]
+
+    def params(self) -> SwapParams:
+        """The request without its images."""
+        return SwapParams(**self.model_dump(exclude=set(IMAGE_FIELDS)))
+
+
+IMAGE_FIELDS = ("main_image", "mask_image", "object_image")
+PARAM_FIELDS = tuple(SwapParams.model_fields)
+
+
+def describe_allowed(field: str) -> str:
+    """A human description of what ``field`` accepts, e.g. ``an integer in 10-100``."""
+    if field in IMAGE_FIELDS:
+        return "an image: http(s) URL, data:image/...;base64 URI or base64 string"
+    info = SwapRequest.model_fields.get(field)
+    if info is None:
+        return f"one of the known parameters: {', '.join(IMAGE_FIELDS + PARAM_FIELDS)}"
+    low = high = max_len = None
+    for meta in info.metadata:
+        low = getattr(meta, "ge", low)
+        high = getattr(meta, "le", high)
+        max_len = getattr(meta, "max_length", max_len)
+    annotation = info.annotation
+    if field == "image_format":
+        return 'one of "jpeg", "png", "webp"'
+    if field == "mode":
+        return 'one of "auto", "object", "pattern", "remove"'
+    if annotation is bool:
+        return "a boolean (true or false)"
+    if annotation is int:
+        return f"an integer in {low}-{high}"
+    if annotation is float:
+        return f"a number in {low}-{high}"
+    if annotation is str and max_len is not None:
+        return f"a string of at most {max_len} characters"
+    return "a string"
+
+
+def _raise_first(error: ValidationError) -> None:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "body"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        raise InvalidParameter(
+            field, f"unknown parameter; expected {describe_allowed(field)}"
+        ) from None
+    if kind == "missing":
+        raise InvalidParameter(field, f"is required; expected {describe_allowed(field)}") from None
+    got = first.get("input")
+    shown = repr(got) if not isinstance(got, str) or len(got) < 60 else repr(got[:57] + "...")
+    raise InvalidParameter(field, f"expected {describe_allowed(field)}, got {shown}") from None
+
+
+def parse_params(values: dict[str, Any]) -> SwapParams:
+    """Validate parameters (no images). Raises :class:`InvalidParameter` naming the field."""
+    try:
+        return SwapParams(**values)
+    except ValidationError as error:
+        _raise_first(error)
+        raise  # unreachable
+
+
+def parse_request(body: Any) -> SwapRequest:
+    """Validate a full API request body (a JSON object). Raises :class:`InvalidParameter`."""
+    if not isinstance(body, dict):
+        raise InvalidParameter("body", "expected a JSON object with the request parameters")
+    try:
+        return SwapRequest(**body)
+    except ValidationError as error:
+        _raise_first(error)
+        raise  # unreachable
