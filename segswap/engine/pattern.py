@@ -1,0 +1,64 @@
+"""Pattern transfer: a tiled pattern becomes the surface of the region, keeping its shading."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from segswap.engine.harmonize import to_lab, to_rgb
+from segswap.engine.region import EditRegion, bounding_box
+
+
+def tile_pattern(rgb: np.ndarray, height: int, width: int, across: int, down: int) -> np.ndarray:
+    """The pattern repeated ``across`` × ``down`` times, filling an H×W (uint8 RGB) area.
+
+    Each tile is ``width / across`` × ``height / down`` pixels, so doubling both repeats
+    halves the pattern's period.
+    """
+    tile_w = max(1, round(width / across))
+    tile_h = max(1, round(height / down))
+    interpolation = cv2.INTER_AREA if tile_w < rgb.shape[1] else cv2.INTER_LINEAR
+    tile = cv2.resize(rgb, (tile_w, tile_h), interpolation=interpolation)
+    reps = (-(-height // tile_h), -(-width // tile_w), 1)
+    return np.tile(tile, reps)[:height, :width]
+
+
+def shading_sigma(height: int, width: int) -> float:
+    """Blur (pixels) separating the region's shading (kept) from its old texture (replaced)."""
+    return max(2.0, min(height, width) / 64)
+
+
+def transfer_pattern(
+    crop: np.ndarray,
+    region: EditRegion,
+    rgba: np.ndarray,
+    across: int,
+    down: int,
+    fashion_strength: float,
+) -> np.ndarray:
+    """The crop with the pattern laid over its grown mask.
+
+    The pattern's lightness is multiplied by the region's own low-frequency lightness
+    relative to its mean (folds and shadows darken it, highlights brighten it); its
+    colour is the pattern's. ``fashion_strength`` (0–1) mixes from the region unchanged
+    (0) to the full pattern (1). The pattern also covers the feather band, so the edge
+    fades over :data:`segswap.engine.region.FEATHER_PX` pixels.
+    """
+    if fashion_strength <= 0.0:
+        return crop.copy()
+    box = bounding_box(region.blend > 0)
+    patch = crop[box.slices]
+    pattern = tile_pattern(rgba[:, :, :3], box.height, box.width, across, down)
+
+    lightness = to_lab(patch)[:, :, 0]
+    shading = cv2.GaussianBlur(lightness, (0, 0), shading_sigma(box.height, box.width))
+    inside = region.grown[box.slices]
+    relative = shading / max(float(shading[inside].mean()), 1.0)
+
+    pattern_lab = to_lab(pattern)
+    pattern_lab[:, :, 0] = np.clip(pattern_lab[:, :, 0] * relative, 0.0, 100.0)
+    shaded = to_rgb(pattern_lab).astype(np.float32)
+    mixed = patch.astype(np.float32) + fashion_strength * (shaded - patch.astype(np.float32))
+    result = crop.copy()
+    result[box.slices] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    return result

@@ -1,0 +1,130 @@
+"""The edit region: growing the mask, cropping around it, feathering and pasting back.
+
+All work happens on a crop around the mask (its bounding box plus a margin), so the cost
+of an edit follows the masked area, not the scene's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+FEATHER_PX = 4
+"""Width in pixels of the band outside the grown mask where the edit fades into the scene.
+
+Pixels farther than this from the grown mask are never changed.
+"""
+
+
+def disk(radius: int) -> np.ndarray:
+    """A (2r+1)×(2r+1) uint8 disk structuring element of ``radius`` pixels."""
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def grow_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """``mask`` (H×W bool) dilated by a disk of ``pixels`` radius (0 returns a copy)."""
+    if pixels <= 0:
+        return mask.copy()
+    return cv2.dilate(mask.view(np.uint8), disk(pixels)).astype(bool)
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle ``[top, bottom) × [left, right)`` in pixel coordinates."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.top, self.bottom), slice(self.left, self.right)
+
+    def shifted(self, dy: int, dx: int) -> Box:
+        return Box(self.top + dy, self.left + dx, self.bottom + dy, self.right + dx)
+
+
+def bounding_box(mask: np.ndarray) -> Box:
+    """The smallest box holding every True pixel of a non-empty H×W bool ``mask``."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return Box(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+
+
+def expand_box(box: Box, margin: int, height: int, width: int) -> Box:
+    """``box`` grown by ``margin`` pixels on each side, clipped to an image of H×W."""
+    return Box(
+        max(0, box.top - margin),
+        max(0, box.left - margin),
+        min(height, box.bottom + margin),
+        min(width, box.right + margin),
+    )
+
+
+def context_margin(box: Box) -> int:
+    """Pixels of scene kept around the mask's box as context for the fill (32–256).
+
+    Half the box's longer side: enough surrounding texture to fill from, and the same
+    for a given mask whatever the scene's size.
+    """
+    return int(np.clip(max(box.height, box.width) // 2, 32, 256))
+
+
+@dataclass(frozen=True)
+class EditRegion:
+    """Where an edit happens, in scene coordinates and in crop coordinates.
+
+    Attributes:
+        crop: the part of the scene the engine works on.
+        mask: the user's mask inside ``crop`` (bool), before growing.
+        grown: ``mask`` grown by ``growmask`` pixels (bool): what gets replaced.
+        blend: float32 in [0, 1]: 1 on ``grown``, falling to 0 over :data:`FEATHER_PX`
+            pixels outside it; 0 elsewhere.
+    """
+
+    crop: Box
+    mask: np.ndarray
+    grown: np.ndarray
+    blend: np.ndarray
+
+
+def edit_region(mask: np.ndarray, growmask: int) -> EditRegion:
+    """Plan the edit for a scene-sized bool ``mask`` grown by ``growmask`` pixels."""
+    height, width = mask.shape
+    box = bounding_box(mask)
+    crop = expand_box(box, context_margin(box) + growmask + FEATHER_PX, height, width)
+    local = mask[crop.slices]
+    grown = grow_mask(local, growmask)
+    return EditRegion(crop=crop, mask=local, grown=grown, blend=feather(grown))
+
+
+def feather(grown: np.ndarray) -> np.ndarray:
+    """Blend weights: 1 inside ``grown``, then linear to 0 over FEATHER_PX pixels."""
+    outside = (~grown).view(np.uint8)
+    distance = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return np.clip(1.0 - distance / (FEATHER_PX + 1), 0.0, 1.0).astype(np.float32)
+
+
+def paste_back(scene: np.ndarray, edited_crop: np.ndarray, region: EditRegion) -> np.ndarray:
+    """A copy of ``scene`` with ``edited_crop`` blended in by ``region.blend``.
+
+    Pixels where the blend weight is 0 are copied from ``scene`` byte for byte.
+    """
+    result = scene.copy()
+    original = scene[region.crop.slices]
+    weight = region.blend[:, :, None]
+    mixed = original.astype(np.float32) * (1.0 - weight) + edited_crop.astype(np.float32) * weight
+    blended = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    result[region.crop.slices] = np.where(weight > 0, blended, original)
+    return result
