@@ -12,11 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
-from segswap.engine import Engine, get_engine
-from segswap.engine.prepare import prepare_inputs
+from segswap.engine import Engine, get_engine, run_engine
 from segswap.io.encode import CONTENT_TYPES, encode_image
 from segswap.io.load import ImageLike, load_image
 from segswap.params import SwapParams, SwapRequest, parse_params
@@ -60,14 +58,6 @@ def swap(
     ]
     result = run_engine(engine, *arrays, parsed)
     return Image.fromarray(result, "RGB")
-
-
-def run_engine(
-    engine: Engine, main: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
-) -> np.ndarray:
-    """Normalise decoded arrays and run ``engine``; returns the H×W×3 uint8 RGB result."""
-    scene, region, rgba = prepare_inputs(main, mask, obj)
-    return engine(scene, region, rgba, params)
 
 
 @dataclass(frozen=True)

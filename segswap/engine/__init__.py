@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from segswap.engine.base import Engine
+from segswap.engine.prepare import prepare_inputs
 from segswap.errors import InvalidParameter
+from segswap.params import SwapParams
 
 ENGINE_NAMES = ("composite", "diffusion")
 
@@ -21,4 +25,15 @@ def get_engine(name: str = "composite") -> Engine:
     raise InvalidParameter("engine", f"expected one of {', '.join(ENGINE_NAMES)}, got {name!r}")
 
 
-__all__ = ["ENGINE_NAMES", "Engine", "get_engine"]
+def run_engine(
+    engine: Engine, main: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+) -> np.ndarray:
+    """Normalise decoded arrays (any of H×W, H×W×3, H×W×4 uint8) and run ``engine``.
+
+    Returns the H×W×3 uint8 RGB result, H×W being the main image's size.
+    """
+    scene, region, rgba = prepare_inputs(main, mask, obj)
+    return engine(scene, region, rgba, params)
+
+
+__all__ = ["ENGINE_NAMES", "Engine", "get_engine", "run_engine"]
