@@ -13,16 +13,21 @@ from segswap.engine.inpaint import FillEffort, fill_hole
 from segswap.engine.modes import choose_edit
 from segswap.engine.objects import compose_object, layout_object
 from segswap.engine.pattern import transfer_pattern
-from segswap.engine.region import FEATHER_PX, edit_region, grow_mask, paste_back
+from segswap.engine.region import edit_region, feather_reach, paste_back
 from segswap.errors import InvalidParameter
 from segswap.params import SwapParams
 
 
 def fill_effort(steps: int, full_resolution: bool) -> FillEffort:
     """Search effort of the fill for ``steps`` (10–100): ``steps // 3`` random
-    candidates per round (10 at the default 30); a full-resolution round only when the
-    fill is what the user sees (remove mode)."""
-    return FillEffort(candidates=max(2, steps // 3), finest_iterations=int(full_resolution))
+    candidates per round (10 at the default 30); a full-resolution round and an unaveraged
+    final copy only when the fill is what the user sees (remove mode); under an object
+    the smoother averaged fill keeps the edges around it quiet."""
+    return FillEffort(
+        candidates=max(2, steps // 3),
+        finest_iterations=int(full_resolution),
+        sharpen=full_resolution,
+    )
 
 
 class CompositeEngine:
@@ -46,14 +51,14 @@ class CompositeEngine:
                 params.fashion_strength,
             )
         elif edit == "remove":
-            edited = self._fill(crop, grow_mask(region.grown, FEATHER_PX), True, params)
+            edited = self._fill(crop, feather_reach(region.grown), True, params)
         else:
             try:
                 layer = layout_object(crop, region, obj, params.subject_strength)
             except ValueError as error:
                 raise InvalidParameter("object_image", str(error)) from None
             # What the object hides completely need not be filled.
-            hole = grow_mask(region.grown, FEATHER_PX) & ~layer.hides()
+            hole = feather_reach(region.grown) & ~layer.hides()
             edited = compose_object(self._fill(crop, hole, False, params), layer)
         return paste_back(scene, edited, region)
 

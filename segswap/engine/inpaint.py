@@ -45,11 +45,14 @@ class FillEffort:
         iterations: search-and-synthesise rounds per coarse pyramid level, ≥ 1.
         finest_iterations: rounds at full resolution; 0 only carries the coarser
             level's sources up and copies (about 3× faster, slightly rougher joins).
+        sharpen: end with each pixel copying its own source, unaveraged: full texture
+            sharpness, at the cost of visible joins where sources change.
     """
 
     candidates: int = 10
     iterations: int = 3
     finest_iterations: int = 1
+    sharpen: bool = True
 
 
 def fill_hole(
@@ -86,6 +89,8 @@ def fill_hole(
             level.search(rng, effort.candidates)
             level.synthesise()
     assert level is not None
+    if effort.sharpen:
+        level.copy_sources()
     rgb = cv2.cvtColor(level.image, cv2.COLOR_Lab2RGB)
     filled = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
     result = image.copy()
@@ -272,6 +277,12 @@ class _Level:
             self.source_xs = np.where(better, xs, self.source_xs)
 
     # -- synthesis ----------------------------------------------------------------------
+
+    def copy_sources(self) -> None:
+        """Final pass: each hole pixel takes its own source's value, unaveraged, which
+        keeps the copied texture's full sharpness."""
+        flat = self.image.reshape(-1, 3)
+        self.image[self.hole_ys, self.hole_xs] = flat[self.source_ys * self.width + self.source_xs]
 
     def synthesise(self) -> None:
         """Rebuild the hole: each pixel averages what its 3×3 neighbours' sources say."""

@@ -9,6 +9,10 @@ from segswap.engine.harmonize import to_lab, to_rgb
 from segswap.engine.region import EditRegion, bounding_box
 
 
+SHADING_OFFSET = 10.0
+"""Lightness (L, 0–100) added to both sides of the shading ratio to damp it in the dark."""
+
+
 def tile_pattern(rgb: np.ndarray, height: int, width: int, across: int, down: int) -> np.ndarray:
     """The pattern repeated ``across`` × ``down`` times, filling an H×W (uint8 RGB) area.
 
@@ -53,7 +57,8 @@ def transfer_pattern(
     lightness = to_lab(patch)[:, :, 0]
     shading = cv2.GaussianBlur(lightness, (0, 0), shading_sigma(box.height, box.width))
     inside = region.grown[box.slices]
-    relative = shading / max(float(shading[inside].mean()), 1.0)
+    # The offset keeps the ratio steady on very dark surfaces, where noise would dominate.
+    relative = (shading + SHADING_OFFSET) / (float(shading[inside].mean()) + SHADING_OFFSET)
 
     pattern_lab = to_lab(pattern)
     pattern_lab[:, :, 0] = np.clip(pattern_lab[:, :, 0] * relative, 0.0, 100.0)

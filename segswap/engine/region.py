@@ -109,11 +109,23 @@ def edit_region(mask: np.ndarray, growmask: int) -> EditRegion:
     return EditRegion(crop=crop, mask=local, grown=grown, blend=feather(grown))
 
 
+def distance_outside(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance (pixels, float32) of each pixel to ``mask``; 0 on the mask."""
+    return cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def feather_reach(grown: np.ndarray) -> np.ndarray:
+    """``grown`` plus every pixel at most FEATHER_PX pixels away: all an edit may change."""
+    return distance_outside(grown) <= FEATHER_PX
+
+
 def feather(grown: np.ndarray) -> np.ndarray:
-    """Blend weights: 1 inside ``grown``, then linear to 0 over FEATHER_PX pixels."""
-    outside = (~grown).view(np.uint8)
-    distance = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    return np.clip(1.0 - distance / (FEATHER_PX + 1), 0.0, 1.0).astype(np.float32)
+    """Blend weights: 1 inside ``grown``, then falling linearly (4/5, 3/5, ...) with the
+    distance from it, and 0 beyond FEATHER_PX pixels."""
+    distance = distance_outside(grown)
+    weight = np.clip(1.0 - distance / (FEATHER_PX + 1), 0.0, 1.0)
+    weight[distance > FEATHER_PX] = 0.0
+    return weight.astype(np.float32)
 
 
 def paste_back(scene: np.ndarray, edited_crop: np.ndarray, region: EditRegion) -> np.ndarray:
