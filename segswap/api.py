@@ -17,7 +17,7 @@ from PIL import Image
 from segswap.engine import Engine, get_engine, run_engine
 from segswap.io.encode import CONTENT_TYPES, encode_image
 from segswap.io.load import ImageLike, load_image
-from segswap.params import SwapParams, SwapRequest, parse_params
+from segswap.params import SwapRequest, parse_params
 from segswap.settings import Settings
 
 # Parameters that only shape the encoded output; swap() returns a PIL image and ignores them.
@@ -56,7 +56,8 @@ def swap(
         load_image(value, field=field, settings=settings)
         for value, field in ((main, "main_image"), (mask, "mask_image"), (object, "object_image"))
     ]
-    result = run_engine(engine, *arrays, parsed)
+    main_array, mask_array, object_array = arrays
+    result = run_engine(engine, main_array, mask_array, object_array, parsed)
     return Image.fromarray(result, "RGB")
 
 
@@ -78,11 +79,12 @@ def render_request(request: SwapRequest, *, engine: Engine, settings: Settings) 
     """
     started = time.perf_counter()
     arrays = [
-        load_image(getattr(request, field), field=field, settings=settings)
+        load_image(getattr(request, field), field=field, settings=settings, allow_paths=False)
         for field in ("main_image", "mask_image", "object_image")
     ]
     loaded = time.perf_counter()
-    result = run_engine(engine, *arrays, request.params())
+    main_array, mask_array, object_array = arrays
+    result = run_engine(engine, main_array, mask_array, object_array, request.params())
     inferred = time.perf_counter()
     data = encode_image(result, request.image_format, request.image_quality)
     encoded = time.perf_counter()

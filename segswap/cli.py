@@ -35,13 +35,15 @@ def _param_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _swap(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from segswap.api import swap
     from segswap.io.encode import encode_image
 
-    import numpy as np
-
     output = Path(args.output)
-    params = {name: getattr(args, name) for name in PARAM_FIELDS if getattr(args, name, None) is not None}
+    params = {
+        name: getattr(args, name) for name in PARAM_FIELDS if getattr(args, name, None) is not None
+    }
     fmt = params.get("image_format") or FORMAT_BY_SUFFIX.get(output.suffix.lower(), "png")
     params["image_format"] = fmt
     image = swap(args.main, args.mask, args.object, **params)
@@ -96,8 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"segswap: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"segswap: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
-              file=sys.stderr)
+        print(
+            f"segswap: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

@@ -17,7 +17,9 @@ from segswap.io.encode import encode_image
 from segswap.params import SwapParams
 
 
-def _ellipse_mask(shape: tuple[int, int], centre: tuple[int, int], axes: tuple[int, int]) -> np.ndarray:
+def _ellipse_mask(
+    shape: tuple[int, int], centre: tuple[int, int], axes: tuple[int, int]
+) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     cv2.ellipse(mask, centre, axes, 0, 0, 360, 255, -1)
     return mask
@@ -38,8 +40,11 @@ def demo_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, SwapPara
     cup_mask = _ellipse_mask(coffee.shape[:2], (262, 185), (118, 135))
     astronaut = data.astronaut()
     suit_mask = np.zeros(astronaut.shape[:2], np.uint8)
-    cv2.fillPoly(suit_mask, [np.array([[40, 512], [60, 330], [150, 250], [300, 250],
-                                       [380, 330], [330, 512]])], 255)
+    cv2.fillPoly(
+        suit_mask,
+        [np.array([[40, 512], [60, 330], [150, 250], [300, 250], [380, 330], [330, 512]])],
+        255,
+    )
     chelsea = data.chelsea()
     # Remove the cat's right eye: a textured region between fur and background.
     eye_mask = _ellipse_mask(chelsea.shape[:2], (300, 150), (40, 34))
@@ -48,8 +53,13 @@ def demo_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, SwapPara
     rocket_mask[115:335, 295:345] = 255
     return [
         ("object", coffee, cup_mask, _on_white(data.logo()), SwapParams(mode="auto")),
-        ("pattern", astronaut, suit_mask, np.repeat(data.brick()[:, :, None], 3, 2),
-         SwapParams(horizontal_repeat=4, vertical_repeat=4)),
+        (
+            "pattern",
+            astronaut,
+            suit_mask,
+            np.repeat(data.brick()[:, :, None], 3, 2),
+            SwapParams(horizontal_repeat=4, vertical_repeat=4),
+        ),
         ("remove", chelsea, eye_mask, np.zeros((4, 4, 4), np.uint8), SwapParams()),
         ("remove-rocket", rocket, rocket_mask, np.zeros((4, 4, 4), np.uint8), SwapParams()),
     ]
@@ -77,8 +87,13 @@ def run_demo(folder: Path) -> Iterator[str]:
         overlay[mask > 127] = (0.5 * overlay[mask > 127] + [0, 0, 127]).astype(np.uint8)
         row = np.hstack([_label(overlay, "before + mask"), _label(result, f"after: {name}")])
         width = 1000
-        rows.append(cv2.resize(row, (width, round(row.shape[0] * width / row.shape[1])),
-                               interpolation=cv2.INTER_AREA))
+        rows.append(
+            cv2.resize(
+                row,
+                (width, round(row.shape[0] * width / row.shape[1])),
+                interpolation=cv2.INTER_AREA,
+            )
+        )
         yield f"{name:14s} {scene.shape[1]}x{scene.shape[0]}  {took * 1000:7.1f} ms  -> {path}"
     sheet = folder / "before-after.png"
     sheet.write_bytes(encode_image(np.vstack(rows), "png", 95))

@@ -25,6 +25,28 @@ class Settings(BaseModel):
     fetch_max_redirects: int = Field(5, ge=0, description="redirects followed per URL input")
     engine: str = Field("composite", description="engine name: composite or diffusion")
 
+    # --- HTTP service (``segswap serve``; see docs/http-api.md) ---
+    host: str = Field("127.0.0.1", description="address the HTTP server listens on")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port the HTTP server listens on")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=0,
+        description="worker threads running jobs (0: accept no work, 502)",
+    )
+    queue_capacity: int = Field(1000, ge=1, description="most jobs waiting in the queue")
+    sync_timeout: float = Field(120.0, gt=0, description="deadline of a v1 call, seconds (504)")
+    result_ttl: float = Field(3600.0, gt=0, description="seconds a finished job is kept")
+    sweep_interval: float = Field(30.0, gt=0, description="seconds between expiry sweeps")
+    price_per_call: float = Field(1.0, ge=0, description="credits debited per accepted call")
+    default_credits: float = Field(1000.0, ge=0, description="credits of a new key by default")
+    rate_limit: float = Field(50.0, ge=0, description="submissions per second per key (0: off)")
+    rate_burst: int = Field(100, ge=1, description="submissions a key may make at once")
+    max_body_bytes: int = Field(64 * 1024 * 1024, ge=1, description="cap on a request body")
+    no_auth: bool = Field(False, description="serve without API keys (trusted networks only)")
+    public_url: str | None = Field(
+        None, description="base URL for status/result/media links (default: from the request)"
+    )
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from ``SEGSWAP_<NAME>`` variables, then ``overrides`` on top."""

@@ -22,11 +22,13 @@ def fill_effort(steps: int, full_resolution: bool) -> FillEffort:
     """Search effort of the fill for ``steps`` (10–100): ``steps // 3`` random
     candidates per round (10 at the default 30); a full-resolution round and an unaveraged
     final copy only when the fill is what the user sees (remove mode); under an object
-    the smoother averaged fill keeps the edges around it quiet."""
+    the smoother averaged fill keeps the edges around it quiet, and a search at quarter
+    resolution carried up is enough for the little of it that shows."""
     return FillEffort(
         candidates=max(2, steps // 3),
         finest_iterations=int(full_resolution),
         sharpen=full_resolution,
+        search_depth=0 if full_resolution else 2,
     )
 
 
@@ -47,7 +49,11 @@ class CompositeEngine:
         edit = choose_edit(params, obj)
         if edit == "pattern":
             edited = transfer_pattern(
-                crop, region, obj, params.horizontal_repeat, params.vertical_repeat,
+                crop,
+                region,
+                obj,
+                params.horizontal_repeat,
+                params.vertical_repeat,
                 params.fashion_strength,
             )
         elif edit == "remove":

@@ -47,12 +47,16 @@ class FillEffort:
             level's sources up and copies (about 3× faster, slightly rougher joins).
         sharpen: end with each pixel copying its own source, unaveraged: full texture
             sharpness, at the cost of visible joins where sources change.
+        search_depth: levels finer than this (0 = full resolution, 1 = half...) do not
+            search; they only carry the coarser sources up and copy. 2 makes the fill
+            about 4× cheaper where little of it shows (around a placed object).
     """
 
     candidates: int = 10
     iterations: int = 3
     finest_iterations: int = 1
     sharpen: bool = True
+    search_depth: int = 0
 
 
 def fill_hole(
@@ -85,12 +89,15 @@ def fill_hole(
         else:
             level = level.refined(level_image, level_hole)
         rounds = effort.iterations if depth > 0 else effort.finest_iterations
+        if depth < effort.search_depth:
+            rounds = 0
         for _ in range(rounds):
             level.search(rng, effort.candidates)
             level.synthesise()
     assert level is not None
     if effort.sharpen:
         level.copy_sources()
+    level.match_boundary()
     rgb = cv2.cvtColor(level.image, cv2.COLOR_Lab2RGB)
     filled = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
     result = image.copy()
@@ -156,6 +163,27 @@ def _descriptors(image: np.ndarray) -> np.ndarray:
         for dy, dx in _SAMPLES
     ]
     return np.concatenate(parts, axis=2)
+
+
+def _push_pull(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Fill the gaps of a sparse field smoothly (H×W×C values known where weight > 0).
+
+    Averages known values down a pyramid, then interpolates back up, taking known values
+    where they are and the smooth coarser estimate elsewhere.
+    """
+    height, width = weights.shape
+    if min(height, width) <= 2:
+        total = max(float(weights.sum()), 1e-6)
+        mean = (values * weights[:, :, None]).sum(axis=(0, 1)) / total
+        return np.broadcast_to(mean, values.shape).astype(np.float32)
+    size = ((width + 1) // 2, (height + 1) // 2)
+    coarse_weight = cv2.resize(weights, size, interpolation=cv2.INTER_AREA)
+    coarse_sum = cv2.resize(values * weights[:, :, None], size, interpolation=cv2.INTER_AREA)
+    coarse = coarse_sum / np.maximum(coarse_weight, 1e-6)[:, :, None]
+    filled = _push_pull(coarse.astype(np.float32), np.minimum(coarse_weight * 4.0, 1.0))
+    up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
+    keep = weights[:, :, None]
+    return (values * keep + up * (1.0 - keep)).astype(np.float32)
 
 
 class _Level:
@@ -277,6 +305,35 @@ class _Level:
             self.source_xs = np.where(better, xs, self.source_xs)
 
     # -- synthesis ----------------------------------------------------------------------
+
+    def match_boundary(self) -> None:
+        """Shift the fill's colours so it meets the known pixels around it seamlessly.
+
+        Along the hole's edge, each known pixel is compared with what the copied patch
+        next to it says should be there; that difference is spread smoothly over the
+        hole (push-pull interpolation) and added. Low frequencies then match the
+        surroundings while the copied texture stays.
+        """
+        difference = np.zeros(self.image.shape, np.float32)
+        count = np.zeros(self.hole.shape, np.float32)
+        flat = self.image.reshape(-1, 3)
+        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+            ry, rx = self.hole_ys + dy, self.hole_xs + dx
+            sy, sx = self.source_ys + dy, self.source_xs + dx
+            inside = (ry >= 0) & (ry < self.height) & (rx >= 0) & (rx < self.width)
+            inside &= (sy >= 0) & (sy < self.height) & (sx >= 0) & (sx < self.width)
+            ry, rx, sy, sx = ry[inside], rx[inside], sy[inside], sx[inside]
+            edge = ~self.hole[ry, rx]
+            ry, rx, sy, sx = ry[edge], rx[edge], sy[edge], sx[edge]
+            predicted = flat[sy * self.width + sx]
+            np.add.at(difference, (ry, rx), self.image[ry, rx] - predicted)
+            np.add.at(count, (ry, rx), 1.0)
+        if not count.any():
+            return
+        seen = count > 0
+        difference[seen] /= count[seen][:, None]
+        correction = _push_pull(difference, seen.astype(np.float32))
+        self.image[self.hole] += correction[self.hole]
 
     def copy_sources(self) -> None:
         """Final pass: each hole pixel takes its own source's value, unaveraged, which

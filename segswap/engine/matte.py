@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-MATTE_SIDE = 256
+MATTE_SIDE = 192
 """Longer side, in pixels, of the reduced copy the background is keyed on."""
 
 BACKGROUND_DELTA_E = 12.0
@@ -54,6 +54,34 @@ def plain_border_share(rgb: np.ndarray) -> float:
     return float(np.mean(distance < BACKGROUND_DELTA_E))
 
 
+TEXTURE_BORDER_RUNS = 8
+"""Separate stretches of off-background colour along the border that make an image an
+edge-to-edge texture: an object on a plain background touches its border a few times at
+most (a shoe on the floor line), a texture crosses it everywhere."""
+
+
+def border_runs(rgb: np.ndarray) -> int:
+    """Stretches of the border (walked once around, on a copy at most MATTE_SIDE pixels
+    long) whose colour is at least BACKGROUND_DELTA_E from the border's median."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, MATTE_SIDE / max(height, width))
+    small = cv2.resize(
+        rgb,
+        (max(1, round(width * scale)), max(1, round(height * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
+    lab = _lab(small)
+    loop = np.concatenate([lab[0], lab[1:, -1], lab[-1, -2::-1], lab[-2:0:-1, 0]])
+    off = np.linalg.norm(loop - np.median(loop, axis=0), axis=1) >= BACKGROUND_DELTA_E
+    starts = off & ~np.roll(off, 1)
+    return int(starts.sum()) if not off.all() else 1
+
+
+def is_texture(rgb: np.ndarray) -> bool:
+    """True for an edge-to-edge texture, False for an object on a plain background."""
+    return plain_border_share(rgb) < PLAIN_BORDER_SHARE or border_runs(rgb) >= TEXTURE_BORDER_RUNS
+
+
 def object_matte(rgba: np.ndarray) -> np.ndarray:
     """Alpha (H×W float32 in [0, 1]) of the object in an RGBA image.
 
@@ -69,7 +97,8 @@ def key_background(rgb: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     scale = min(1.0, MATTE_SIDE / max(height, width))
     small = cv2.resize(
-        rgb, (max(1, round(width * scale)), max(1, round(height * scale))),
+        rgb,
+        (max(1, round(width * scale)), max(1, round(height * scale))),
         interpolation=cv2.INTER_AREA,
     )
     lab = _lab(small)
@@ -93,8 +122,9 @@ def key_background(rgb: np.ndarray) -> np.ndarray:
         foreground_model = np.zeros((1, 65), np.float64)
         cv2.setRNGSeed(0)
         bgr = np.ascontiguousarray(small[:, :, ::-1])
-        cv2.grabCut(bgr, seeds, None, background_model, foreground_model, 2,
-                    cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(
+            bgr, seeds, (0, 0, 0, 0), background_model, foreground_model, 2, cv2.GC_INIT_WITH_MASK
+        )
     keep = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.float32)
     alpha = cv2.resize(keep, (width, height), interpolation=cv2.INTER_LINEAR)
     pull_in = max(1, round(1 / scale))

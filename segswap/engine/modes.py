@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-from segswap.engine.matte import PLAIN_BORDER_SHARE, has_transparency, plain_border_share
+from segswap.engine.matte import has_transparency, is_texture
 from segswap.params import SwapParams
 
 Edit = Literal["object", "pattern", "remove"]
@@ -19,9 +19,9 @@ def choose_edit(params: SwapParams, rgba: np.ndarray) -> Edit:
 
     1. a fully transparent object image → ``remove``;
     2. ``horizontal_repeat`` or ``vertical_repeat`` above 1 → ``pattern``;
-    3. an opaque object image whose border is not a plain colour (fewer than 60 % of
-       its border pixels within ΔE 12 of their median: an edge-to-edge texture) →
-       ``pattern``;
+    3. an opaque object image whose border is not a plain colour → ``pattern``: an
+       edge-to-edge texture has fewer than 60 % of its border pixels within ΔE 12 of
+       their median, or crosses the border in 8 or more separate places;
     4. otherwise → ``object`` (its alpha, or its plain background keyed out, is its shape).
     """
     if params.mode != "auto":
@@ -31,6 +31,6 @@ def choose_edit(params: SwapParams, rgba: np.ndarray) -> Edit:
     if params.horizontal_repeat > 1 or params.vertical_repeat > 1:
         return "pattern"
     rgb = np.ascontiguousarray(rgba[:, :, :3])
-    if not has_transparency(rgba) and plain_border_share(rgb) < PLAIN_BORDER_SHARE:
+    if not has_transparency(rgba) and is_texture(rgb):
         return "pattern"
     return "object"

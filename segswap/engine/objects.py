@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from segswap.engine.harmonize import harmonize, to_lab, weighted_stats
+from segswap.engine.harmonize import harmonize, to_lab
 from segswap.engine.matte import object_matte
 from segswap.engine.region import Box, EditRegion, bounding_box
 
@@ -46,14 +46,15 @@ def fit_box(target: Box, height: int, width: int) -> Box:
     return Box(bottom - new_h, left, bottom, left + new_w)
 
 
-def ring_stats(lab: np.ndarray, grown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lab mean and spread of the scene in a ring just outside the grown mask."""
+def ring_stats(rgb: np.ndarray, grown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lab mean and spread of the scene (H×W×3 uint8) in a ring just outside the grown mask."""
     size = max(8, int(0.1 * max(grown.shape)))
     distance = cv2.distanceTransform((~grown).view(np.uint8), cv2.DIST_L2, 3)
     ring = (distance > 0) & (distance <= size)
     if not ring.any():
         ring = ~grown if (~grown).any() else grown
-    return weighted_stats(lab, ring)
+    pixels = to_lab(rgb[ring][None]).reshape(-1, 3).astype(np.float64)
+    return pixels.mean(axis=0), pixels.std(axis=0)
 
 
 def contact_shadow(place: Box, alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -107,7 +108,7 @@ def layout_object(
     rgb = cv2.resize(rgb, size, interpolation=interpolation)
     alpha = np.clip(cv2.resize(alpha, size, interpolation=interpolation), 0.0, 1.0)
 
-    mean, std = ring_stats(to_lab(original), region.grown)
+    mean, std = ring_stats(original, region.grown)
     rgb = harmonize(rgb, alpha, mean, std, subject_strength)
 
     inside = region.grown.astype(np.float32)

@@ -8,7 +8,6 @@ import numpy as np
 from segswap.engine.harmonize import to_lab, to_rgb
 from segswap.engine.region import EditRegion, bounding_box
 
-
 SHADING_OFFSET = 10.0
 """Lightness (L, 0–100) added to both sides of the shading ratio to damp it in the dark."""
 

@@ -134,9 +134,11 @@ def paste_back(scene: np.ndarray, edited_crop: np.ndarray, region: EditRegion) -
     Pixels where the blend weight is 0 are copied from ``scene`` byte for byte.
     """
     result = scene.copy()
-    original = scene[region.crop.slices]
-    weight = region.blend[:, :, None]
-    mixed = original.astype(np.float32) * (1.0 - weight) + edited_crop.astype(np.float32) * weight
-    blended = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
-    result[region.crop.slices] = np.where(weight > 0, blended, original)
+    target = result[region.crop.slices]
+    full = region.blend >= 1.0
+    target[full] = edited_crop[full]
+    band = (region.blend > 0.0) & ~full
+    weight = region.blend[band][:, None]
+    mixed = target[band] * (1.0 - weight) + edited_crop[band] * weight
+    target[band] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
     return result

@@ -46,8 +46,9 @@ def brick_rgb() -> np.ndarray:
     return np.repeat(data.brick()[:, :, None], 3, axis=2)
 
 
-def ellipse(shape: tuple[int, int], centre: tuple[int, int], axes: tuple[int, int],
-            value: int = 255) -> np.ndarray:
+def ellipse(
+    shape: tuple[int, int], centre: tuple[int, int], axes: tuple[int, int], value: int = 255
+) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     cv2.ellipse(mask, centre, axes, 0, 0, 360, value, -1)
     return mask
@@ -223,9 +224,9 @@ def test_swap_with_half_size_mask_equals_scaled_mask(kind: str, tmp_path: Path) 
     region = mask_from_image(half, (height, width))
     # Nearest-neighbour: still only the values of ``half`` (hard edges), and the region
     # is the scaled mask up to sampling on its one-pixel boundary.
-    ideal = np.asarray(
-        Image.fromarray(half).resize((width, height), Image.Resampling.NEAREST)
-    ) > 127
+    ideal = (
+        np.asarray(Image.fromarray(half).resize((width, height), Image.Resampling.NEAREST)) > 127
+    )
     disagree = region ^ ideal
     boundary = (distance_from(ideal) <= 1.5) & (distance_from(~ideal) <= 1.5)
     assert not (disagree & ~boundary).any()
@@ -258,8 +259,10 @@ def test_larger_mask_is_scaled_down() -> None:
 )
 def test_empty_mask_names_mask_image(mask: np.ndarray) -> None:
     with pytest.raises(InvalidParameter) as info:
-        mask_from_image(np.where(mask, 255, 0).astype(np.uint8) if mask.dtype == bool else mask,
-                        chelsea().shape[:2])
+        mask_from_image(
+            np.where(mask, 255, 0).astype(np.uint8) if mask.dtype == bool else mask,
+            chelsea().shape[:2],
+        )
     assert info.value.field == "mask_image"
     with pytest.raises(InvalidParameter) as info:
         segswap.swap(chelsea(), mask, logo_cutout())
@@ -278,8 +281,9 @@ def test_empty_mask_file_names_mask_image(kind: str, tmp_path: Path) -> None:
 # --- growmask --------------------------------------------------------------------------
 
 
-def growth(scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, mode: str,
-           growmask: int, **params: object) -> float:
+def growth(
+    scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, mode: str, growmask: int, **params: object
+) -> float:
     """The largest distance from the user's mask of a pixel the edit changed."""
     result = segswap.swap(scene, mask, obj, mode=mode, growmask=growmask, **params)
     diff = changed(scene, result)
@@ -288,11 +292,21 @@ def growth(scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, mode: str,
 
 
 CASES = {
-    "remove-chelsea": lambda: (chelsea(), ellipse((300, 451), (300, 150), (40, 34)), NOTHING,
-                               "remove", {}),
+    "remove-chelsea": lambda: (
+        chelsea(),
+        ellipse((300, 451), (300, 150), (40, 34)),
+        NOTHING,
+        "remove",
+        {},
+    ),
     "remove-rocket": lambda: (data.rocket(), _rocket_mask(), NOTHING, "remove", {}),
-    "pattern-astronaut": lambda: (data.astronaut(), ellipse((512, 512), (250, 400), (90, 70)),
-                                  brick_rgb(), "pattern", {"horizontal_repeat": 2}),
+    "pattern-astronaut": lambda: (
+        data.astronaut(),
+        ellipse((512, 512), (250, 400), (90, 70)),
+        brick_rgb(),
+        "pattern",
+        {"horizontal_repeat": 2},
+    ),
 }
 
 
@@ -352,8 +366,9 @@ OBJECTS = {
 def test_output_is_the_scene_size(size: tuple[int, int], mode: str) -> None:
     width, height = size
     scene = scene_of(width, height)
-    mask = ellipse((height, width), (width // 2, height // 2), (max(4, width // 5),
-                                                                 max(4, height // 5)))
+    mask = ellipse(
+        (height, width), (width // 2, height // 2), (max(4, width // 5), max(4, height // 5))
+    )
     result = segswap.swap(scene, mask, OBJECTS[mode](), mode=mode, growmask=3)
     assert isinstance(result, Image.Image)
     assert result.mode == "RGB"

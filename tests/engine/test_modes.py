@@ -101,11 +101,6 @@ def test_repeat_above_one_means_pattern(repeats: tuple[int, int], obj) -> None:
     assert choose_edit(params, obj()) == "pattern"
 
 
-@pytest.mark.xfail(
-    reason="auto mode classifies skimage's brick texture as an object: 82% of its border "
-    "is within ΔE 12 of the median (plain_border_share 0.82 >= PLAIN_BORDER_SHARE 0.6)",
-    strict=True,
-)
 def test_brick_texture_means_pattern() -> None:
     assert choose_edit(AUTO, brick()) == "pattern"
 

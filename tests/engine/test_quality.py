@@ -149,8 +149,14 @@ def pattern_region(repeat: int, strength: float = 1.0, tile: np.ndarray | None =
     pattern = data.chelsea() if tile is None else tile
     result = np.asarray(
         segswap.swap(
-            scene, mask, pattern, mode="pattern", horizontal_repeat=repeat,
-            vertical_repeat=repeat, fashion_strength=strength, growmask=0,
+            scene,
+            mask,
+            pattern,
+            mode="pattern",
+            horizontal_repeat=repeat,
+            vertical_repeat=repeat,
+            fashion_strength=strength,
+            growmask=0,
         )
     )
     top, left, bottom, right = SUIT
@@ -172,7 +178,11 @@ def test_doubling_repeats_halves_the_period(surface: str) -> None:
     periods = {}
     for repeat in (3, 6):
         result = segswap.swap(
-            scene, mask, data.chelsea(), horizontal_repeat=repeat, vertical_repeat=repeat,
+            scene,
+            mask,
+            data.chelsea(),
+            horizontal_repeat=repeat,
+            vertical_repeat=repeat,
             growmask=0,
         )
         gray = cv2.cvtColor(np.asarray(result)[top:bottom, left:right], cv2.COLOR_RGB2GRAY)

@@ -1,0 +1,339 @@
+"""HTTP API overhead: segswap serve against a bare ASGI app on the same server stack.
+
+Run: ``.venv/bin/python benchmarks/api.py [--seconds S] [--connections C]``
+
+In one run it starts, each in its own process with the same uvicorn settings
+(``uvicorn.Config`` defaults: ``loop=auto`` -> uvloop, ``http=auto`` -> httptools; no
+access log), on loopback:
+
+- a bare ASGI app that reads the body and answers a constant JSON (the floor);
+- ``python -m segswap.service serve`` (embedded default) with a temporary data dir, the
+  per-key rate limit off (it would cap the measurement) and a key with enough credits;
+
+and measures, with a raw-socket HTTP/1.1 keep-alive load generator (asyncio, uvloop):
+
+1. status polls: requests/s of ``GET /v2/requests/{id}/status`` (a COMPLETED job) over
+   C connections for S seconds, against the same GET on the bare app;
+2. v2 submits: p50/p99 latency of ``POST /v2/seg-swap`` (128² inputs, one client,
+   sequential) against the same POST to the bare app;
+3. v1 end to end for a 1024×1024 scene with a 500×400 mask (PNG in, PNG out): median
+   latency of ``POST /v1/seg-swap`` against the same request rendered in-process by
+   :func:`segswap.api.render_request` (decode + engine + encode) and against its
+   ``inference_time`` (engine only).
+
+Targets (from the API issue): polls >= 40 % of the bare rate; v1 end to end <= engine
+time + 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+UVICORN_SETTINGS: dict[str, Any] = {"log_level": "warning", "access_log": False,
+                                    "server_header": False}
+BARE_BODY = json.dumps({"request_id": "0" * 36, "status": "COMPLETED"}).encode()
+
+
+# ----- the floor: a bare ASGI app -----
+
+
+async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Reads the whole body, answers a constant JSON."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(BARE_BODY)).encode())]})
+    await send({"type": "http.response.body", "body": BARE_BODY})
+
+
+def serve_bare(port: int) -> None:
+    import uvicorn
+
+    uvicorn.Server(uvicorn.Config(bare_app, host="127.0.0.1", port=port,
+                                  **UVICORN_SETTINGS)).run()
+
+
+# ----- helpers -----
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise SystemExit(f"{url} did not come up")
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def photo(name: str, size: tuple[int, int]) -> np.ndarray:
+    from skimage import data
+
+    return np.asarray(Image.fromarray(getattr(data, name)()).resize(size, Image.Resampling.BILINEAR))
+
+
+def request_body(scene: int, mask_w: int, mask_h: int, obj: int) -> dict[str, Any]:
+    mask = np.zeros((scene, scene), np.uint8)
+    top, left = (scene - mask_h) // 2, (scene - mask_w) // 2
+    mask[top : top + mask_h, left : left + mask_w] = 255
+    b64 = lambda data: base64.b64encode(data).decode("ascii")  # noqa: E731
+    return {
+        "main_image": b64(encode_png(photo("astronaut", (scene, scene)))),
+        "mask_image": b64(encode_png(mask)),
+        "object_image": b64(encode_png(photo("chelsea", (obj, obj * 2 // 3)))),
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
+
+
+# ----- raw keep-alive HTTP/1.1 load generator -----
+
+
+def raw_request(method: str, path: str, port: int, headers: dict[str, str],
+                body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    if body or method == "POST":
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def _one_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    await reader.readexactly(length)
+    return status
+
+
+async def _hammer(port: int, request: bytes, connections: int, seconds: float,
+                  ) -> tuple[int, list[float], dict[int, int]]:
+    deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+
+    async def conn() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            writer.write(request)
+            status = await _one_response(reader)
+            latencies.append(time.perf_counter() - started)
+            codes[status] = codes.get(status, 0) + 1
+        writer.close()
+
+    await asyncio.gather(*(conn() for _ in range(connections)))
+    return len(latencies), latencies, codes
+
+
+def hammer(port: int, request: bytes, connections: int, seconds: float) -> dict[str, Any]:
+    """Requests/s and latency of ``request`` sent in a loop on ``connections`` connections."""
+    try:
+        import uvloop
+
+        runner: Any = uvloop.run
+    except ImportError:  # pragma: no cover
+        runner = asyncio.run
+    count, latencies, codes = runner(_hammer(port, request, connections, seconds))
+    return {"rps": count / seconds, "p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000, "codes": codes}
+
+
+def sequential(port: int, request: bytes, n: int) -> dict[str, Any]:
+    """Latency of ``n`` requests one after the other on one connection."""
+    async def run() -> tuple[list[float], dict[int, int]]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        latencies = []
+        codes: dict[int, int] = {}
+        for _ in range(n):
+            started = time.perf_counter()
+            writer.write(request)
+            status = await _one_response(reader)
+            latencies.append(time.perf_counter() - started)
+            codes[status] = codes.get(status, 0) + 1
+        writer.close()
+        return latencies, codes
+
+    latencies, codes = asyncio.run(run())
+    return {"p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000, "codes": codes}
+
+
+# ----- the run -----
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="per poll measurement")
+    parser.add_argument("--connections", type=int, default=16, help="for the poll test")
+    parser.add_argument("--submits", type=int, default=300, help="v2 submits to time")
+    parser.add_argument("--repeats", type=int, default=9, help="v1 calls to time")
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
+
+    from segswap.service.auth import SqliteKeyStore
+    from segswap.service.store import Database
+
+    data_dir = Path(tempfile.mkdtemp(prefix="segswap-bench-"))
+    db = Database(data_dir)
+    key, _ = SqliteKeyStore(db).create(name="bench", credits=1e9)
+    db.close()
+    bare_port, api_port = free_port(), free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    bare = subprocess.Popen([sys.executable, __file__, "--serve-bare", str(bare_port)], env=env)
+    api = subprocess.Popen(
+        [sys.executable, "-m", "segswap.service", "serve", "--port", str(api_port),
+         "--data-dir", str(data_dir), "--rate-limit", "0", "--queue-capacity", "1000000",
+         "--log-level", "warning"], env=env)
+    try:
+        wait_up(f"http://127.0.0.1:{bare_port}/", bare)
+        wait_up(f"http://127.0.0.1:{api_port}/health", api)
+        report(args, key, bare_port, api_port)
+    finally:
+        for proc in (api, bare):
+            proc.terminate()
+            proc.wait(10)
+
+
+def report(args: argparse.Namespace, key: str, bare_port: int, api_port: int) -> None:
+    auth = {"x-api-key": key}
+    api = f"http://127.0.0.1:{api_port}"
+    small = json.dumps(request_body(128, 60, 48, 64)).encode()
+    print(f"cores: {os.cpu_count()}; poll test: {args.connections} connections x "
+          f"{args.seconds:g} s; submit body {len(small) / 1024:.0f} KiB")
+
+    # 1. status polls of a COMPLETED job
+    job = httpx.post(f"{api}/v2/seg-swap", content=small,
+                     headers={**auth, "content-type": "application/json"}).json()
+    while httpx.get(job["status_url"], headers=auth).json()["status"] != "COMPLETED":
+        time.sleep(0.05)
+    status_path = f"/v2/requests/{job['request_id']}/status"
+    hammer(api_port, raw_request("GET", status_path, api_port, auth), args.connections, 1.0)
+    floor = hammer(bare_port, raw_request("GET", status_path, bare_port, {}),
+                   args.connections, args.seconds)
+    polls = hammer(api_port, raw_request("GET", status_path, api_port, auth),
+                   args.connections, args.seconds)
+    ratio = polls["rps"] / floor["rps"]
+    print("\n1. status polls (GET /v2/requests/{id}/status)")
+    print(f"   bare ASGI app : {floor['rps']:8.0f} req/s  p50 {floor['p50_ms']:.2f} ms  "
+          f"p99 {floor['p99_ms']:.2f} ms")
+    print(f"   segswap       : {polls['rps']:8.0f} req/s  p50 {polls['p50_ms']:.2f} ms  "
+          f"p99 {polls['p99_ms']:.2f} ms  codes {polls['codes']}")
+    print(f"   ratio         : {ratio:.0%} of the bare rate (target >= 40%) "
+          f"{'OK' if ratio >= 0.4 else 'MISSED'}")
+
+    # 2. v2 submits
+    sequential(api_port, raw_request("POST", "/v2/seg-swap", api_port, auth, small), 20)
+    bare_submit = sequential(bare_port, raw_request("POST", "/v2/seg-swap", bare_port, {},
+                                                    small), args.submits)
+    submit = sequential(api_port, raw_request("POST", "/v2/seg-swap", api_port, auth, small),
+                        args.submits)
+    print(f"\n2. v2 submits (POST /v2/seg-swap, {args.submits} sequential)")
+    print(f"   bare ASGI app : p50 {bare_submit['p50_ms']:.2f} ms  "
+          f"p99 {bare_submit['p99_ms']:.2f} ms")
+    print(f"   segswap       : p50 {submit['p50_ms']:.2f} ms  p99 {submit['p99_ms']:.2f} ms  "
+          f"codes {submit['codes']}")
+    print(f"   ratio (p50)   : {submit['p50_ms'] / bare_submit['p50_ms']:.1f}x the bare latency")
+    deadline = time.monotonic() + 120
+    while httpx.get(f"{api}/health").json()["queue_depth"] and time.monotonic() < deadline:
+        time.sleep(0.1)  # let the queued jobs drain before timing v1
+
+    # 3. v1 end to end, 1024² scene, 500×400 mask
+    from segswap.api import render_request
+    from segswap.engine import get_engine
+    from segswap.params import parse_request
+    from segswap.settings import Settings
+
+    body = request_body(1024, 500, 400, 512)
+    raw = json.dumps(body).encode()
+    parsed = parse_request(body)
+    engine = get_engine("composite")
+    settings = Settings()
+    render_request(parsed, engine=engine, settings=settings)  # warm up
+    totals, inference = [], []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        rendered = render_request(parsed, engine=engine, settings=settings)
+        totals.append(time.perf_counter() - started)
+        inference.append(rendered.inference_time)
+    client = httpx.Client(headers={**auth, "content-type": "application/json"}, timeout=120)
+    warm = client.post(f"{api}/v1/seg-swap", content=raw)
+    assert warm.status_code == 200, warm.text
+    e2e, server_inference = [], []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        response = client.post(f"{api}/v1/seg-swap", content=raw)
+        e2e.append(time.perf_counter() - started)
+        server_inference.append(float(response.headers["X-Inference-Time"]))
+    render_ms = statistics.median(totals) * 1000
+    infer_ms = statistics.median(inference) * 1000
+    e2e_ms = statistics.median(e2e) * 1000
+    print(f"\n3. v1 end to end, 1024x1024 scene, 500x400 mask, PNG in/out "
+          f"(request {len(raw) / 1e6:.1f} MB, response {len(response.content) / 1e6:.1f} MB, "
+          f"median of {args.repeats})")
+    print(f"   in-process render_request (decode+engine+encode): {render_ms:7.1f} ms")
+    print(f"   in-process engine only (inference_time)         : {infer_ms:7.1f} ms "
+          f"(in the server: {statistics.median(server_inference) * 1000:.1f} ms)")
+    print(f"   HTTP v1 end to end                              : {e2e_ms:7.1f} ms")
+    overhead = e2e_ms - render_ms
+    print(f"   HTTP overhead over render_request               : {overhead:+7.1f} ms "
+          f"(target <= 30 ms) {'OK' if overhead <= 30 else 'MISSED'}; "
+          f"ratio {e2e_ms / render_ms:.2f}")
+    print(f"   over the engine alone                           : {e2e_ms - infer_ms:+7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

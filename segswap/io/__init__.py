@@ -1,0 +1,27 @@
+"""Image input and output: decoding, encoding, safe URL fetching, input loading.
+
+Everything here turns untrusted bytes into uint8 arrays (or back) under the limits of
+:class:`segswap.settings.Settings`; errors are :class:`segswap.errors.InvalidParameter`
+subclasses naming the offending field.
+"""
+
+from __future__ import annotations
+
+from segswap.io.decode import decode_image, pil_to_array, sniff_format
+from segswap.io.encode import CONTENT_TYPES, encode_image
+from segswap.io.fetch import FetchPolicy, fetch_url, is_public_address
+from segswap.io.load import ImageLike, load_image, read_image_bytes
+
+__all__ = [
+    "CONTENT_TYPES",
+    "FetchPolicy",
+    "ImageLike",
+    "decode_image",
+    "encode_image",
+    "fetch_url",
+    "is_public_address",
+    "load_image",
+    "pil_to_array",
+    "read_image_bytes",
+    "sniff_format",
+]

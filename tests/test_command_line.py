@@ -1,0 +1,304 @@
+"""SPEC §5: the ``segswap`` command line (swap, demo, and the service's serve/keys help).
+
+Run in process through :func:`segswap.cli.main` and, once each for success and failure,
+as a real subprocess of the installed console script.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+import segswap
+from segswap.cli import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def is_webp(blob: bytes) -> bool:
+    return blob[:4] == b"RIFF" and blob[8:12] == b"WEBP"
+
+
+def decode(path: Path) -> Image.Image:
+    image = Image.open(io.BytesIO(path.read_bytes()))
+    image.load()
+    return image
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A real scene (coffee, as JPEG), a mask over the cup and a cut-out object (PNG)."""
+    folder = tmp_path_factory.mktemp("photos")
+    scene = data.coffee()  # 600×400
+    Image.fromarray(scene).save(folder / "coffee.jpg", quality=92)
+    mask = np.zeros(scene.shape[:2], np.uint8)
+    cv2.ellipse(mask, (262, 185), (118, 135), 0, 0, 360, 255, -1)
+    Image.fromarray(mask).save(folder / "cup-mask.png")
+    logo = data.logo().copy()
+    logo[:, :, 3] = np.where(logo[:, :, :3].min(axis=2) > 235, 0, 255).astype(np.uint8)
+    Image.fromarray(logo).save(folder / "logo.png")
+    Image.fromarray(np.zeros(scene.shape[:2], np.uint8)).save(folder / "black-mask.png")
+    return {
+        "main": folder / "coffee.jpg",
+        "mask": folder / "cup-mask.png",
+        "object": folder / "logo.png",
+        "black": folder / "black-mask.png",
+    }
+
+
+def swap_args(photos: dict[str, Path], out: Path, *extra: str, **replace: str) -> list[str]:
+    paths = {name: str(photos[name]) for name in ("main", "mask", "object")}
+    paths.update(replace)
+    return [
+        "swap",
+        "--main",
+        paths["main"],
+        "--mask",
+        paths["mask"],
+        "--object",
+        paths["object"],
+        "-o",
+        str(out),
+        *extra,
+    ]
+
+
+def error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got {err!r}"
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# --- swap, in process ------------------------------------------------------------------
+
+
+def test_swap_writes_png(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out.png"
+    assert main(swap_args(photos, out)) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert str(out) in captured.out
+    blob = out.read_bytes()
+    assert blob.startswith(PNG_MAGIC)
+    image = decode(out)
+    assert image.size == (600, 400)
+
+
+def test_swap_jpg_suffix_gives_jpeg(photos: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.jpg"
+    assert main(swap_args(photos, out)) == 0
+    assert out.read_bytes().startswith(JPEG_MAGIC)
+    image = decode(out)
+    assert image.format == "JPEG" and image.size == (600, 400)
+
+
+def test_swap_image_format_webp(photos: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.webp"
+    assert main(swap_args(photos, out, "--image-format", "webp")) == 0
+    assert is_webp(out.read_bytes())
+    assert decode(out).size == (600, 400)
+
+
+def test_image_format_flag_wins_over_suffix(photos: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.png"
+    assert main(swap_args(photos, out, "--image-format", "webp")) == 0
+    assert is_webp(out.read_bytes())
+
+
+def test_image_quality_flag(photos: dict[str, Path], tmp_path: Path) -> None:
+    low, high = tmp_path / "low.jpg", tmp_path / "high.jpg"
+    assert main(swap_args(photos, low, "--image-quality", "10")) == 0
+    assert main(swap_args(photos, high, "--image-quality", "100")) == 0
+    assert len(low.read_bytes()) < len(high.read_bytes())
+
+
+def test_param_flags_reach_the_engine(photos: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.png"
+    flags = ["--mode", "remove", "--growmask", "12", "--seed", "7", "--steps", "10"]
+    assert main(swap_args(photos, out, *flags)) == 0
+    library = segswap.swap(
+        str(photos["main"]),
+        str(photos["mask"]),
+        str(photos["object"]),
+        mode="remove",
+        growmask=12,
+        seed=7,
+        steps=10,
+    )
+    assert np.asarray(decode(out).convert("RGB")).tobytes() == np.asarray(library).tobytes()
+
+
+def test_fractional_strength_flag(photos: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.png"
+    assert main(swap_args(photos, out, "--subject-strength", "0.25")) == 0
+    assert decode(out).size == (600, 400)
+
+
+# --- swap errors -----------------------------------------------------------------------
+
+
+def test_steps_out_of_range(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out.png"
+    assert main(swap_args(photos, out, "--steps", "5")) != 0
+    line = error_line(capsys.readouterr().err)
+    assert "steps" in line and "10-100" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "flag,value,field,allowed",
+    [
+        ("--fashion-strength", "1.5", "fashion_strength", "0-1"),
+        ("--horizontal-repeat", "11", "horizontal_repeat", "1-10"),
+        ("--growmask", "-1", "growmask", "0-20"),
+        ("--image-format", "gif", "image_format", "webp"),
+        ("--mode", "inpaint", "mode", "remove"),
+    ],
+)
+def test_bad_param_flag(
+    photos: dict[str, Path], tmp_path: Path, capsys, flag: str, value: str, field: str, allowed: str
+) -> None:
+    assert main(swap_args(photos, tmp_path / "out.png", flag, value)) != 0
+    line = error_line(capsys.readouterr().err)
+    assert field in line and allowed in line
+
+
+def test_missing_input_path(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "not-here" / "scene.png"
+    assert main(swap_args(photos, tmp_path / "out.png", main=str(missing))) != 0
+    line = error_line(capsys.readouterr().err)
+    assert str(missing) in line
+    assert "main_image" in line or "--main" in line
+
+
+@pytest.mark.parametrize("name", ["scene-without-suffix", "a-folder"])
+def test_missing_input_path_without_suffix(
+    photos: dict[str, Path], tmp_path: Path, capsys, name: str
+) -> None:
+    path = tmp_path / name
+    if name == "a-folder":
+        path.mkdir()
+    assert main(swap_args(photos, tmp_path / "out.png", object=str(path))) != 0
+    line = error_line(capsys.readouterr().err)
+    assert str(path) in line
+
+
+def test_empty_mask(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out.png"
+    assert main(swap_args(photos, out, mask=str(photos["black"]))) != 0
+    line = error_line(capsys.readouterr().err)
+    assert "mask_image" in line
+    assert not out.exists()
+
+
+def test_output_folder_missing(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "no-such-folder" / "out.png"
+    assert main(swap_args(photos, out)) != 0
+    line = error_line(capsys.readouterr().err)
+    assert "no-such-folder" in line
+
+
+def test_usage_error_exits_2(photos: dict[str, Path], capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["swap", "--main", str(photos["main"])])
+    assert info.value.code == 2
+    assert "--mask" in capsys.readouterr().err
+
+
+def test_non_integer_steps_is_a_usage_error(
+    photos: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(swap_args(photos, tmp_path / "out.png", "--steps", "many"))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "steps" in err and "Traceback" not in err
+
+
+# --- demo ------------------------------------------------------------------------------
+
+
+def test_demo(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "demo"
+    assert main(["demo", "-o", str(folder)]) == 0
+    out = capsys.readouterr().out
+    printed = [Path(line.rsplit("-> ", 1)[1].strip()) for line in out.splitlines() if "-> " in line]
+    assert printed, out
+    for path in printed:
+        assert path.exists(), path
+    names = {path.name for path in printed}
+    for name in ("object.png", "pattern.png", "remove.png", "before-after.png"):
+        assert name in names
+        image = decode(folder / name)
+        assert image.width > 0 and image.height > 0
+    assert decode(folder / "object.png").size == (600, 400)  # coffee
+    assert decode(folder / "pattern.png").size == (512, 512)  # astronaut
+    assert decode(folder / "remove.png").size == (451, 300)  # chelsea
+
+
+# --- the service's subcommands ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["keys", "--help"], "create"),
+        (["serve", "--help"], "--port"),
+        (["keys", "create", "--help"], "--credits"),
+        (["--help"], "swap"),
+    ],
+)
+def test_help(argv: list[str], expected: str, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code in (0, None)
+    assert expected in capsys.readouterr().out
+
+
+# --- as a real process -----------------------------------------------------------------
+
+
+def segswap_command() -> list[str]:
+    script = Path(sys.executable).parent / "segswap"
+    if script.exists() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "segswap.cli"]
+
+
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        segswap_command() + args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def test_subprocess_swap(photos: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.png"
+    done = run_cli(swap_args(photos, out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert decode(out).size == (600, 400)
+    assert out.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_subprocess_error(photos: dict[str, Path], tmp_path: Path) -> None:
+    done = run_cli(swap_args(photos, tmp_path / "out.png", "--steps", "5"), cwd=tmp_path)
+    assert done.returncode != 0
+    line = error_line(done.stderr)
+    assert "steps" in line and "10-100" in line
+    assert not (tmp_path / "out.png").exists()
