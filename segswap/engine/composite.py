@@ -18,6 +18,16 @@ from segswap.errors import InvalidParameter
 from segswap.params import SwapParams
 
 
+CONTEXT = {"remove": 0.5, "object": 0.15, "pattern": 0.05}
+"""Scene kept around the mask, as a share of its longer side, per edit: a removal fills
+from a wide neighbourhood; under an object only a thin ring shows, and a pattern needs
+only the feather band."""
+
+
+REDUCED_FILL_PIXELS = 40_000
+"""Around a placed object, a fill larger than this is made at half resolution (or less)."""
+
+
 def fill_effort(steps: int, full_resolution: bool) -> FillEffort:
     """Search effort of the fill for ``steps`` (10–100): ``steps // 3`` random
     candidates per round (10 at the default 30); a full-resolution round and an unaveraged
@@ -29,6 +39,7 @@ def fill_effort(steps: int, full_resolution: bool) -> FillEffort:
         finest_iterations=int(full_resolution),
         sharpen=full_resolution,
         search_depth=0 if full_resolution else 2,
+        max_pixels=None if full_resolution else REDUCED_FILL_PIXELS,
     )
 
 
@@ -44,9 +55,9 @@ class CompositeEngine:
     def __call__(
         self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
     ) -> np.ndarray:
-        region = edit_region(mask, params.growmask)
-        crop = scene[region.crop.slices]
         edit = choose_edit(params, obj)
+        region = edit_region(mask, params.growmask, CONTEXT[edit])
+        crop = scene[region.crop.slices]
         if edit == "pattern":
             edited = transfer_pattern(
                 crop,

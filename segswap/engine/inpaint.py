@@ -20,7 +20,7 @@ of diffusion fills such as OpenCV's Telea.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -50,6 +50,8 @@ class FillEffort:
         search_depth: levels finer than this (0 = full resolution, 1 = half...) do not
             search; they only carry the coarser sources up and copy. 2 makes the fill
             about 4× cheaper where little of it shows (around a placed object).
+        max_pixels: when the hole has more pixels than this, fill a copy halved (as
+            often as needed) and scale the fill back up: softer, and far cheaper.
     """
 
     candidates: int = 10
@@ -57,6 +59,7 @@ class FillEffort:
     finest_iterations: int = 1
     sharpen: bool = True
     search_depth: int = 0
+    max_pixels: int | None = None
 
 
 def fill_hole(
@@ -77,6 +80,8 @@ def fill_hole(
         raise ValueError("nothing around the hole to fill it from")
     if not hole.any():
         return image.copy()
+    if effort.max_pixels is not None and np.count_nonzero(hole) > effort.max_pixels:
+        return _fill_reduced(image, hole, rng, effort)
     lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
     levels = _pyramid(lab, hole)
     level: _Level | None = None
@@ -102,6 +107,23 @@ def fill_hole(
     filled = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
     result = image.copy()
     result[hole] = filled[hole]
+    return result
+
+
+def _fill_reduced(
+    image: np.ndarray, hole: np.ndarray, rng: np.random.Generator, effort: FillEffort
+) -> np.ndarray:
+    """Fill a half-size copy (recursively, until small enough) and scale the fill up."""
+    height, width = hole.shape
+    size = ((width + 1) // 2, (height + 1) // 2)
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole.view(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+    if small_hole.all() or min(size) < 6 * PATCH:
+        return fill_hole(image, hole, rng, replace(effort, max_pixels=None))
+    filled = fill_hole(small, small_hole, rng, effort)
+    up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
+    result = image.copy()
+    result[hole] = up[hole]
     return result
 
 
@@ -202,6 +224,7 @@ class _Level:
         self.source_ys = np.zeros_like(self.hole_ys)
         self.source_xs = np.zeros_like(self.hole_xs)
         self._source_descriptors: np.ndarray | None = None
+        self._neighbour_slots: list[tuple[int, np.ndarray]] | None = None
 
     def start_random(self, rng: np.random.Generator) -> None:
         pick = rng.integers(0, self.known_ys.size, self.hole_ys.size)
@@ -332,7 +355,13 @@ class _Level:
             return
         seen = count > 0
         difference[seen] /= count[seen][:, None]
-        correction = _push_pull(difference, seen.astype(np.float32))
+        # The correction is smooth: build it at a quarter of the resolution.
+        size = (max(1, (self.width + 3) // 4), max(1, (self.height + 3) // 4))
+        weight = cv2.resize(seen.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        summed = cv2.resize(difference, size, interpolation=cv2.INTER_AREA)
+        coarse = summed / np.maximum(weight, 1e-6)[:, :, None]
+        smooth = _push_pull(coarse.astype(np.float32), np.minimum(weight * 4.0, 1.0))
+        correction = cv2.resize(smooth, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
         self.image[self.hole] += correction[self.hole]
 
     def copy_sources(self) -> None:
@@ -342,22 +371,27 @@ class _Level:
         self.image[self.hole_ys, self.hole_xs] = flat[self.source_ys * self.width + self.source_xs]
 
     def synthesise(self) -> None:
-        """Rebuild the hole: each pixel averages what its 3×3 neighbours' sources say."""
+        """Rebuild the hole: each pixel averages what its 3×3 neighbours' sources say.
+
+        Sources never lie within PATCH/2 of the hole or the border, so a source shifted
+        by one pixel is always a known pixel inside the image.
+        """
+        if self._neighbour_slots is None:
+            padded = np.pad(self.index, 1, constant_values=-1).ravel()
+            stride = self.width + 2
+            base = (self.hole_ys + 1) * stride + (self.hole_xs + 1)
+            self._neighbour_slots = [
+                (dy * self.width + dx, padded[base + dy * stride + dx])
+                for dy in (-1, 0, 1)
+                for dx in (-1, 0, 1)
+            ]
+        source = self.source_ys * self.width + self.source_xs
         total = np.zeros((self.hole_ys.size, 3), np.float32)
         count = np.zeros(self.hole_ys.size, np.float32)
         flat = self.image.reshape(-1, 3)
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                ny = np.clip(self.hole_ys + dy, 0, self.height - 1)
-                nx = np.clip(self.hole_xs + dx, 0, self.width - 1)
-                slot = self.index[ny, nx]
-                has = slot >= 0
-                sy = np.clip(self.source_ys[slot] - dy, 0, self.height - 1)
-                sx = np.clip(self.source_xs[slot] - dx, 0, self.width - 1)
-                take = has & ~self.hole[sy, sx]
-                total += np.where(take[:, None], flat[sy * self.width + sx], 0.0)
-                count += take
-        ok = count > 0
-        own = self.source_ys * self.width + self.source_xs
-        values = np.where(ok[:, None], total / np.maximum(count, 1)[:, None], flat[own])
-        self.image[self.hole_ys, self.hole_xs] = values
+        for shift, slot in self._neighbour_slots:
+            has = slot >= 0
+            copied = flat[source[slot] - shift]
+            total += np.where(has[:, None], copied, 0.0)
+            count += has
+        self.image[self.hole_ys, self.hole_xs] = total / count[:, None]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-MATTE_SIDE = 192
+MATTE_SIDE = 128
 """Longer side, in pixels, of the reduced copy the background is keyed on."""
 
 BACKGROUND_DELTA_E = 12.0

@@ -72,13 +72,13 @@ def expand_box(box: Box, margin: int, height: int, width: int) -> Box:
     )
 
 
-def context_margin(box: Box) -> int:
-    """Pixels of scene kept around the mask's box as context for the fill (32–256).
+def context_margin(box: Box, share: float = 0.5) -> int:
+    """Pixels of scene kept around the mask's box as context for the fill (16–256).
 
-    Half the box's longer side: enough surrounding texture to fill from, and the same
-    for a given mask whatever the scene's size.
+    ``share`` of the box's longer side: enough surrounding texture to fill from, and the
+    same for a given mask whatever the scene's size.
     """
-    return int(np.clip(max(box.height, box.width) // 2, 32, 256))
+    return int(np.clip(round(max(box.height, box.width) * share), 16, 256))
 
 
 @dataclass(frozen=True)
@@ -99,11 +99,13 @@ class EditRegion:
     blend: np.ndarray
 
 
-def edit_region(mask: np.ndarray, growmask: int) -> EditRegion:
-    """Plan the edit for a scene-sized bool ``mask`` grown by ``growmask`` pixels."""
+def edit_region(mask: np.ndarray, growmask: int, context: float = 0.5) -> EditRegion:
+    """Plan the edit for a scene-sized bool ``mask`` grown by ``growmask`` pixels, with
+    ``context`` × the mask's longer side of scene around it (see :func:`context_margin`)."""
     height, width = mask.shape
     box = bounding_box(mask)
-    crop = expand_box(box, context_margin(box) + growmask + FEATHER_PX, height, width)
+    margin = context_margin(box, context) + growmask + FEATHER_PX
+    crop = expand_box(box, margin, height, width)
     local = mask[crop.slices]
     grown = grow_mask(local, growmask)
     return EditRegion(crop=crop, mask=local, grown=grown, blend=feather(grown))
