@@ -31,6 +31,9 @@ PATCH = 7
 COARSEST_HOLE = 32
 """The pyramid stops once the hole's longer side is at most this many pixels."""
 
+FINEST_JITTER = 8
+"""Widest random jitter (pixels) of a source at full resolution."""
+
 _STEP = PATCH // 3
 _SAMPLES = [(dy, dx) for dy in (-_STEP, 0, _STEP) for dx in (-_STEP, 0, _STEP)]
 _RADIUS = PATCH // 2
@@ -97,7 +100,7 @@ def fill_hole(
         if depth < effort.search_depth:
             rounds = 0
         for _ in range(rounds):
-            level.search(rng, effort.candidates)
+            level.search(rng, effort.candidates, finest=depth == 0 and len(levels) > 1)
             level.synthesise()
     assert level is not None
     if effort.sharpen:
@@ -174,7 +177,7 @@ def _smooth_guess(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
 
 def _descriptors(image: np.ndarray) -> np.ndarray:
-    """H×W×27 float32: each pixel's 3×3 grid of Lab samples over its PATCH window.
+    """H×W×27 float32: each pixel's Lab colour on a 3×3 grid over its PATCH window.
 
     Borders are replicated; pixels within PATCH/2 of the border never serve as sources.
     """
@@ -185,6 +188,16 @@ def _descriptors(image: np.ndarray) -> np.ndarray:
         for dy, dx in _SAMPLES
     ]
     return np.concatenate(parts, axis=2)
+
+
+def _descriptors_at(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """N×27 float32: :func:`_descriptors` of the pixels (ys, xs) only."""
+    height, width = image.shape[:2]
+    parts = [
+        image[np.clip(ys + dy, 0, height - 1), np.clip(xs + dx, 0, width - 1)]
+        for dy, dx in _SAMPLES
+    ]
+    return np.concatenate(parts, axis=1)
 
 
 def _push_pull(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -290,15 +303,19 @@ class _Level:
         distance = np.einsum("ij,ij->i", difference, difference)
         return np.where(valid, distance, np.inf)
 
-    def search(self, rng: np.random.Generator, candidates: int) -> None:
-        """One PatchMatch round: propagation, then global and local random search."""
+    def search(self, rng: np.random.Generator, candidates: int, finest: bool = False) -> None:
+        """One PatchMatch round: propagation, then global and local random search.
+
+        At the finest level the coarser levels have already found where to copy from,
+        so only one-step propagation and small jitters (≤ FINEST_JITTER px) are tried.
+        """
         if self._source_descriptors is None:
             self._source_descriptors = _descriptors(self.image)
         sources = self._source_descriptors
-        targets = _descriptors(self.image)[self.hole_ys, self.hole_xs]
+        targets = _descriptors_at(self.image, self.hole_ys, self.hole_xs)
         best = self._distances(targets, self.source_ys, self.source_xs, sources)
         proposals: list[tuple[np.ndarray, np.ndarray]] = []
-        for step in (1, 4):
+        for step in (1,) if finest else (1, 4):
             for dy, dx in ((0, step), (0, -step), (step, 0), (-step, 0)):
                 ny = np.clip(self.hole_ys - dy, 0, self.height - 1)
                 nx = np.clip(self.hole_xs - dx, 0, self.width - 1)
@@ -310,16 +327,15 @@ class _Level:
                         np.where(has, self.source_xs[slot] + dx, -1),
                     )
                 )
-        for _ in range(max(1, candidates // 2)):
+        global_count = 0 if finest else max(1, candidates // 2)
+        for _ in range(global_count):
             pick = rng.integers(0, self.known_ys.size, self.hole_ys.size)
             proposals.append((self.known_ys[pick], self.known_xs[pick]))
-        radius = max(self.height, self.width) // 2
-        local = 0
-        while radius >= 1 and local < max(1, candidates - candidates // 2):
+        widest = FINEST_JITTER if finest else max(self.height, self.width) // 2
+        local_count = max(1, candidates // 3) if finest else max(1, candidates - global_count)
+        for radius in np.unique(np.geomspace(widest, 1, local_count).round().astype(int))[::-1]:
             jitter = rng.integers(-radius, radius + 1, (2, self.hole_ys.size), dtype=np.int32)
             proposals.append((self.source_ys + jitter[0], self.source_xs + jitter[1]))
-            radius //= 2
-            local += 1
         for ys, xs in proposals:
             distance = self._distances(targets, ys, xs, sources)
             better = distance < best
