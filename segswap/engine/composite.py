@@ -17,7 +17,6 @@ from segswap.engine.region import edit_region, feather_reach, paste_back
 from segswap.errors import InvalidParameter
 from segswap.params import SwapParams
 
-
 CONTEXT = {"remove": 0.5, "object": 0.15, "pattern": 0.05}
 """Scene kept around the mask, as a share of its longer side, per edit: a removal fills
 from a wide neighbourhood; under an object only a thin ring shows, and a pattern needs
