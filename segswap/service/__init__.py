@@ -1,0 +1,1 @@
+"""The HTTP API (``segswap serve``): FastAPI app, job queue, keys, credits and limits."""

@@ -1,0 +1,64 @@
+"""The FastAPI application: routes, JSON errors, metrics and body-size middleware."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import segswap
+from segswap.service.bodylimit import BodyLimitMiddleware
+from segswap.service.context import Service
+from segswap.service.fastpath import StatusFastPath
+from segswap.service.metrics import MetricsMiddleware
+from segswap.service.routes import ApiError, build_router, json_response
+
+log = logging.getLogger("segswap.service")
+
+DESCRIPTION = """Self-hosted SegSwap: object swap, pattern transfer and object removal.
+
+Authenticate with the `x-api-key` header (or `Authorization: Bearer <key>`).
+`POST /v1/seg-swap` answers with the image; `POST /v2/seg-swap` queues the request and
+answers with its `status_url` and `response_url`. Errors are `{"error": "..."}`.
+See docs/http-api.md for every status code."""
+
+
+def create_app(service: Service) -> FastAPI:
+    """The ASGI app serving ``service`` (which the caller starts and stops)."""
+    app = FastAPI(
+        title="segswap",
+        version=segswap.__version__,
+        description=DESCRIPTION,
+    )
+    app.state.service = service
+    app.include_router(build_router(service))
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> Response:
+        return json_response({"error": error.message}, error.status, error.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        message = error.detail if isinstance(error.detail, str) else "request refused"
+        if error.status_code == 404:
+            message = f"no such endpoint: {request.method} {request.url.path}"
+        return json_response({"error": message}, error.status_code, dict(error.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        first = error.errors()[0] if error.errors() else {}
+        field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "path"))
+        return json_response({"error": f"{field or 'request'}: {first.get('msg', 'invalid')}"},
+                             400)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception) -> Response:
+        log.error("internal error on %s %s", request.method, request.url.path, exc_info=error)
+        return json_response({"error": "internal server error (it has been logged)"}, 500)
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=service.settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
+    app.add_middleware(StatusFastPath, service=service)  # outermost: polls skip the rest
+    return app

@@ -1,0 +1,250 @@
+"""API keys and their credits.
+
+A key is ``sgs_`` + 43 URL-safe characters (256 random bits). Only its SHA-256 and a
+short display prefix are stored; a presented key is looked up by prefix and its hash
+compared with :func:`hmac.compare_digest`. Keys are never logged.
+
+Credits are plain numbers. A call's price is debited with one conditional ``UPDATE``
+(``WHERE credits >= price``), so concurrent calls can never overdraw a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from segswap.service.store import Database
+
+KEY_PREFIX = "sgs_"
+DISPLAY_CHARS = 12
+AUTH_CACHE_SECONDS = 1.0  # how long a successful authentication is reused
+CACHE_MAX_KEYS = 10_000  # "sgs_" + 8 characters: shown in listings, used as the lookup index
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """One API key as stored (never the secret itself).
+
+    ``credits`` is a number of credits; ``created``/``revoked`` are Unix times (seconds).
+    ``models`` is None when the key may use every model.
+    """
+
+    id: str
+    name: str
+    prefix: str
+    credits: float
+    admin: bool
+    models: tuple[str, ...] | None
+    created: float
+    revoked: float | None
+
+    def allows(self, model: str) -> bool:
+        """Whether this key may call ``model``."""
+        return self.models is None or model in self.models
+
+    def public(self) -> dict[str, object]:
+        """The record as JSON for listings (no secret)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "credits": self.credits,
+            "admin": self.admin,
+            "models": list(self.models) if self.models is not None else None,
+            "created": self.created,
+            "revoked": self.revoked,
+        }
+
+
+# The identity used when the server runs with ``--no-auth``.
+ANONYMOUS = KeyRecord(
+    id="anonymous",
+    name="anonymous",
+    prefix="",
+    credits=float("inf"),
+    admin=True,
+    models=None,
+    created=0.0,
+    revoked=None,
+)
+
+
+class UnknownKey(LookupError):
+    """No key matches the given id or name."""
+
+
+class KeyStore(Protocol):
+    """Where keys and credits live (the embedded default: SQLite)."""
+
+    def create(
+        self,
+        *,
+        name: str | None = None,
+        credits: float,
+        admin: bool = False,
+        models: list[str] | None = None,
+    ) -> tuple[str, KeyRecord]: ...
+
+    def authenticate(self, presented: str) -> KeyRecord | None: ...
+
+    def list(self) -> list[KeyRecord]: ...
+
+    def find(self, id_or_name: str) -> KeyRecord: ...
+
+    def revoke(self, id_or_name: str) -> KeyRecord: ...
+
+    def credit(self, id_or_name: str, amount: float) -> KeyRecord: ...
+
+    def count_active(self) -> int: ...
+
+
+def hash_key(presented: str) -> str:
+    """SHA-256 hex digest of a key (keys are 256-bit random, so no salt/stretching)."""
+    return hashlib.sha256(presented.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_key() -> str:
+    """A fresh random API key."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def _record(row: sqlite3.Row) -> KeyRecord:
+    models = row["models"]
+    return KeyRecord(
+        id=row["id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        credits=row["credits"],
+        admin=bool(row["admin"]),
+        models=tuple(models.split(",")) if models is not None else None,
+        created=row["created"],
+        revoked=row["revoked"],
+    )
+
+
+class SqliteKeyStore:
+    """Keys in the ``keys`` table of the embedded SQLite store.
+
+    A successful authentication is remembered for ``cache_seconds`` (default 1 s) so
+    that status polls do not query the store each time: a key revoked or credited by
+    another process (``segswap keys``) is seen within that time; changes made through
+    this object are seen at once.
+    """
+
+    def __init__(self, db: Database, cache_seconds: float = AUTH_CACHE_SECONDS) -> None:
+        self.db = db
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[KeyRecord, float]] = {}
+
+    def _forget(self) -> None:
+        self._cache = {}
+
+    def create(
+        self,
+        *,
+        name: str | None = None,
+        credits: float,
+        admin: bool = False,
+        models: list[str] | None = None,
+    ) -> tuple[str, KeyRecord]:
+        """Make a key; returns (the secret key, shown only now; its record)."""
+        if credits < 0:
+            raise ValueError("credits must be >= 0")
+        key = new_key()
+        key_id = "key_" + secrets.token_hex(6)
+        cleaned = [m.strip() for m in models or [] if m.strip()] or None
+        with self.db.transaction() as conn:
+            if name and conn.execute("SELECT 1 FROM keys WHERE name = ?", (name,)).fetchone():
+                raise ValueError(f"a key named {name!r} exists already")
+            conn.execute(
+                "INSERT INTO keys (id, name, prefix, hash, credits, admin, models, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key_id,
+                    name or key_id,
+                    key[:DISPLAY_CHARS],
+                    hash_key(key),
+                    float(credits),
+                    int(admin),
+                    ",".join(cleaned) if cleaned else None,
+                    time.time(),
+                ),
+            )
+        return key, self.find(key_id)
+
+    def authenticate(self, presented: str) -> KeyRecord | None:
+        """The active key whose secret is ``presented``, or None."""
+        if not presented.startswith(KEY_PREFIX) or len(presented) < DISPLAY_CHARS + 8:
+            return None
+        digest = hash_key(presented)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        rows = (
+            self.db.conn()
+            .execute(
+                "SELECT * FROM keys WHERE prefix = ? AND revoked IS NULL",
+                (presented[:DISPLAY_CHARS],),
+            )
+            .fetchall()
+        )
+        found = None
+        for row in rows:
+            if hmac.compare_digest(row["hash"], digest):
+                found = row
+        if found is None:
+            return None
+        record = _record(found)
+        if len(self._cache) >= CACHE_MAX_KEYS:
+            self._forget()
+        self._cache[digest] = (record, now + self.cache_seconds)
+        return record
+
+    def list(self) -> list[KeyRecord]:
+        """Every key, oldest first."""
+        rows = self.db.conn().execute("SELECT * FROM keys ORDER BY created").fetchall()
+        return [_record(row) for row in rows]
+
+    def find(self, id_or_name: str) -> KeyRecord:
+        """The key with this id or name. Raises :class:`UnknownKey`."""
+        row = (
+            self.db.conn()
+            .execute("SELECT * FROM keys WHERE id = ? OR name = ?", (id_or_name, id_or_name))
+            .fetchone()
+        )
+        if row is None:
+            raise UnknownKey(f"no key with id or name {id_or_name!r}")
+        return _record(row)
+
+    def revoke(self, id_or_name: str) -> KeyRecord:
+        """Revoke a key: it stops working at once. Raises :class:`UnknownKey`."""
+        record = self.find(id_or_name)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
+                (time.time(), record.id),
+            )
+        self._forget()
+        return self.find(record.id)
+
+    def credit(self, id_or_name: str, amount: float) -> KeyRecord:
+        """Add ``amount`` credits (negative to take some away, not below 0)."""
+        record = self.find(id_or_name)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE keys SET credits = MAX(credits + ?, 0) WHERE id = ?",
+                (float(amount), record.id),
+            )
+        self._forget()
+        return self.find(record.id)
+
+    def count_active(self) -> int:
+        """How many keys are not revoked."""
+        row = self.db.conn().execute("SELECT COUNT(*) FROM keys WHERE revoked IS NULL").fetchone()
+        return int(row[0])

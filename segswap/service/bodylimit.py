@@ -1,0 +1,80 @@
+"""Cap on request body size (HTTP 413), enforced on ``Content-Length`` and while streaming.
+
+A body announced bigger than the cap is refused before it is read; a body that streams
+past the cap (chunked, or a lying ``Content-Length``) is cut off as soon as it does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than the configured cap."""
+
+
+def _message(limit: int) -> bytes:
+    return json.dumps(
+        {"error": f"request body too large: the limit is {limit} bytes (SEGSWAP_MAX_BODY_BYTES)"}
+    ).encode()
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI middleware refusing bodies over ``max_bytes`` with 413 JSON."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _reply_413(self, send: Any) -> None:
+        body = _message(self.max_bytes)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    announced = int(value)
+                except ValueError:
+                    announced = 0
+                if announced > self.max_bytes:
+                    await self._reply_413(send)
+                    return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._reply_413(send)

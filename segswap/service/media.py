@@ -1,0 +1,80 @@
+"""Result image files under ``<data_dir>/results``, named by unguessable tokens.
+
+A token is ``secrets.token_urlsafe(24)`` (192 random bits); the file is
+``<token>.<ext>`` and its capability URL ``/media/<token>.<ext>``. Files are written to
+a temporary name and renamed, so a crash never leaves a half-written result in place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+EXTENSIONS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+_NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(png|jpeg|webp)$")
+
+
+def new_token() -> str:
+    """A fresh media token (192 random bits, 32 URL-safe characters)."""
+    return secrets.token_urlsafe(24)
+
+
+class ResultFiles:
+    """The folder of result images."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir) / "results"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def write(self, token: str, image_format: str, data: bytes) -> str:
+        """Store ``data`` as ``<token>.<image_format>``; returns that file name."""
+        name = f"{token}.{image_format}"
+        tmp = self.root / f".{name}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, self.root / name)
+        return name
+
+    def path(self, name: str) -> Path | None:
+        """The path of a stored result named ``name``, or None when the name is not one."""
+        if not _NAME.match(name):
+            return None
+        return self.root / name
+
+    def read(self, name: str) -> bytes | None:
+        """The bytes of a stored result, or None when it is gone."""
+        path = self.path(name)
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete(self, name: str | None) -> None:
+        """Remove a result file (no error when it is already gone)."""
+        if not name:
+            return
+        path = self.path(name)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    def names(self) -> list[str]:
+        """Every file in the folder (results and leftover temporaries)."""
+        return [entry.name for entry in os.scandir(self.root) if entry.is_file()]
+
+    def remove_orphans(self, keep: set[str]) -> int:
+        """Delete files not in ``keep`` (temporaries, results of lost jobs); returns a count."""
+        removed = 0
+        for name in self.names():
+            if name not in keep:
+                (self.root / name).unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def content_type(name: str) -> str:
+    """The MIME type of a result file name."""
+    return EXTENSIONS.get(name.rsplit(".", 1)[-1], "application/octet-stream")

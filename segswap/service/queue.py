@@ -1,0 +1,573 @@
+"""The job queue: one interface, and its embedded implementation.
+
+:class:`JobQueue` is everything the HTTP layer knows about jobs. The embedded default,
+:class:`EmbeddedQueue`, keeps jobs in SQLite, result images under ``<data_dir>/results``
+and runs them on an in-process thread pool. A scale-out implementation (Celery + Redis)
+implements the same protocol; the API only chooses which one to construct.
+
+Jobs go QUEUED -> PROCESSING -> COMPLETED | FAILED. v1 (synchronous) and v2 jobs share
+one FIFO queue. The price of a job is debited when it is accepted and refunded when it
+FAILS. A FAILED job records the HTTP status a synchronous caller gets (400 unusable
+input, 413 image too large, 500 internal error, 504 deadline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple, Protocol
+
+from segswap.api import render_request
+from segswap.engine import Engine
+from segswap.errors import ImageTooLarge, InvalidParameter
+from segswap.params import SwapRequest, parse_request
+from segswap.service.auth import KeyRecord
+from segswap.service.media import ResultFiles, content_type, new_token
+from segswap.service.store import Database
+from segswap.service.workers import WorkerPool, resolve_engine
+from segswap.settings import Settings
+
+log = logging.getLogger("segswap.service")
+
+JobState = Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED"]
+STATES: tuple[JobState, ...] = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED")
+INTERNAL_ERROR = "internal error while processing the request (it has been logged)"
+DEADLINE_ERROR = "the request did not finish within the synchronous deadline"
+RESTART_ERROR = "the server restarted before this synchronous request finished"
+
+
+class QueueFull(Exception):
+    """The queue holds ``queue_capacity`` jobs already (HTTP 429)."""
+
+
+class NoWorker(Exception):
+    """No worker is running to take the job (HTTP 502)."""
+
+
+class InsufficientCredits(Exception):
+    """The key has fewer credits than the price of a call (HTTP 406)."""
+
+    def __init__(self, remaining: float, price: float) -> None:
+        super().__init__(f"not enough credits: this call costs {price:g}, {remaining:g} left")
+        self.remaining = remaining
+        self.price = price
+
+
+class DeadlineExceeded(Exception):
+    """A synchronous job did not finish before its deadline (HTTP 504); it was cancelled."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A job just accepted: its id and the key's credits after the debit."""
+
+    job_id: str
+    remaining_credits: float
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as the API shows it. Times are Unix seconds; ``metrics`` values seconds."""
+
+    id: str
+    key_id: str
+    state: JobState
+    base64: bool
+    created: float
+    error: str | None = None
+    error_status: int | None = None
+    media_file: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class JobStatus(NamedTuple):
+    """The part of a job a status poll shows."""
+
+    id: str
+    state: JobState
+    error: str | None
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """How a synchronous (v1) job ended: the image, or an error and its HTTP status."""
+
+    data: bytes | None
+    content_type: str | None
+    error: str | None
+    error_status: int | None
+    metrics: dict[str, float]
+
+
+class JobQueue(Protocol):
+    """What the HTTP layer needs from a job backend."""
+
+    def start(self) -> None:
+        """Open, recover jobs interrupted by a crash, start workers. Returns when ready."""
+
+    def stop(self) -> None:
+        """Stop taking jobs; running ones finish or are picked up again on restart."""
+
+    def ready(self) -> bool:
+        """Whether a submitted job would be run (store open, a worker alive)."""
+
+    def depth(self) -> int:
+        """Jobs waiting (QUEUED)."""
+
+    def busy_workers(self) -> int:
+        """Workers running a job now."""
+
+    def live_workers(self) -> int:
+        """Workers alive."""
+
+    def submit(
+        self, request: SwapRequest, *, key: KeyRecord, model: str, price: float, sync: bool
+    ) -> Accepted:
+        """Debit ``price`` and queue ``request``.
+
+        Raises: NoWorker, QueueFull, InsufficientCredits.
+        """
+
+    async def wait_sync(self, job_id: str, timeout: float) -> SyncOutcome:
+        """Wait for a job submitted with ``sync=True``. Raises DeadlineExceeded."""
+
+    def get(self, job_id: str, key_id: str) -> JobView | None:
+        """A v2 job of ``key_id``; None when unknown, expired or another key's."""
+
+    def status(self, job_id: str, key_id: str) -> JobStatus | None:
+        """Like :meth:`get`, only the state and error (the hot path of polling)."""
+
+    def result_bytes(self, job: JobView) -> bytes | None:
+        """The encoded result image of a COMPLETED job (None once expired)."""
+
+    def media(self, name: str) -> tuple[bytes, str] | None:
+        """(bytes, content type) of the result file ``name``; None when unknown/expired."""
+
+    def counts(self) -> dict[str, int]:
+        """Number of stored jobs by state."""
+
+
+@dataclass
+class _Pending:
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[SyncOutcome]
+
+
+class EmbeddedQueue:
+    """SQLite jobs + result files + an in-process thread pool (see the module docstring).
+
+    Args:
+        settings: ``workers``, ``queue_capacity``, ``result_ttl`` (s), ``sweep_interval``
+            (s), ``data_dir``, ``engine`` and the input limits are read from it.
+        db: the open store.
+        engine_factory: builds an engine per worker thread (default: ``settings.engine``).
+        on_finish: called with (state, metrics) after each job, for monitoring.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        engine_factory: Callable[[], Engine] | None = None,
+        on_finish: Callable[[str, dict[str, float]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.files = ResultFiles(settings.data_dir)
+        self._engine_factory = engine_factory or resolve_engine(settings.engine)
+        self._on_finish = on_finish
+        self._items: deque[tuple[str, SwapRequest | None]] = deque()
+        self._cond = threading.Condition()
+        self._pending: dict[str, _Pending] = {}
+        self._local = threading.local()
+        self._pool: WorkerPool[tuple[str, SwapRequest | None]] = WorkerPool(
+            settings.workers, self._take, self._execute
+        )
+        self._stopping = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        self._started = False
+
+    # ----- lifecycle -----
+
+    def start(self) -> None:
+        """Recover interrupted jobs, then start the workers and the expiry sweeper."""
+        self._recover()
+        self.sweep()
+        self._pool.start()
+        self._sweeper = threading.Thread(target=self._sweep_loop, name="segswap-sweeper")
+        self._sweeper.daemon = True
+        self._sweeper.start()
+        self._started = True
+
+    def _recover(self) -> None:
+        now = time.time()
+        expires = now + self.settings.result_ttl
+        with self.db.transaction() as conn:
+            lost_sync = conn.execute(
+                "SELECT id, key_id, price FROM jobs WHERE kind = 'v1'"
+                " AND state IN ('QUEUED', 'PROCESSING')"
+            ).fetchall()
+            for row in lost_sync:
+                self._fail_row(conn, row["id"], row["key_id"], row["price"], RESTART_ERROR, 503,
+                               now, expires)
+            reset = conn.execute(
+                "UPDATE jobs SET state = 'QUEUED', started = NULL WHERE state = 'PROCESSING'"
+            ).rowcount
+            queued = conn.execute(
+                "SELECT id FROM jobs WHERE state = 'QUEUED' ORDER BY seq"
+            ).fetchall()
+            keep = {
+                row[0]
+                for row in conn.execute("SELECT media_file FROM jobs WHERE media_file IS NOT NULL")
+            }
+        with self._cond:
+            self._items.extend((row["id"], None) for row in queued)
+        orphans = self.files.remove_orphans(keep)
+        if queued or lost_sync or orphans:
+            log.info(
+                "recovered %d queued job(s) (%d were processing), failed %d interrupted"
+                " synchronous job(s), removed %d orphan file(s)",
+                len(queued), reset, len(lost_sync), orphans,
+            )
+
+    def stop(self) -> None:
+        """Stop the workers (current jobs finish, up to 5 s each) and the sweeper."""
+        self._stopping.set()
+        self._pool.stop()
+        with self._cond:
+            self._cond.notify_all()
+        if self._sweeper is not None:
+            self._sweeper.join(2)
+        self._started = False
+
+    def ready(self) -> bool:
+        """True once started with at least one live worker."""
+        return self._started and self._pool.alive() > 0
+
+    def depth(self) -> int:
+        """Jobs waiting for a worker."""
+        return len(self._items)
+
+    def busy_workers(self) -> int:
+        """Workers running a job now."""
+        return self._pool.busy()
+
+    def live_workers(self) -> int:
+        """Workers alive."""
+        return self._pool.alive()
+
+    # ----- submit / wait -----
+
+    def submit(
+        self, request: SwapRequest, *, key: KeyRecord, model: str, price: float, sync: bool
+    ) -> Accepted:
+        """Debit ``price`` from ``key`` and queue the job, atomically.
+
+        v2 jobs store their request JSON so they can be re-run after a crash; a v1 job
+        keeps its request in memory only (its caller is gone after a crash, so it is
+        failed and refunded on restart instead).
+        """
+        if self._pool.alive() == 0:
+            raise NoWorker("no worker is available to run the job")
+        job_id = str(uuid.uuid4())
+        stored = None if sync else request.model_dump_json()
+        now = time.time()
+        with self._cond:
+            if len(self._items) >= self.settings.queue_capacity:
+                raise QueueFull(f"the queue is full ({self.settings.queue_capacity} jobs)")
+            with self.db.transaction() as conn:
+                remaining = float("inf")
+                if price > 0 and key.id != "anonymous":
+                    row = conn.execute(
+                        "UPDATE keys SET credits = credits - ? WHERE id = ? AND credits >= ?"
+                        " RETURNING credits",
+                        (price, key.id, price),
+                    ).fetchone()
+                    if row is None:
+                        left = conn.execute(
+                            "SELECT credits FROM keys WHERE id = ?", (key.id,)
+                        ).fetchone()
+                        raise InsufficientCredits(float(left[0]) if left else 0.0, price)
+                    remaining = float(row[0])
+                elif key.id != "anonymous":
+                    remaining = key.credits
+                conn.execute(
+                    "INSERT INTO jobs (id, key_id, kind, model, state, request, price, base64,"
+                    " created) VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)",
+                    (job_id, key.id, "v1" if sync else "v2", model, stored,
+                     price if key.id != "anonymous" else 0.0, int(request.base64), now),
+                )
+            if sync:
+                loop = asyncio.get_running_loop()
+                self._pending[job_id] = _Pending(loop, loop.create_future())
+            self._items.append((job_id, request if sync else None))
+            self._cond.notify()
+        return Accepted(job_id, remaining)
+
+    async def wait_sync(self, job_id: str, timeout: float) -> SyncOutcome:
+        """Wait up to ``timeout`` seconds for a v1 job; past it, cancel, refund and raise."""
+        pending = self._pending[job_id]
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending.future), timeout)
+        except TimeoutError:
+            if self._cancel(job_id):
+                raise DeadlineExceeded(DEADLINE_ERROR) from None
+            # It finished just now: the outcome is on its way.
+            return await asyncio.wait_for(pending.future, 5.0)
+        finally:
+            self._pending.pop(job_id, None)
+
+    def _cancel(self, job_id: str) -> bool:
+        now = time.time()
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT key_id, price FROM jobs WHERE id = ? AND state IN ('QUEUED', 'PROCESSING')",
+                (job_id,),
+            ).fetchone()
+            if row is None:
+                return False
+            self._fail_row(conn, job_id, row["key_id"], row["price"], DEADLINE_ERROR, 504, now,
+                           now + self.settings.result_ttl)
+        return True
+
+    # ----- workers -----
+
+    def _take(self, timeout: float) -> tuple[str, SwapRequest | None] | None:
+        with self._cond:
+            if not self._items and not self._stopping.is_set():
+                self._cond.wait(timeout)
+            if self._stopping.is_set() or not self._items:
+                return None
+            return self._items.popleft()
+
+    def _engine(self) -> Engine:
+        engine: Engine | None = getattr(self._local, "engine", None)
+        if engine is None:
+            engine = self._engine_factory()
+            self._local.engine = engine
+        return engine
+
+    def _execute(self, item: tuple[str, SwapRequest | None]) -> None:
+        job_id, request = item
+        started = time.time()
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "UPDATE jobs SET state = 'PROCESSING', started = ? WHERE id = ?"
+                " AND state = 'QUEUED' RETURNING kind, request, created, key_id, price",
+                (started, job_id),
+            ).fetchone()
+        if row is None:
+            return  # cancelled (deadline) or already settled
+        sync = row["kind"] == "v1"
+        metrics: dict[str, float] = {"queue_time": started - row["created"]}
+        try:
+            if request is None:
+                request = parse_request(json.loads(row["request"]))
+            rendered = render_request(request, engine=self._engine(), settings=self.settings)
+        except ImageTooLarge as error:
+            self._finish_failed(job_id, row, str(error), 413, metrics)
+        except InvalidParameter as error:
+            self._finish_failed(job_id, row, str(error), 400, metrics)
+        except Exception:
+            log.exception("job %s failed with an internal error", job_id)
+            self._finish_failed(job_id, row, INTERNAL_ERROR, 500, metrics)
+        else:
+            metrics.update(
+                load_time=rendered.load_time,
+                inference_time=rendered.inference_time,
+                encode_time=rendered.encode_time,
+            )
+            if sync:
+                self._finish_sync(job_id, row, rendered.data, rendered.content_type, metrics)
+            else:
+                self._finish_async(job_id, row, request, rendered.data, metrics)
+
+    def _finish_sync(
+        self, job_id: str, row: Any, data: bytes, ctype: str, metrics: dict[str, float]
+    ) -> None:
+        finished = time.time()
+        metrics["total_time"] = finished - row["created"]
+        with self.db.transaction() as conn:
+            done = conn.execute(
+                "UPDATE jobs SET state = 'COMPLETED', finished = ?, expires = ?, content_type = ?,"
+                " metrics = ? WHERE id = ? AND state = 'PROCESSING'",
+                (finished, finished + self.settings.result_ttl, ctype, json.dumps(metrics),
+                 job_id),
+            ).rowcount
+        if done:
+            self._resolve(job_id, SyncOutcome(data, ctype, None, None, metrics))
+            self._finished("COMPLETED", metrics)
+
+    def _finish_async(
+        self, job_id: str, row: Any, request: SwapRequest, data: bytes, metrics: dict[str, float]
+    ) -> None:
+        name = self.files.write(new_token(), request.image_format, data)
+        finished = time.time()
+        metrics["total_time"] = finished - row["created"]
+        with self.db.transaction() as conn:
+            done = conn.execute(
+                "UPDATE jobs SET state = 'COMPLETED', finished = ?, expires = ?, media_file = ?,"
+                " content_type = ?, metrics = ? WHERE id = ? AND state = 'PROCESSING'",
+                (finished, finished + self.settings.result_ttl, name, content_type(name),
+                 json.dumps(metrics), job_id),
+            ).rowcount
+        if not done:
+            self.files.delete(name)
+        else:
+            self._finished("COMPLETED", metrics)
+
+    def _finish_failed(
+        self, job_id: str, row: Any, error: str, status: int, metrics: dict[str, float]
+    ) -> None:
+        now = time.time()
+        metrics["total_time"] = now - row["created"]
+        with self.db.transaction() as conn:
+            failed = self._fail_row(conn, job_id, row["key_id"], row["price"], error, status,
+                                    now, now + self.settings.result_ttl, metrics,
+                                    from_states=("PROCESSING",))
+        if failed:
+            self._resolve(job_id, SyncOutcome(None, None, error, status, metrics))
+            self._finished("FAILED", metrics)
+
+    @staticmethod
+    def _fail_row(
+        conn: Any,
+        job_id: str,
+        key_id: str,
+        price: float,
+        error: str,
+        status: int,
+        now: float,
+        expires: float,
+        metrics: dict[str, float] | None = None,
+        from_states: tuple[str, ...] = ("QUEUED", "PROCESSING"),
+    ) -> bool:
+        """Mark a job FAILED and refund its price, inside the caller's transaction."""
+        marks = ",".join("?" * len(from_states))
+        changed = conn.execute(
+            "UPDATE jobs SET state = 'FAILED', finished = ?, expires = ?, error = ?,"
+            f" error_status = ?, metrics = ? WHERE id = ? AND state IN ({marks})",
+            (now, expires, error, status, json.dumps(metrics or {}), job_id, *from_states),
+        ).rowcount
+        if changed and price:
+            conn.execute("UPDATE keys SET credits = credits + ? WHERE id = ?", (price, key_id))
+        return bool(changed)
+
+    def _resolve(self, job_id: str, outcome: SyncOutcome) -> None:
+        pending = self._pending.get(job_id)
+        if pending is None:
+            return
+
+        def settle() -> None:
+            if not pending.future.done():
+                pending.future.set_result(outcome)
+
+        with contextlib.suppress(RuntimeError):  # the loop is closed (shutting down)
+            pending.loop.call_soon_threadsafe(settle)
+
+    def _finished(self, state: str, metrics: dict[str, float]) -> None:
+        if self._on_finish is not None:
+            try:
+                self._on_finish(state, metrics)
+            except Exception:  # pragma: no cover - monitoring never breaks a job
+                log.exception("on_finish hook failed")
+
+    # ----- reads -----
+
+    def get(self, job_id: str, key_id: str) -> JobView | None:
+        """A v2 job of ``key_id`` that has not expired, else None."""
+        row = (
+            self.db.conn()
+            .execute(
+                "SELECT id, key_id, state, base64, created, expires, error, error_status,"
+                " media_file, metrics FROM jobs WHERE id = ? AND kind = 'v2'",
+                (job_id,),
+            )
+            .fetchone()
+        )
+        if row is None or row["key_id"] != key_id:
+            return None
+        if row["expires"] is not None and row["expires"] <= time.time():
+            return None
+        return JobView(
+            id=row["id"],
+            key_id=row["key_id"],
+            state=row["state"],
+            base64=bool(row["base64"]),
+            created=row["created"],
+            error=row["error"],
+            error_status=row["error_status"],
+            media_file=row["media_file"],
+            metrics=json.loads(row["metrics"]) if row["metrics"] else {},
+        )
+
+    def status(self, job_id: str, key_id: str) -> JobStatus | None:
+        """State and error of a v2 job of ``key_id`` that has not expired, else None."""
+        row = (
+            self.db.conn()
+            .execute(
+                "SELECT key_id, state, error, expires FROM jobs WHERE id = ? AND kind = 'v2'",
+                (job_id,),
+            )
+            .fetchone()
+        )
+        if row is None or row[0] != key_id or (row[3] is not None and row[3] <= time.time()):
+            return None
+        return JobStatus(job_id, row[1], row[2])
+
+    def result_bytes(self, job: JobView) -> bytes | None:
+        """The result file of a COMPLETED job."""
+        return self.files.read(job.media_file) if job.media_file else None
+
+    def media(self, name: str) -> tuple[bytes, str] | None:
+        """A result file by its capability name, unless it has expired."""
+        if self.files.path(name) is None:
+            return None
+        row = (
+            self.db.conn()
+            .execute("SELECT expires FROM jobs WHERE media_file = ?", (name,))
+            .fetchone()
+        )
+        if row is None or row["expires"] is None or row["expires"] <= time.time():
+            return None
+        data = self.files.read(name)
+        return (data, content_type(name)) if data is not None else None
+
+    def counts(self) -> dict[str, int]:
+        """Stored jobs by state (every state present, 0 when none)."""
+        rows = self.db.conn().execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        counts: dict[str, int] = dict.fromkeys(STATES, 0)
+        counts.update({state: int(n) for state, n in rows})
+        return counts
+
+    # ----- expiry -----
+
+    def sweep(self) -> int:
+        """Delete jobs (and their files) whose time is up; returns how many."""
+        now = time.time()
+        conn = self.db.conn()
+        rows = conn.execute(
+            "SELECT id, media_file FROM jobs WHERE expires IS NOT NULL AND expires <= ?", (now,)
+        ).fetchall()
+        for row in rows:
+            self.files.delete(row["media_file"])
+        if rows:
+            with self.db.transaction() as tx:
+                tx.executemany("DELETE FROM jobs WHERE id = ?", [(row["id"],) for row in rows])
+        return len(rows)
+
+    def _sweep_loop(self) -> None:
+        while not self._stopping.wait(self.settings.sweep_interval):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("expiry sweep failed")

@@ -1,0 +1,120 @@
+"""The SQLite store of the embedded default: keys and jobs in ``<data_dir>/segswap.db``.
+
+One connection per thread (``sqlite3`` connections are not shared), WAL journal so
+readers never wait for the writer, ``busy_timeout`` so writers queue up instead of
+failing. Writes that must be atomic run in ``BEGIN IMMEDIATE`` transactions.
+
+With ``synchronous=NORMAL`` in WAL mode a committed transaction survives a crash of the
+process (``kill -9``); only a power loss may drop the last few commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS keys (
+    id TEXT PRIMARY KEY,
+    name TEXT UNIQUE NOT NULL,
+    prefix TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    credits REAL NOT NULL,
+    admin INTEGER NOT NULL DEFAULT 0,
+    models TEXT,
+    created REAL NOT NULL,
+    revoked REAL
+);
+CREATE INDEX IF NOT EXISTS keys_prefix ON keys(prefix);
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    key_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    model TEXT NOT NULL,
+    state TEXT NOT NULL,
+    request TEXT,
+    price REAL NOT NULL,
+    base64 INTEGER NOT NULL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    expires REAL,
+    error TEXT,
+    error_status INTEGER,
+    media_token TEXT UNIQUE,
+    media_file TEXT,
+    content_type TEXT,
+    metrics TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE INDEX IF NOT EXISTS jobs_expires ON jobs(expires);
+"""
+
+DB_NAME = "segswap.db"
+BUSY_TIMEOUT_MS = 10_000
+
+
+class Database:
+    """The SQLite file under ``data_dir``, with one connection per calling thread."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_NAME
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        with self.transaction() as conn:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit mode; use :meth:`transaction` to write)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): committed on success, else rolled back.
+
+        Writers of this process take turns on a lock first: a waiting thread wakes the
+        moment the lock is free, instead of sleeping in SQLite's busy handler (which
+        backs off by milliseconds and would stall the event loop). Other processes
+        (``segswap keys``) still meet ``busy_timeout``.
+        """
+        conn = self.conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every connection this object opened (call once no thread uses it)."""
+        with self._lock:
+            for conn in self._all:
+                with contextlib.suppress(sqlite3.Error):  # closing is best effort
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()

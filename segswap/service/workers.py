@@ -1,0 +1,117 @@
+"""The in-process worker pool: threads that take jobs and run them.
+
+The engine is NumPy/OpenCV code that releases the GIL for its heavy loops, so threads
+run jobs in parallel and the event loop (status polls) stays responsive. A worker never
+dies of a job: whatever a job raises is logged and the worker goes on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from segswap.engine import Engine, get_engine
+
+log = logging.getLogger("segswap.service")
+
+T = TypeVar("T")
+
+
+def resolve_engine(name: str) -> Callable[[], Engine]:
+    """A factory for the engine called ``name``.
+
+    ``name`` is an engine name known to :func:`segswap.engine.get_engine` (``composite``)
+    or, as an extension for plug-ins and tests, ``package.module:factory``: a callable
+    returning an engine.
+    """
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        factory = getattr(importlib.import_module(module_name), attr)
+        return factory  # type: ignore[no-any-return]
+    get_engine(name)  # fail now, at start-up, on an unknown name
+    return lambda: get_engine(name)
+
+
+WORKER_NICENESS = 10
+
+
+def lower_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux ``nice`` is per thread), so the
+    event loop answering status polls goes first when the CPUs are busy with jobs."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
+        pass
+
+
+class WorkerPool(Generic[T]):
+    """``size`` daemon threads, each looping ``run(take())`` until :meth:`stop`.
+
+    Args:
+        size: number of threads (0 is allowed: a pool that runs nothing).
+        take: blocks up to ``timeout`` seconds for the next item; None when there is none.
+        run: runs one item; exceptions are logged, never propagated.
+    """
+
+    def __init__(
+        self, size: int, take: Callable[[float], T | None], run: Callable[[T], None]
+    ) -> None:
+        self.size = size
+        self._take = take
+        self._run = run
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._busy = 0
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the threads."""
+        self._stop.clear()
+        for index in range(self.size):
+            thread = threading.Thread(
+                target=self._loop, name=f"segswap-worker-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _loop(self) -> None:
+        lower_priority()
+        while not self._stop.is_set():
+            try:
+                item = self._take(0.5)
+            except Exception:  # pragma: no cover - take() is not expected to fail
+                log.exception("worker could not take a job")
+                continue
+            if item is None:
+                continue
+            with self._lock:
+                self._busy += 1
+            try:
+                self._run(item)
+            except Exception:
+                log.exception("job crashed outside its own error handling")
+            finally:
+                with self._lock:
+                    self._busy -= 1
+
+    def alive(self) -> int:
+        """How many worker threads are running (0 once stopped)."""
+        if self._stop.is_set():
+            return 0
+        return sum(thread.is_alive() for thread in self._threads)
+
+    def busy(self) -> int:
+        """How many workers are running a job right now."""
+        return self._busy
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the threads to stop after their current job; wait up to ``timeout`` s each."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()

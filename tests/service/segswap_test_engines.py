@@ -1,0 +1,38 @@
+"""Engines the service tests load with ``SEGSWAP_ENGINE=segswap_test_engines:<Name>``."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from segswap.engine import get_engine
+from segswap.params import SwapParams
+
+
+class SlowEngine:
+    """The real engine after a pause of ``SEGSWAP_TEST_DELAY`` seconds (default 0.5)."""
+
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.inner = get_engine("composite")
+        self.delay = float(os.environ.get("SEGSWAP_TEST_DELAY", "0.5"))
+
+    def __call__(
+        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+    ) -> np.ndarray:
+        time.sleep(self.delay)
+        return self.inner(scene, mask, obj, params)
+
+
+class FaultyEngine:
+    """An engine with a bug: raises a non-segswap exception."""
+
+    name = "faulty"
+
+    def __call__(
+        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+    ) -> np.ndarray:
+        raise RuntimeError("engine bug: secret internal detail")

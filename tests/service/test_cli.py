@@ -1,0 +1,79 @@
+"""``segswap keys ...`` and ``segswap serve`` start-up behaviour."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import time
+
+import httpx
+from service_support import MODEL, ROOT, Server, segswap_command
+
+
+def keys_cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [*segswap_command(), "keys", *args, "--data-dir", str(data_dir)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+
+
+def test_keys_create_list_credit_revoke(make_server, payload):
+    srv: Server = make_server()
+    made = keys_cli(srv.data_dir, "create", "--name", "alice", "--credits", "2")
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert made.stdout == secret + "\n"  # the key alone on stdout
+    assert secret.startswith("sgs_") and len(secret) >= 40
+    r = httpx.post(srv.url + f"/v1/{MODEL}", json=payload, headers={"x-api-key": secret})
+    assert r.status_code == 200 and r.headers["X-Remaining-Credits"] == "1"
+
+    listed = keys_cli(srv.data_dir, "list")
+    assert listed.returncode == 0 and "alice" in listed.stdout
+    assert secret not in listed.stdout and secret[:12] in listed.stdout
+    as_json = json.loads(keys_cli(srv.data_dir, "list", "--json").stdout)
+    alice = next(k for k in as_json if k["name"] == "alice")
+    assert alice["credits"] == 1 and alice["revoked"] is None and "hash" not in alice
+
+    assert keys_cli(srv.data_dir, "credit", "alice", "10").returncode == 0
+    assert srv.credits(secret) == 11
+    assert keys_cli(srv.data_dir, "revoke", alice["id"]).returncode == 0
+    time.sleep(1.1)  # the server re-reads a key it has seen within 1 s
+    r = httpx.post(srv.url + f"/v1/{MODEL}", json=payload, headers={"x-api-key": secret})
+    assert r.status_code == 401
+    assert keys_cli(srv.data_dir, "revoke", "nobody").returncode == 1
+
+    restricted = keys_cli(srv.data_dir, "create", "--models", "other", "--admin").stdout.strip()
+    r = httpx.post(srv.url + f"/v1/{MODEL}", json=payload, headers={"x-api-key": restricted})
+    assert r.status_code == 403
+    default = keys_cli(srv.data_dir, "create").stdout.strip()
+    assert srv.credits(default) == 1000  # the documented default
+
+
+def test_keys_are_stored_hashed(server: Server):
+    secret = server.create_key(name="hashed")
+    raw = (server.data_dir / "segswap.db").read_bytes()
+    assert secret.encode() not in raw
+    assert secret not in server.log()
+
+
+def test_serve_without_keys_says_how_to_make_one(server: Server):
+    assert "segswap keys create" in server.log()
+
+
+def test_register_adds_serve_and_keys_with_a_flag_per_setting():
+    from segswap.service.cli import register
+    from segswap.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="segswap")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["serve", "--port", "9", "--no-auth", "--result-ttl", "5"])
+    assert args.port == 9 and args.no_auth is True and args.result_ttl == 5.0
+    assert callable(args.func)
+    serve_help = parser._subparsers._group_actions[0].choices["serve"].format_help()  # type: ignore[union-attr]
+    for name in Settings.model_fields:
+        assert "--" + name.replace("_", "-") in serve_help
+    args = parser.parse_args(["keys", "credit", "bob", "5"])
+    assert args.amount == 5.0 and callable(args.func)
