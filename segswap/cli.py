@@ -38,7 +38,9 @@ def _swap(args: argparse.Namespace) -> int:
     import numpy as np
 
     from segswap.api import swap
+    from segswap.engine import get_engine
     from segswap.io.encode import encode_image
+    from segswap.settings import Settings
 
     output = Path(args.output)
     params = {
@@ -46,7 +48,9 @@ def _swap(args: argparse.Namespace) -> int:
     }
     fmt = params.get("image_format") or FORMAT_BY_SUFFIX.get(output.suffix.lower(), "png")
     params["image_format"] = fmt
-    image = swap(args.main, args.mask, args.object, **params)
+    settings = Settings.from_env(engine=args.engine)
+    engine = get_engine(settings.engine, settings)
+    image = swap(args.main, args.mask, args.object, engine=engine, settings=settings, **params)
     quality = params.get("image_quality", SwapParams().image_quality)
     data = encode_image(np.asarray(image), fmt, quality)
     if output.parent and not output.parent.exists():
@@ -75,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     swap.add_argument("--mask", required=True, help="white where the edit goes: a path or URL")
     swap.add_argument("--object", required=True, help="the object or pattern: a path or URL")
     swap.add_argument("-o", "--output", required=True, help="where to write the result")
+    swap.add_argument(
+        "--engine",
+        default=None,
+        help="composite or diffusion (default: SEGSWAP_ENGINE, else composite); the "
+        "diffusion engine reads SEGSWAP_MODEL_DIR etc., see docs/diffusion.md",
+    )
     _param_flags(swap)
     swap.set_defaults(func=_swap)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +25,20 @@ class Settings(BaseModel):
     fetch_timeout: float = Field(20.0, gt=0, description="timeout of a URL fetch, seconds")
     fetch_max_redirects: int = Field(5, ge=0, description="redirects followed per URL input")
     engine: str = Field("composite", description="engine name: composite or diffusion")
+
+    # --- diffusion engine (optional extra; see docs/diffusion.md) ---
+    model_dir: Path | None = Field(
+        None, description="diffusion engine: folder of a diffusers-format SD/SDXL inpainting model"
+    )
+    ip_adapter_dir: Path | None = Field(
+        None,
+        description="diffusion engine: IP-Adapter weights file or folder (with image_encoder/)",
+    )
+    device: str = Field("auto", description="diffusion engine: auto, cpu, cuda, cuda:N or mps")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto", description="diffusion engine: weights dtype (auto: float16 on GPU, float32 on CPU)"
+    )
+    compile: bool = Field(False, description="diffusion engine: torch.compile the UNet")
 
     # --- HTTP service (``segswap serve``; see docs/http-api.md) ---
     host: str = Field("127.0.0.1", description="address the HTTP server listens on")
