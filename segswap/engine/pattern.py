@@ -13,7 +13,8 @@ SHADING_OFFSET = 10.0
 
 
 def tile_pattern(rgb: np.ndarray, height: int, width: int, across: int, down: int) -> np.ndarray:
-    """The pattern repeated ``across`` × ``down`` times, filling an H×W (uint8 RGB) area.
+    """The pattern repeated ``across`` × ``down`` times, filling an H×W area (uint8, any
+    number of channels).
 
     Each tile is ``width / across`` × ``height / down`` pixels, so doubling both repeats
     halves the pattern's period.
@@ -44,14 +45,18 @@ def transfer_pattern(
     The pattern's lightness is multiplied by the region's own low-frequency lightness
     relative to its mean (folds and shadows darken it, highlights brighten it); its
     colour is the pattern's. ``fashion_strength`` (0–1) mixes from the region unchanged
-    (0) to the full pattern (1). The pattern also covers the feather band, so the edge
+    (0) to the full pattern (1); where the pattern is transparent the surface stays. The pattern also covers the feather band, so the edge
     fades over :data:`segswap.engine.region.FEATHER_PX` pixels.
     """
     if fashion_strength <= 0.0:
         return crop.copy()
     box = bounding_box(region.blend > 0)
     patch = crop[box.slices]
-    pattern = tile_pattern(rgba[:, :, :3], box.height, box.width, across, down)
+    tiled = tile_pattern(rgba, box.height, box.width, across, down)
+    pattern = np.ascontiguousarray(tiled[:, :, :3])
+    # A pattern with transparent parts (a print on a clear background) lets the
+    # surface show through there.
+    coverage = fashion_strength * tiled[:, :, 3:4].astype(np.float32) / 255.0
 
     lightness = to_lab(patch)[:, :, 0]
     shading = cv2.GaussianBlur(lightness, (0, 0), shading_sigma(box.height, box.width))
@@ -62,7 +67,7 @@ def transfer_pattern(
     pattern_lab = to_lab(pattern)
     pattern_lab[:, :, 0] = np.clip(pattern_lab[:, :, 0] * relative, 0.0, 100.0)
     shaded = to_rgb(pattern_lab).astype(np.float32)
-    mixed = patch.astype(np.float32) + fashion_strength * (shaded - patch.astype(np.float32))
+    mixed = patch.astype(np.float32) + coverage * (shaded - patch.astype(np.float32))
     result = crop.copy()
     result[box.slices] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
     return result

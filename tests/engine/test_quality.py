@@ -271,3 +271,19 @@ def test_same_seed_same_bytes_other_seed_other_fill() -> None:
 
     assert png(7) == png(7)
     assert png(7) != png(8)
+
+
+def test_transparent_parts_of_a_pattern_leave_the_surface() -> None:
+    scene = data.astronaut()
+    mask = rect_mask(scene.shape, *SUIT)
+    # A checker of opaque and clear cells: a print on a transparent background.
+    tile = np.zeros((40, 40, 4), np.uint8)
+    tile[:20, :20] = (20, 200, 60, 255)
+    tile[20:, 20:] = (20, 200, 60, 255)
+    result = np.asarray(
+        segswap.swap(scene, mask, tile, mode="pattern", horizontal_repeat=5, vertical_repeat=5)
+    )
+    top, left, bottom, right = SUIT
+    changed = np.abs(result.astype(int) - scene).sum(axis=2) > 0
+    share = changed[top:bottom, left:right].mean()
+    assert 0.35 < share < 0.65, share  # about half the cells are clear
