@@ -14,6 +14,9 @@ from segswap.engine.region import Box, EditRegion, bounding_box
 INSET_SHARE = 0.03
 """Gap kept between the object and the mask's box, as a share of the box's shorter side."""
 
+MAX_OUTSIDE_SHARE = 0.03
+"""Share of the object's alpha an irregular mask may cut off before the object shrinks."""
+
 SHADOW_OPACITY = 0.35
 """How much the soft contact shadow under the object darkens the fill (0–1)."""
 
@@ -44,6 +47,41 @@ def fit_box(target: Box, height: int, width: int) -> Box:
     bottom = target.bottom - inset
     left = target.left + (target.width - new_w) // 2
     return Box(bottom - new_h, left, bottom, left + new_w)
+
+
+def _outside_share(alpha: np.ndarray, mask: np.ndarray, place: Box) -> float:
+    """Share of the object's alpha (placed at ``place``) that falls outside ``mask``."""
+    rows, cols = mask.shape
+    if place.top < 0 or place.left < 0 or place.bottom > rows or place.right > cols:
+        return 1.0
+    scaled = cv2.resize(alpha, (place.width, place.height), interpolation=cv2.INTER_AREA)
+    total = float(scaled.sum())
+    return float(scaled[~mask[place.slices]].sum()) / total if total > 0 else 1.0
+
+
+def fit_in_mask(mask: np.ndarray, alpha: np.ndarray) -> Box:
+    """Where the object (its h×w alpha) goes in a bool ``mask``.
+
+    The largest placement from :func:`fit_box` when the mask is a rectangle; for an
+    irregular mask, the largest of the scales 1, 0.9, ... 0.3 at which at most
+    MAX_OUTSIDE_SHARE of the object falls outside the mask, standing on the box's bottom
+    edge, centred on the box or on the mask's centroid column.
+    """
+    largest = fit_box(bounding_box(mask), *alpha.shape)
+    if _outside_share(alpha, mask, largest) <= MAX_OUTSIDE_SHARE:
+        return largest
+    centroid = int(round(float(np.nonzero(mask)[1].mean())))
+    for scale in np.linspace(0.9, 0.3, 7):
+        height = max(1, round(largest.height * scale))
+        width = max(1, round(largest.width * scale))
+        for centre in (largest.left + largest.width // 2, centroid):
+            for bottom in (largest.bottom, largest.bottom - largest.height // 2 + height // 2):
+                place = Box(
+                    bottom - height, centre - width // 2, bottom, centre - width // 2 + width
+                )
+                if _outside_share(alpha, mask, place) <= MAX_OUTSIDE_SHARE:
+                    return place
+    return largest
 
 
 def ring_stats(rgb: np.ndarray, grown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,11 +116,13 @@ class ObjectLayer:
         rgb: H×W×3 float32, the (harmonised) object where ``cover`` > 0.
         cover: H×W float32 in [0, 1], the object's alpha, limited to the grown mask.
         shadow: H×W float32 in [0, 1], the contact shadow's strength.
+        place: where the object's box was put (crop coordinates).
     """
 
     rgb: np.ndarray
     cover: np.ndarray
     shadow: np.ndarray
+    place: Box
 
     def hides(self) -> np.ndarray:
         """Pixels the object covers completely (nothing under them shows)."""
@@ -101,7 +141,7 @@ def layout_object(
         subject_strength: 0–1, see :func:`segswap.engine.harmonize.harmonize`.
     """
     rgb, alpha = cut_out(rgba)
-    place = fit_box(bounding_box(region.mask), *alpha.shape)
+    place = fit_in_mask(region.mask, alpha)
     size = (place.width, place.height)
     shrinking = place.width < alpha.shape[1]
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
@@ -117,7 +157,7 @@ def layout_object(
     layer[place.slices] = rgb
     cover[place.slices] = alpha
     shadow = np.clip(contact_shadow(place, alpha, region.grown.shape), 0.0, 1.0) * inside
-    return ObjectLayer(rgb=layer, cover=cover * inside, shadow=shadow)
+    return ObjectLayer(rgb=layer, cover=cover * inside, shadow=shadow, place=place)
 
 
 def compose_object(filled: np.ndarray, layer: ObjectLayer) -> np.ndarray:

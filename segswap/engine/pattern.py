@@ -45,8 +45,9 @@ def transfer_pattern(
     The pattern's lightness is multiplied by the region's own low-frequency lightness
     relative to its mean (folds and shadows darken it, highlights brighten it); its
     colour is the pattern's. ``fashion_strength`` (0–1) mixes from the region unchanged
-    (0) to the full pattern (1); where the pattern is transparent the surface stays. The pattern also covers the feather band, so the edge
-    fades over :data:`segswap.engine.region.FEATHER_PX` pixels.
+    (0) to the full pattern (1); where the pattern is transparent the surface stays.
+    The pattern also covers the feather band, so the edge fades over
+    :data:`segswap.engine.region.FEATHER_PX` pixels.
     """
     if fashion_strength <= 0.0:
         return crop.copy()

@@ -287,3 +287,21 @@ def test_transparent_parts_of_a_pattern_leave_the_surface() -> None:
     changed = np.abs(result.astype(int) - scene).sum(axis=2) > 0
     share = changed[top:bottom, left:right].mean()
     assert 0.35 < share < 0.65, share  # about half the cells are clear
+
+
+def test_object_fits_inside_an_irregular_mask() -> None:
+    scene = data.coffee()
+    mask = ellipse_mask(scene.shape, (285, 190), (140, 150))
+    obj = logo_on_white()
+    region = edit_region(mask, 5)
+    layer = layout_object(scene[region.crop.slices], region, as_rgba(obj), 1.0)
+    # The layer is cut to the grown mask: compare with the object's whole alpha there.
+    alpha = object_matte(as_rgba(obj))
+    box = alpha > 0.02
+    rows, cols = np.nonzero(box)
+    alpha = alpha[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    place = layer.place
+    whole = cv2.resize(alpha, (place.width, place.height), interpolation=cv2.INTER_AREA).sum()
+    kept = float(layer.cover.sum())
+    assert kept > 0.25 * mask.sum()  # a big object, not a speck
+    assert kept / whole > 0.95  # hardly anything of it was cut off by the ellipse
