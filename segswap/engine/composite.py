@@ -13,7 +13,7 @@ from segswap.engine.inpaint import FillEffort, fill_hole
 from segswap.engine.modes import choose_edit
 from segswap.engine.objects import compose_object, layout_object
 from segswap.engine.pattern import transfer_pattern
-from segswap.engine.region import edit_region, feather_reach, paste_back
+from segswap.engine.region import edit_region, paste_back
 from segswap.errors import InvalidParameter
 from segswap.params import SwapParams
 
@@ -67,14 +67,14 @@ class CompositeEngine:
                 params.fashion_strength,
             )
         elif edit == "remove":
-            edited = self._fill(crop, feather_reach(region.grown), True, params)
+            edited = self._fill(crop, region.reach, True, params)
         else:
             try:
                 layer = layout_object(crop, region, obj, params.subject_strength)
             except ValueError as error:
                 raise InvalidParameter("object_image", str(error)) from None
             # What the object hides completely need not be filled.
-            hole = feather_reach(region.grown) & ~layer.hides()
+            hole = region.reach & ~layer.hides()
             edited = compose_object(self._fill(crop, hole, False, params), layer)
         return paste_back(scene, edited, region)
 

@@ -89,6 +89,7 @@ class EditRegion:
         crop: the part of the scene the engine works on.
         mask: the user's mask inside ``crop`` (bool), before growing.
         grown: ``mask`` grown by ``growmask`` pixels (bool): what gets replaced.
+        distance: float32, each pixel's distance (pixels) to ``grown``; 0 on it.
         blend: float32 in [0, 1]: 1 on ``grown``, falling to 0 over :data:`FEATHER_PX`
             pixels outside it; 0 elsewhere.
     """
@@ -96,7 +97,13 @@ class EditRegion:
     crop: Box
     mask: np.ndarray
     grown: np.ndarray
+    distance: np.ndarray
     blend: np.ndarray
+
+    @property
+    def reach(self) -> np.ndarray:
+        """Every pixel the edit may change: ``grown`` and the feather band around it."""
+        return self.distance <= FEATHER_PX
 
 
 def edit_region(mask: np.ndarray, growmask: int, context: float = 0.5) -> EditRegion:
@@ -105,10 +112,18 @@ def edit_region(mask: np.ndarray, growmask: int, context: float = 0.5) -> EditRe
     height, width = mask.shape
     box = bounding_box(mask)
     margin = context_margin(box, context) + growmask + FEATHER_PX
-    crop = expand_box(box, margin, height, width)
+    return region_in(expand_box(box, margin, height, width), mask, growmask)
+
+
+def region_in(crop: Box, mask: np.ndarray, growmask: int) -> EditRegion:
+    """The edit region for a scene-sized bool ``mask`` grown by ``growmask`` pixels, worked
+    on inside ``crop`` (which must hold the grown mask and its feather band)."""
     local = mask[crop.slices]
     grown = grow_mask(local, growmask)
-    return EditRegion(crop=crop, mask=local, grown=grown, blend=feather(grown))
+    distance = distance_outside(grown)
+    return EditRegion(
+        crop=crop, mask=local, grown=grown, distance=distance, blend=feather(distance)
+    )
 
 
 def distance_outside(mask: np.ndarray) -> np.ndarray:
@@ -121,10 +136,9 @@ def feather_reach(grown: np.ndarray) -> np.ndarray:
     return distance_outside(grown) <= FEATHER_PX
 
 
-def feather(grown: np.ndarray) -> np.ndarray:
-    """Blend weights: 1 inside ``grown``, then falling linearly (4/5, 3/5, ...) with the
-    distance from it, and 0 beyond FEATHER_PX pixels."""
-    distance = distance_outside(grown)
+def feather(distance: np.ndarray) -> np.ndarray:
+    """Blend weights from the distance to the grown mask: 1 on it, then falling linearly
+    (4/5, 3/5, ...) with the distance, and 0 beyond FEATHER_PX pixels."""
     weight = np.clip(1.0 - distance / (FEATHER_PX + 1), 0.0, 1.0)
     weight[distance > FEATHER_PX] = 0.0
     return weight.astype(np.float32)
