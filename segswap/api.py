@@ -51,7 +51,7 @@ def swap(
     """
     settings = settings or Settings.from_env()
     parsed = parse_params(params)
-    engine = engine or get_engine(settings.engine)
+    engine = engine or get_engine(settings.engine, settings)
     arrays = [
         load_image(value, field=field, settings=settings)
         for value, field in ((main, "main_image"), (mask, "mask_image"), (object, "object_image"))

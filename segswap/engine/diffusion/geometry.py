@@ -12,8 +12,7 @@ from segswap.engine.region import (
     bounding_box,
     context_margin,
     expand_box,
-    feather,
-    grow_mask,
+    region_in,
 )
 
 CONTEXT = 0.3
@@ -50,9 +49,7 @@ def model_region(mask: np.ndarray, growmask: int, context: float = CONTEXT) -> E
     box = bounding_box(mask)
     margin = context_margin(box, context) + growmask + FEATHER_PX
     crop = square_box(expand_box(box, margin, height, width), height, width)
-    local = mask[crop.slices]
-    grown = grow_mask(local, growmask)
-    return EditRegion(crop=crop, mask=local, grown=grown, blend=feather(grown))
+    return region_in(crop, mask, growmask)
 
 
 def native_size(height: int, width: int, native: int, multiple: int) -> tuple[int, int]:
