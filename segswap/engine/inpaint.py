@@ -255,20 +255,17 @@ class _Level:
         finer.image[hole] = upsampled[hole]
         slot = self.index[coarse_y, coarse_x]
         has = slot >= 0
-        fallback = finer.nearest_known(coarse_y * 2, coarse_x * 2)
+        # A pixel whose coarse parent was known starts on itself; repair_sources then
+        # moves it (like any doubled source that landed badly) to the nearest valid one.
         finer.source_ys = np.where(
-            has, self.source_ys[slot] * 2 + (finer.hole_ys & 1), fallback[0]
+            has, self.source_ys[slot] * 2 + (finer.hole_ys & 1), finer.hole_ys
         ).astype(np.int32)
         finer.source_xs = np.where(
-            has, self.source_xs[slot] * 2 + (finer.hole_xs & 1), fallback[1]
+            has, self.source_xs[slot] * 2 + (finer.hole_xs & 1), finer.hole_xs
         ).astype(np.int32)
         finer.repair_sources()
         finer.synthesise()
         return finer
-
-    def nearest_known(self, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Some valid source for each (y, x): the first known pixel (a placeholder)."""
-        return np.full_like(ys, self.known_ys[0]), np.full_like(xs, self.known_xs[0])
 
     def repair_sources(self) -> None:
         """Snap sources that landed on invalid pixels to valid ones nearby."""
