@@ -61,6 +61,26 @@ class Settings(BaseModel):
     public_url: str | None = Field(
         None, description="base URL for status/result/media links (default: from the request)"
     )
+    drain_timeout: float = Field(
+        30.0, ge=0, description="on SIGTERM, seconds to wait for running v1 calls before exiting"
+    )
+
+    # --- scale-out (``segswap serve`` / ``segswap worker`` on Redis; see docs/scaling.md) ---
+    broker_url: str | None = Field(
+        None,
+        description="redis://host:port/db: run scale-out (Celery workers, shared Redis store)"
+        " instead of the embedded default",
+    )
+    celery_queue: str = Field("segswap", description="scale-out: Celery queue jobs are sent to")
+    visibility_timeout: float = Field(
+        3600.0,
+        gt=0,
+        description="scale-out: seconds before a job taken by a worker that died is delivered"
+        " again (keep it above the longest job)",
+    )
+    max_attempts: int = Field(
+        3, ge=1, description="scale-out: deliveries of a job before it FAILS (workers died)"
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

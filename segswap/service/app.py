@@ -11,9 +11,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import segswap
 from segswap.service.bodylimit import BodyLimitMiddleware
 from segswap.service.context import Service
+from segswap.service.errors import STORE_DOWN, StoreUnavailable
 from segswap.service.fastpath import StatusFastPath
 from segswap.service.metrics import MetricsMiddleware
 from segswap.service.routes import ApiError, build_router, json_response
+from segswap.web import mount
 
 log = logging.getLogger("segswap.service")
 
@@ -34,10 +36,16 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     app.include_router(build_router(service))
+    mount(app)  # the page at / (segswap/web)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:
         return json_response({"error": error.message}, error.status, error.headers)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, error: StoreUnavailable) -> Response:
+        log.warning("%s %s: %s", request.method, request.url.path, error)
+        return json_response({"error": STORE_DOWN}, 503, {"Retry-After": "1"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

@@ -1,8 +1,10 @@
-"""``segswap serve`` and ``segswap keys ...``: the service's command line.
+"""``segswap serve``, ``segswap worker`` and ``segswap keys ...``: the service's command line.
 
-:func:`register` adds both subcommands to the main ``segswap`` parser. Every setting of
-:class:`segswap.settings.Settings` is a ``serve`` flag (``--max-pixels`` for
-``SEGSWAP_MAX_PIXELS``...); a flag wins over the environment.
+:func:`register` adds the subcommands to the main ``segswap`` parser. Every setting of
+:class:`segswap.settings.Settings` is a ``serve`` (and ``worker``) flag (``--max-pixels``
+for ``SEGSWAP_MAX_PIXELS``...); a flag wins over the environment. With
+``SEGSWAP_BROKER_URL`` set, ``serve`` and ``keys`` work on the shared Redis store
+(scale-out, docs/scaling.md) instead of the local SQLite file.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     """Add ``serve`` and ``keys`` to the ``segswap`` command."""
     serve = subparsers.add_parser(
         "serve",
-        help="run the HTTP API (embedded job queue, no external server)",
+        help="run the HTTP API (embedded job queue; scale-out with SEGSWAP_BROKER_URL)",
         description="Run the HTTP API. Listens only once the store is open, interrupted "
         "jobs are recovered and the workers are running. Every setting is a flag.",
     )
@@ -92,42 +94,70 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     credit.set_defaults(func=cmd_keys_credit)
 
     for sub in (create, listing, revoke, credit):
-        _add_setting_flags(sub, only=("data_dir", "default_credits"))
+        _add_setting_flags(sub, only=("data_dir", "default_credits", "broker_url"))
+
+    worker = subparsers.add_parser(
+        "worker",
+        help="run a scale-out worker (Celery on SEGSWAP_BROKER_URL)",
+        description="Run jobs queued by `segswap serve` nodes sharing SEGSWAP_BROKER_URL. "
+        "Each pool process loads the engine once. SIGTERM: finish the running job, then "
+        "exit. See docs/scaling.md.",
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=1,
+        help="pool processes, i.e. jobs run at once (default 1: one per GPU or core)",
+    )
+    worker.add_argument(
+        "--queues", default=None,
+        help="comma-separated Celery queues to take jobs from (default: SEGSWAP_CELERY_QUEUE)",
+    )
+    worker.add_argument(
+        "--pool", default="prefork", choices=("prefork", "solo", "threads"),
+        help="prefork (default: a process per slot), solo (jobs in the main process) or threads",
+    )
+    worker.add_argument("--hostname", default=None, help="worker name (default: pid@host)")
+    worker.add_argument("--log-level", default="info", help="debug, info, warning, error")
+    _add_setting_flags(worker)
+    worker.set_defaults(func=cmd_worker)
 
 
 # ----- serve -----
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Start the server; returns when it is stopped (Ctrl-C / SIGTERM)."""
+    """Start the server; returns when it is stopped (Ctrl-C / SIGTERM: drain, then stop)."""
     import uvicorn
 
     from segswap.service.app import create_app
     from segswap.service.context import Service
+    from segswap.service.errors import StoreUnavailable
 
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    _logging(args.log_level)
     log = logging.getLogger("segswap.service")
     try:
         settings = _settings(args)
-        service = Service.embedded(settings)
+        service = Service.from_settings(settings)
+        service.start()
+    except StoreUnavailable as error:
+        print(f"segswap serve: {error}", file=sys.stderr)
+        return 2
     except (ValueError, ImportError, AttributeError, OSError) as error:
         print(f"segswap serve: {error}", file=sys.stderr)
         return 2
-    service.start()
     try:
         if settings.no_auth:
             log.warning("running WITHOUT authentication (--no-auth): anyone can use this server")
         elif service.keys.count_active() == 0:
+            where = (f"SEGSWAP_BROKER_URL={settings.broker_url} segswap keys create --name me"
+                     if settings.broker_url
+                     else f"segswap keys create --data-dir {settings.data_dir} --name me")
             print(
                 "segswap: no API key exists yet, so every request will get 401. Make one with:\n"
-                f"    segswap keys create --data-dir {settings.data_dir} --name me\n"
+                f"    {where}\n"
                 "(or start with --no-auth on a trusted network)",
                 file=sys.stderr,
             )
-        if settings.workers == 0:
+        if settings.workers == 0 and not settings.broker_url:
             log.warning("--workers 0: no worker will run jobs; submissions get 502")
         config = uvicorn.Config(
             create_app(service),
@@ -136,21 +166,109 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_level=str(args.log_level).lower(),
             access_log=bool(args.access_log),
             server_header=False,
+            timeout_graceful_shutdown=int(settings.drain_timeout) + 5,
         )
-        uvicorn.Server(config).run()
+        draining_server(config, service).run()
     finally:
         service.stop()
     return 0
+
+
+def _logging(level: object) -> None:
+    logging.basicConfig(
+        level=getattr(logging, str(level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def draining_server(config: Any, service: Any) -> Any:
+    """A uvicorn server that drains on the first SIGTERM/SIGINT.
+
+    The first signal sets ``service.draining``: new submissions get 503 and ``/health``
+    503 (so a load balancer stops sending work), while status polls, results and media
+    are still served. The server stops once no v1 call is in flight, or after
+    ``SEGSWAP_DRAIN_TIMEOUT`` seconds; uvicorn then closes connections. A second signal
+    stops at once. No signal is re-raised afterwards, so the service is stopped cleanly.
+    """
+    import threading
+    import time
+
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if service.draining or self.should_exit:
+                self.should_exit = True
+                self.force_exit = True
+                return
+            service.draining = True
+            logging.getLogger("segswap.service").info(
+                "draining: no new submissions; waiting for %d running call(s)",
+                service.in_flight,
+            )
+            threading.Thread(target=self._drain, daemon=True).start()
+
+        def _drain(self) -> None:
+            deadline = time.monotonic() + service.settings.drain_timeout
+            time.sleep(0.2)  # let submissions already past the door register
+            while service.in_flight > 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.should_exit = True
+
+    return _Server(config)
+
+
+# ----- worker -----
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run a Celery worker until SIGTERM (warm shutdown)."""
+    _logging(args.log_level)
+    try:
+        settings = _settings(args)
+    except ValueError as error:
+        print(f"segswap worker: {error}", file=sys.stderr)
+        return 2
+    if not settings.broker_url:
+        print(
+            "segswap worker: set SEGSWAP_BROKER_URL (or --broker-url) to the Redis the API"
+            " nodes use, e.g. redis://127.0.0.1:6379/0",
+            file=sys.stderr,
+        )
+        return 2
+    if args.concurrency < 1:
+        print("segswap worker: --concurrency must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        from segswap.service.workers import resolve_engine
+
+        resolve_engine(settings.engine, settings)  # fail now on an unknown engine
+    except (ValueError, ImportError, AttributeError) as error:
+        print(f"segswap worker: {error}", file=sys.stderr)
+        return 2
+    from segswap.service.celery_app import run_worker
+
+    queues = [q.strip() for q in (args.queues or settings.celery_queue).split(",") if q.strip()]
+    return run_worker(
+        settings,
+        concurrency=args.concurrency,
+        queues=queues,
+        pool=args.pool,
+        loglevel=str(args.log_level).upper(),
+        hostname=args.hostname,
+    )
 
 
 # ----- keys -----
 
 
 def _key_store(args: argparse.Namespace) -> Any:
-    from segswap.service.auth import SqliteKeyStore
-    from segswap.service.store import Database
+    """The key store of the embedded default (SQLite in the data dir) or, with
+    ``SEGSWAP_BROKER_URL`` / ``--broker-url``, of scale-out (Redis)."""
+    from segswap.service.context import open_key_store
 
-    return SqliteKeyStore(Database(_settings(args).data_dir))
+    store, _close = open_key_store(_settings(args))
+    return store
 
 
 def _when(timestamp: float | None) -> str:

@@ -1,32 +1,55 @@
 """The pieces one server is made of, built and started together.
 
-This is the only place that decides which job-queue implementation runs.
+This is the only place that decides which implementations run: the embedded default
+(SQLite keys and jobs, result files, in-memory rate limits, in-process worker threads)
+or, when ``SEGSWAP_BROKER_URL`` is set, scale-out (keys, credits, rate limits, job
+records and result images in Redis; jobs run by ``segswap worker`` processes through
+Celery). Everything else sees only the protocols: :class:`KeyStore`,
+:class:`RateLimit`, :class:`JobQueue`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from segswap.engine import Engine
 from segswap.service.auth import KeyStore, SqliteKeyStore
+from segswap.service.errors import StoreUnavailable
 from segswap.service.metrics import Metrics
 from segswap.service.queue import EmbeddedQueue, JobQueue
-from segswap.service.ratelimit import RateLimiter
+from segswap.service.ratelimit import RateLimit, RateLimiter
 from segswap.service.store import Database
 from segswap.settings import Settings
 
 
 @dataclass
 class Service:
-    """Settings, key store, job queue, rate limiter and metrics of one server."""
+    """Settings, key store, job queue, rate limiter and metrics of one server.
+
+    ``draining`` is set when the server was asked to stop (SIGTERM): it then refuses new
+    submissions (503) and ``/health`` is 503, while ``in_flight`` v1 calls finish.
+    """
 
     settings: Settings
     keys: KeyStore
     queue: JobQueue
-    limiter: RateLimiter
+    limiter: RateLimit
     metrics: Metrics
     db: Database | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+    draining: bool = False
+    in_flight: int = 0
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, engine_factory: Callable[[], Engine] | None = None
+    ) -> Service:
+        """Scale-out when ``settings.broker_url`` is set, else the embedded default."""
+        if settings.broker_url:
+            return cls.scaleout(settings)
+        return cls.embedded(settings, engine_factory=engine_factory)
 
     @classmethod
     def embedded(
@@ -49,14 +72,50 @@ class Service:
         metrics.gauges = service.gauges
         return service
 
+    @classmethod
+    def scaleout(cls, settings: Settings) -> Service:
+        """Scale-out: everything shared lives in the Redis at ``settings.broker_url``;
+        jobs run on ``segswap worker`` processes. Nothing is written to local disk."""
+        from segswap.service.celery_app import create_celery
+        from segswap.service.redis_store import (
+            RedisJobStore,
+            RedisKeyStore,
+            RedisMedia,
+            RedisRateLimiter,
+            connect,
+        )
+        from segswap.service.scaleout import CeleryQueue
+
+        client = connect(settings.broker_url or "")
+        metrics = Metrics()
+        queue = CeleryQueue(
+            settings,
+            RedisJobStore(client, settings.result_ttl),
+            RedisMedia(client, settings.result_ttl),
+            create_celery(settings),
+        )
+        service = cls(
+            settings=settings,
+            keys=RedisKeyStore(client),
+            queue=queue,
+            limiter=RedisRateLimiter(client, settings.rate_limit, settings.rate_burst),
+            metrics=metrics,
+            closers=[client.close],
+        )
+        metrics.gauges = service.gauges
+        return service
+
     def gauges(self) -> dict[str, object]:
-        """Values read at scrape time for ``/metrics``."""
-        return {
-            "queue_depth": self.queue.depth(),
-            "workers": self.queue.live_workers(),
-            "workers_busy": self.queue.busy_workers(),
-            "jobs": self.queue.counts(),
-        }
+        """Values read at scrape time for ``/metrics`` (none while the store is down)."""
+        try:
+            return {
+                "queue_depth": self.queue.depth(),
+                "workers": self.queue.live_workers(),
+                "workers_busy": self.queue.busy_workers(),
+                "jobs": self.queue.counts(),
+            }
+        except StoreUnavailable:
+            return {}
 
     def start(self) -> None:
         """Recover interrupted jobs and start the workers; returns when ready."""
@@ -67,3 +126,18 @@ class Service:
         self.queue.stop()
         if self.db is not None:
             self.db.close()
+        for close in self.closers:
+            with contextlib.suppress(Exception):
+                close()
+
+
+def open_key_store(settings: Settings) -> tuple[KeyStore, Callable[[], None]]:
+    """The key store ``segswap keys`` works on (Redis when ``broker_url`` is set, else
+    the SQLite file in ``data_dir``) and a function closing it."""
+    if settings.broker_url:
+        from segswap.service.redis_store import RedisKeyStore, connect
+
+        client = connect(settings.broker_url)
+        return RedisKeyStore(client), client.close
+    db = Database(settings.data_dir)
+    return SqliteKeyStore(db), db.close

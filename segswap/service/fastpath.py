@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from segswap.service.context import Service
+from segswap.service.errors import STORE_DOWN, StoreUnavailable
 from segswap.service.routes import (
     ApiError,
     authenticate_key,
@@ -63,6 +64,10 @@ class StatusFastPath:
         except ApiError as error:
             code, body = error.status, {"error": error.message}
             extra.update(error.headers)
+        except StoreUnavailable as error:
+            log.warning("GET %s: %s", path, error)
+            code, body = 503, {"error": STORE_DOWN}
+            extra["Retry-After"] = "1"
         except Exception:
             log.exception("internal error on GET %s", path)
             code, body = 500, {"error": "internal server error (it has been logged)"}

@@ -3,6 +3,10 @@
 A token is ``secrets.token_urlsafe(24)`` (192 random bits); the file is
 ``<token>.<ext>`` and its capability URL ``/media/<token>.<ext>``. Files are written to
 a temporary name and renamed, so a crash never leaves a half-written result in place.
+
+:class:`MediaStore` is the interface; :class:`ResultFiles` (local files, the embedded
+default) and :class:`segswap.service.redis_store.RedisMedia` (Redis values with a TTL,
+scale-out: any node can serve any result) implement it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Protocol
 
 EXTENSIONS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(png|jpeg|webp)$")
@@ -19,6 +24,24 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(png|jpeg|webp)$")
 def new_token() -> str:
     """A fresh media token (192 random bits, 32 URL-safe characters)."""
     return secrets.token_urlsafe(24)
+
+
+def valid_name(name: str) -> bool:
+    """Whether ``name`` has the shape of a media name (``<32-char token>.<ext>``)."""
+    return bool(_NAME.match(name))
+
+
+class MediaStore(Protocol):
+    """Where encoded result images live, by their capability name."""
+
+    def write(self, token: str, image_format: str, data: bytes) -> str:
+        """Store ``data`` as ``<token>.<image_format>``; returns that name."""
+
+    def read(self, name: str) -> bytes | None:
+        """The bytes of a stored result, or None when unknown or gone."""
+
+    def delete(self, name: str | None) -> None:
+        """Remove a result (no error when it is already gone)."""
 
 
 class ResultFiles:

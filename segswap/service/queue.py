@@ -2,8 +2,9 @@
 
 :class:`JobQueue` is everything the HTTP layer knows about jobs. The embedded default,
 :class:`EmbeddedQueue`, keeps jobs in SQLite, result images under ``<data_dir>/results``
-and runs them on an in-process thread pool. A scale-out implementation (Celery + Redis)
-implements the same protocol; the API only chooses which one to construct.
+and runs them on an in-process thread pool. The scale-out implementation (Celery + Redis,
+:class:`segswap.service.scaleout.CeleryQueue`) implements the same protocol; only
+:mod:`segswap.service.context` chooses which one to construct.
 
 Jobs go QUEUED -> PROCESSING -> COMPLETED | FAILED. v1 (synchronous) and v2 jobs share
 one FIFO queue. The price of a job is debited when it is accepted and refunded when it
@@ -183,7 +184,7 @@ class EmbeddedQueue:
         self.settings = settings
         self.db = db
         self.files = ResultFiles(settings.data_dir)
-        self._engine_factory = engine_factory or resolve_engine(settings.engine)
+        self._engine_factory = engine_factory or resolve_engine(settings.engine, settings)
         self._on_finish = on_finish
         self._items: deque[tuple[str, SwapRequest | None]] = deque()
         self._cond = threading.Condition()

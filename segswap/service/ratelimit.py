@@ -2,7 +2,12 @@
 
 Each key has a bucket of ``burst`` tokens refilled at ``rate`` tokens per second; a
 submission takes one token or is refused (HTTP 429) with the seconds until the next
-token as ``Retry-After``. Buckets live in memory on the node that serves the request.
+token as ``Retry-After``.
+
+:class:`RateLimit` is what the HTTP layer uses. :class:`RateLimiter` keeps the buckets in
+memory (the embedded default: one node); the scale-out store keeps them in Redis so that
+every API node draws from the same bucket
+(:class:`segswap.service.redis_store.RedisRateLimiter`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,22 @@ from __future__ import annotations
 import math
 import threading
 import time
+from typing import Protocol
+
+
+def retry_after(wait: float) -> str:
+    """A ``Retry-After`` header value (whole seconds, at least 1)."""
+    return str(max(1, math.ceil(wait)))
+
+
+class RateLimit(Protocol):
+    """Per-key submission limit."""
+
+    def acquire(self, key: str) -> float:
+        """Take a token for ``key``: 0.0 when allowed, else seconds to wait (> 0)."""
+
+    def retry_after(self, wait: float) -> str:
+        """A ``Retry-After`` header value for ``wait`` seconds."""
 
 
 class RateLimiter:
@@ -40,7 +61,6 @@ class RateLimiter:
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
 
-    @staticmethod
-    def retry_after(wait: float) -> str:
+    def retry_after(self, wait: float) -> str:
         """A ``Retry-After`` header value (whole seconds, at least 1)."""
-        return str(max(1, math.ceil(wait)))
+        return retry_after(wait)

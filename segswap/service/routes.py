@@ -4,7 +4,8 @@ one or two SQLite statements); images are fetched, decoded and edited by the wor
 Status codes: 400 bad parameters / body · 401 key · 403 model or admin route not allowed
 · 404 model, request or media unknown or expired · 406 credits · 413 body or image too
 large · 422 FAILED request · 429 rate limit or full queue · 500 internal error · 502 no
-worker · 504 v1 deadline.
+worker · 503 shutting down, or the shared store (scale-out: Redis) unreachable · 504 v1
+deadline.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from segswap.errors import InvalidParameter
 from segswap.params import IMAGE_FIELDS, SwapRequest, parse_request
 from segswap.service.auth import ANONYMOUS, KeyRecord, UnknownKey
 from segswap.service.context import Service
+from segswap.service.errors import StoreUnavailable
 from segswap.service.queue import (
     DeadlineExceeded,
     InsufficientCredits,
@@ -205,6 +207,12 @@ def build_router(service: Service) -> APIRouter:
             raise ApiError(400, str(error)) from None
 
     async def accept(request: Request, model: str, sync: bool) -> tuple[KeyRecord, SwapRequest]:
+        if service.draining:
+            raise ApiError(
+                503,
+                "this server is shutting down and takes no new requests; retry (another node)",
+                {"Retry-After": "1"},
+            )
         key = authenticate(request)
         if model != MODEL:
             raise ApiError(404, f"model '{model}' not found")
@@ -245,6 +253,13 @@ def build_router(service: Service) -> APIRouter:
         responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}},
     )
     async def run_sync(model: str, request: Request) -> Response:
+        service.in_flight += 1  # a draining server waits for these
+        try:
+            return await _run_sync(model, request)
+        finally:
+            service.in_flight -= 1
+
+    async def _run_sync(model: str, request: Request) -> Response:
         key, parsed = await accept(request, model, sync=True)
         accepted = submit(key, parsed, model, sync=True)
         try:
@@ -338,11 +353,15 @@ def build_router(service: Service) -> APIRouter:
 
     @router.get("/health", summary="200 once the server can take work, else 503")
     async def health() -> Response:
-        ready = queue.ready()
+        ready = queue.ready() and not service.draining
+        try:
+            workers, depth = queue.live_workers(), queue.depth()
+        except StoreUnavailable:
+            workers = depth = 0
         body = {
-            "status": "ok" if ready else "unavailable",
-            "workers": queue.live_workers(),
-            "queue_depth": queue.depth(),
+            "status": "ok" if ready else ("draining" if service.draining else "unavailable"),
+            "workers": workers,
+            "queue_depth": depth,
         }
         return json_response(body, 200 if ready else 503)
 

@@ -412,6 +412,19 @@ def test_server_and_worker_build_it_from_the_environment(
     assert isinstance(built, DiffusionEngine) and built.model is engine.model
 
 
+def test_server_flags_reach_the_engine(
+    engine: DiffusionEngine, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`segswap serve --engine diffusion --model-dir X`: the settings, not only the
+    environment, configure the engine the workers build."""
+    from segswap.service.workers import resolve_engine
+
+    monkeypatch.delenv("SEGSWAP_MODEL_DIR", raising=False)
+    settings = Settings(engine="diffusion", model_dir=model_dir)
+    built = resolve_engine(settings.engine, settings)()
+    assert isinstance(built, DiffusionEngine) and built.model is engine.model
+
+
 def test_missing_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import segswap.engine.diffusion as package
 

@@ -36,3 +36,19 @@ class FaultyEngine:
         self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
     ) -> np.ndarray:
         raise RuntimeError("engine bug: secret internal detail")
+
+
+class ScaleoutEngine(SlowEngine):
+    """:class:`SlowEngine` whose process dies (SIGKILL, as if out of memory) on a job
+    with seed ``SEGSWAP_TEST_DEADLY_SEED`` (default 4242)."""
+
+    name = "scaleout"
+
+    def __call__(
+        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+    ) -> np.ndarray:
+        if params.seed == int(os.environ.get("SEGSWAP_TEST_DEADLY_SEED", "4242")):
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().__call__(scene, mask, obj, params)

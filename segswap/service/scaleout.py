@@ -1,0 +1,241 @@
+"""The scale-out :class:`~segswap.service.queue.JobQueue`: job records in Redis, jobs run
+by Celery workers (``segswap worker``) on any machine.
+
+An API node keeps nothing of its own: a submit debits the key and stores the QUEUED job
+record in one atomic step (:class:`~segswap.service.redis_store.RedisJobStore`), then
+sends a Celery message holding the job id. Status, result and media reads go to Redis,
+so any node answers for any request id. A v1 call waits by polling its job record.
+
+States come from the job record only (never from Celery's own task state, whose PENDING
+also means "unknown"): an unknown or expired id is None (HTTP 404).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+
+from celery import Celery
+
+from segswap.params import SwapRequest
+from segswap.service.auth import KeyRecord
+from segswap.service.celery_app import TASK_NAME, WORKER_LIVE_WINDOW
+from segswap.service.errors import StoreUnavailable
+from segswap.service.media import content_type, valid_name
+from segswap.service.queue import (
+    DEADLINE_ERROR,
+    Accepted,
+    DeadlineExceeded,
+    InsufficientCredits,
+    JobStatus,
+    JobView,
+    NoWorker,
+    QueueFull,
+    SyncOutcome,
+)
+from segswap.service.redis_store import RedisJobStore, RedisMedia, remaining_credits
+from segswap.settings import Settings
+
+log = logging.getLogger("segswap.service")
+
+PUBLISH_ERROR = "the request could not be queued (the broker is unavailable); not charged"
+# Publishing retries a broken connection (e.g. after a Redis restart) a couple of times.
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
+                 "interval_max": 0.5}
+
+
+class CeleryQueue:
+    """Jobs in Redis, run by Celery workers. See the module docstring.
+
+    Args:
+        settings: ``queue_capacity``, ``result_ttl``, ``sync_timeout``,
+            ``celery_queue`` are read from it.
+        jobs: the shared job records.
+        media: the shared result images.
+        app: the Celery app messages are sent with.
+    """
+
+    def __init__(
+        self, settings: Settings, jobs: RedisJobStore, media: RedisMedia, app: Celery
+    ) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.media_store = media
+        self.app = app
+        self._started = False
+        self._workers_seen = (0.0, 0)  # (monotonic time, live slots)
+
+    # ----- lifecycle -----
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Wait until Redis answers (up to ``timeout`` s); raise StoreUnavailable if not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.jobs.ping()
+                break
+            except StoreUnavailable:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
+        self._started = True
+
+    def stop(self) -> None:
+        """Stop taking jobs. Queued and running jobs are the workers' business."""
+        self._started = False
+        try:
+            self.app.pool.force_close_all()
+        except Exception:  # pragma: no cover - closing is best effort
+            log.debug("closing broker connections failed", exc_info=True)
+
+    def ready(self) -> bool:
+        """Redis answers and at least one worker slot sent a heartbeat lately."""
+        if not self._started:
+            return False
+        try:
+            return self._live_workers(cached=False) > 0
+        except StoreUnavailable:
+            return False
+
+    def depth(self) -> int:
+        return self.jobs.depth()
+
+    def busy_workers(self) -> int:
+        return self.jobs.busy_workers(WORKER_LIVE_WINDOW)
+
+    def live_workers(self) -> int:
+        return self._live_workers(cached=False)
+
+    def _live_workers(self, cached: bool) -> int:
+        seen_at, count = self._workers_seen
+        now = time.monotonic()
+        if cached and now - seen_at < 1.0:
+            return count
+        count = self.jobs.live_workers(WORKER_LIVE_WINDOW)
+        self._workers_seen = (now, count)
+        return count
+
+    # ----- submit / wait -----
+
+    def submit(
+        self, request: SwapRequest, *, key: KeyRecord, model: str, price: float, sync: bool
+    ) -> Accepted:
+        """Debit ``price`` and store the job (one atomic script), then send its message."""
+        if not self._started or self._live_workers(cached=True) == 0:
+            raise NoWorker("no worker is available to run the job")
+        job_id = str(uuid.uuid4())
+        charge = key.id != "anonymous"
+        outcome, value = self.jobs.submit(
+            job_id,
+            key_id=key.id,
+            charge=charge,
+            price=price,
+            capacity=self.settings.queue_capacity,
+            fields={
+                "kind": "v1" if sync else "v2",
+                "model": model,
+                "base64": "1" if request.base64 else "0",
+                "request": request.model_dump_json(),
+            },
+        )
+        if outcome == "full":
+            raise QueueFull(f"the queue is full ({self.settings.queue_capacity} jobs)")
+        if outcome == "credits":
+            raise InsufficientCredits(float(value or 0), price)
+        try:
+            self.app.send_task(
+                TASK_NAME,
+                args=[job_id],
+                queue=self.settings.celery_queue,
+                retry=True,
+                retry_policy=PUBLISH_RETRY,
+            )
+        except Exception as error:
+            log.error("could not send job %s to the broker: %s", job_id, error)
+            try:
+                self.jobs.fail(job_id, PUBLISH_ERROR, 503)
+            except StoreUnavailable:
+                log.error("job %s stays QUEUED without a message (Redis is down)", job_id)
+            raise StoreUnavailable(PUBLISH_ERROR) from None
+        if not charge:
+            remaining = float("inf")
+        elif value:
+            remaining = remaining_credits(value)
+        else:
+            remaining = key.credits
+        return Accepted(job_id, remaining)
+
+    async def wait_sync(self, job_id: str, timeout: float) -> SyncOutcome:
+        """Poll the job record until it is settled; past ``timeout``, cancel and refund."""
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while True:
+            try:
+                row = self.jobs.view(job_id)
+            except StoreUnavailable:
+                row = {"state": "PROCESSING"}  # keep waiting through a short outage
+            state = row["state"] if row else "FAILED"
+            if row is not None and state in ("COMPLETED", "FAILED"):
+                return self._outcome(row)
+            if row is None:
+                return SyncOutcome(None, None, "the request expired", 500, {})
+            if time.monotonic() >= deadline:
+                if self.jobs.fail(job_id, DEADLINE_ERROR, 504):
+                    raise DeadlineExceeded(DEADLINE_ERROR)
+                continue  # it was settled just now
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 0.1)
+
+    def _outcome(self, row: dict[str, str | None]) -> SyncOutcome:
+        metrics = json.loads(row["metrics"] or "{}")
+        if row["state"] == "FAILED":
+            status = int(row["error_status"] or 500)
+            return SyncOutcome(None, None, row["error"], status, metrics)
+        name = row["media_file"] or ""
+        data = self.media_store.read(name)
+        self.media_store.delete(name)  # a v1 result is handed over once
+        if data is None:
+            return SyncOutcome(None, None, "the result expired", 500, metrics)
+        return SyncOutcome(data, content_type(name), None, None, metrics)
+
+    # ----- reads -----
+
+    def get(self, job_id: str, key_id: str) -> JobView | None:
+        """A v2 job of ``key_id`` that has not expired, else None."""
+        row = self.jobs.view(job_id)
+        if row is None or row["kind"] != "v2" or row["key_id"] != key_id:
+            return None
+        return JobView(
+            id=job_id,
+            key_id=key_id,
+            state=row["state"],  # type: ignore[arg-type]
+            base64=row["base64"] == "1",
+            created=float(row["created"] or 0),
+            error=row["error"] or None,
+            error_status=int(row["error_status"]) if row["error_status"] else None,
+            media_file=row["media_file"] or None,
+            metrics=json.loads(row["metrics"] or "{}"),
+        )
+
+    def status(self, job_id: str, key_id: str) -> JobStatus | None:
+        """State and error of a v2 job of ``key_id`` that has not expired, else None."""
+        row = self.jobs.view(job_id)
+        if row is None or row["kind"] != "v2" or row["key_id"] != key_id:
+            return None
+        return JobStatus(job_id, row["state"], row["error"] or None)  # type: ignore[arg-type]
+
+    def result_bytes(self, job: JobView) -> bytes | None:
+        return self.media_store.read(job.media_file) if job.media_file else None
+
+    def media(self, name: str) -> tuple[bytes, str] | None:
+        """A result image by its capability name; None when unknown or expired."""
+        if not valid_name(name):
+            return None
+        data = self.media_store.read(name)
+        return (data, content_type(name)) if data is not None else None
+
+    def counts(self) -> dict[str, int]:
+        return self.jobs.counts()

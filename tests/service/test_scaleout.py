@@ -1,0 +1,367 @@
+"""Scale-out: two API nodes and two Celery workers on one Redis, each process with its own
+data dir (nothing shared on disk). Jobs cross nodes, a worker dies mid-job, a worker and
+an API node are stopped gracefully, Redis goes away and comes back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from scaleout_support import RedisServer, Worker, keys_command, redis_available
+from service_support import MODEL, Server
+
+pytest.importorskip("celery")
+
+V1 = f"/v1/{MODEL}"
+V2 = f"/v2/{MODEL}"
+VISIBILITY = 5  # seconds: a dead worker's job is delivered again after this
+DELAY = 0.4  # seconds each job takes (SlowEngine)
+
+
+@dataclass
+class Cluster:
+    redis: RedisServer
+    workers: dict[str, Worker]
+    a: Server
+    b: Server
+    env: dict[str, str]
+    root: Path
+
+    def client(self) -> redis.Redis:
+        return self.redis.client()
+
+    def new_key(self, credits: float = 1000) -> str:
+        made = keys_command(self.redis.url, "create", "--credits", str(credits))
+        assert made.returncode == 0, made.stderr
+        return made.stdout.strip()
+
+    def credits(self, secret: str) -> float:
+        from segswap.service.auth import hash_key
+
+        r = self.client()
+        key_id = r.get(f"segswap:keyhash:{hash_key(secret)}").decode()
+        return float(r.hget(f"segswap:key:{key_id}", "credits"))
+
+    def job(self, job_id: str) -> dict[str, str]:
+        raw = self.client().hgetall(f"segswap:job:{job_id}")
+        return {k.decode(): v.decode() for k, v in raw.items() if k != b"request"}
+
+    def restart_worker(self, name: str) -> Worker:
+        old = self.workers[name]
+        worker = Worker(name, old.data_dir, old.env).start(self.client())
+        self.workers[name] = worker
+        return worker
+
+    def node(self, index: int) -> Server:
+        return (self.a, self.b)[index % 2]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if not redis_available():
+        pytest.skip("redis-server is not installed (scripts/system-packages installs it)")
+    root = tmp_path_factory.mktemp("scaleout")
+    store = RedisServer(root / "redis").start()
+    env = {
+        "SEGSWAP_BROKER_URL": store.url,
+        "SEGSWAP_VISIBILITY_TIMEOUT": str(VISIBILITY),
+        "SEGSWAP_ENGINE": "segswap_test_engines:ScaleoutEngine",  # seed 4242 kills
+        "SEGSWAP_TEST_DELAY": str(DELAY),
+        "SEGSWAP_DRAIN_TIMEOUT": "20",
+    }
+    workers = {name: Worker(name, root / name, env) for name in ("w1", "w2")}
+    servers: list[Server] = []
+    try:
+        threads = [threading.Thread(target=w.start, args=(store.client(),))
+                   for w in workers.values()]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(w.proc is not None and w.proc.poll() is None for w in workers.values())
+        a = Server(root / "node-a", env)
+        b = Server(root / "node-b", env)
+        servers += [a, b]
+        a.start()
+        b.start()
+        yield Cluster(store, workers, a, b, env, root)
+    finally:
+        for server in servers:
+            server.stop()
+        for worker in workers.values():
+            worker.stop()
+        store.stop()
+
+
+def h(key: str) -> dict[str, str]:
+    return {"x-api-key": key}
+
+
+def settle(client: httpx.Client, cluster: Cluster, job_id: str, key: str,
+           timeout: float = 60.0) -> dict:
+    """Poll a job on alternating nodes until COMPLETED or FAILED."""
+    deadline = time.monotonic() + timeout
+    n = 0
+    while time.monotonic() < deadline:
+        node = cluster.node(n)
+        n += 1
+        r = client.get(f"{node.url}/v2/requests/{job_id}/status", headers=h(key))
+        if r.status_code == 422 or r.json().get("status") == "COMPLETED":
+            return r.json()
+        assert r.status_code == 200, r.text
+        time.sleep(0.1)
+    raise AssertionError(f"{job_id} did not settle within {timeout} s: {cluster.job(job_id)}")
+
+
+def wait_for(predicate, timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_any_node_answers_for_any_request_and_serves_its_image(cluster: Cluster, payload):
+    key = cluster.new_key(credits=100)
+    client = httpx.Client(timeout=30)
+    jobs = [client.post(cluster.a.url + V2, json=payload, headers=h(key)) for _ in range(4)]
+    assert all(r.status_code == 200 for r in jobs), [r.text for r in jobs]
+    assert jobs[-1].headers["X-Remaining-Credits"] == "96"
+    images = set()
+    for r in jobs:
+        job = r.json()
+        assert job["status"] == "QUEUED" and job["status_url"].startswith(cluster.a.url)
+        job_id = job["request_id"]
+        assert settle(client, cluster, job_id, key)["status"] == "COMPLETED"
+        result = client.get(f"{cluster.b.url}/v2/requests/{job_id}", headers=h(key)).json()
+        assert result["status"] == "COMPLETED" and result["metrics"]["inference_time"] > 0
+        assert result["output"].startswith(cluster.b.url + "/media/")
+        on_b = client.get(result["output"])
+        on_a = client.get(result["output"].replace(cluster.b.url, cluster.a.url))
+        assert on_b.status_code == on_a.status_code == 200
+        assert on_b.headers["content-type"] == "image/png" and on_a.content == on_b.content
+        images.add(on_b.content)
+    assert len(images) == 1  # same inputs and seed, whichever worker ran it
+
+    # v1 on node B, base64 result through node A
+    r = client.post(cluster.b.url + V1, json=payload, headers=h(key))
+    assert r.status_code == 200 and r.content in images
+    job = client.post(cluster.a.url + V2, json={**payload, "base64": True}, headers=h(key)).json()
+    settle(client, cluster, job["request_id"], key)
+    body = client.get(f"{cluster.b.url}/v2/requests/{job['request_id']}", headers=h(key)).json()
+    assert not body["output"].startswith("http")
+
+    # unknown, and another key's, ids are 404 on every node (never QUEUED)
+    other = cluster.new_key(credits=5)
+    for node in (cluster.a, cluster.b):
+        for path in ("/v2/requests/no-such-id/status", "/v2/requests/no-such-id",
+                     f"/v2/requests/{jobs[0].json()['request_id']}/status"):
+            r = client.get(node.url + path, headers=h(other))
+            assert r.status_code == 404 and "error" in r.json()
+        assert client.get(node.url + "/media/" + "A" * 32 + ".png").status_code == 404
+    assert cluster.credits(key) == 100 - 6
+    # no node wrote a store of its own
+    for node in (cluster.a, cluster.b):
+        assert not (node.data_dir / "segswap.db").exists()
+        assert not (node.data_dir / "results").exists()
+    health = client.get(cluster.a.url + "/health").json()
+    assert health["status"] == "ok" and health["workers"] == 2
+
+
+def test_keys_made_through_any_node_work_on_every_node(cluster: Cluster, payload):
+    made = keys_command(cluster.redis.url, "create", "--name", "carol", "--credits", "3")
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert made.stdout == secret + "\n" and secret.startswith("sgs_")
+    for node in (cluster.a, cluster.b):
+        r = httpx.post(node.url + V1, json=payload, headers=h(secret), timeout=30)
+        assert r.status_code == 200, r.text
+    assert r.headers["X-Remaining-Credits"] == "1"
+    listed = keys_command(cluster.redis.url, "list", "--json")
+    carol = next(k for k in json.loads(listed.stdout) if k["name"] == "carol")
+    assert carol["credits"] == 1 and secret not in listed.stdout
+    assert keys_command(cluster.redis.url, "credit", "carol", "10").returncode == 0
+    assert cluster.credits(secret) == 11
+    assert keys_command(cluster.redis.url, "create", "--name", "carol").returncode == 1
+    # an admin key made over HTTP on node B makes a key that node A accepts
+    admin = keys_command(cluster.redis.url, "create", "--admin").stdout.strip()
+    made_b = httpx.post(cluster.b.url + "/admin/keys", json={"credits": 2}, headers=h(admin))
+    assert made_b.status_code == 201
+    r = httpx.post(cluster.a.url + V1, json=payload, headers=h(made_b.json()["key"]), timeout=30)
+    assert r.status_code == 200 and r.headers["X-Remaining-Credits"] == "1"
+    assert httpx.post(cluster.a.url + V1, json=payload,
+                      headers=h(made_b.json()["key"])).status_code == 200
+    assert httpx.post(cluster.b.url + V1, json=payload,
+                      headers=h(made_b.json()["key"])).status_code == 406
+    assert keys_command(cluster.redis.url, "revoke", "carol").returncode == 0
+    time.sleep(1.1)  # nodes reuse a key check for up to 1 s
+    for node in (cluster.a, cluster.b):
+        assert httpx.post(node.url + V2, json=payload, headers=h(secret)).status_code == 401
+
+
+def test_40_jobs_all_complete_and_are_charged_once_when_a_worker_is_killed(
+    cluster: Cluster, payload
+):
+    """Acceptance: 40 jobs, one of the two workers SIGKILLed (whole process group) while
+    they run; every job COMPLETES, the one it was running after being delivered again,
+    and the key is charged exactly 40 x the price."""
+    key = cluster.new_key(credits=1000)
+    before = cluster.credits(key)
+    client = httpx.Client(timeout=30)
+    ids = []
+    for i in range(40):
+        r = client.post(cluster.node(i).url + V2, json=payload, headers=h(key))
+        assert r.status_code == 200, r.text
+        ids.append(r.json()["request_id"])
+
+    def running_on_w1() -> str | None:
+        for job_id in ids:
+            job = cluster.job(job_id)
+            if job.get("state") == "PROCESSING" and job.get("owner", "").startswith("w1:"):
+                return job_id
+        return None
+
+    victim = wait_for(running_on_w1, 30, "a job running on w1")
+    cluster.workers["w1"].kill()
+    started = time.monotonic()
+    for job_id in ids:
+        assert settle(client, cluster, job_id, key, timeout=90)["status"] == "COMPLETED"
+    elapsed = time.monotonic() - started
+    record = cluster.job(victim)  # type: ignore[arg-type]
+    assert record["state"] == "COMPLETED" and int(record["attempts"]) == 2
+    assert not record["owner"].startswith("w1:")
+    assert sum(int(cluster.job(j)["attempts"]) for j in ids) == 41
+    assert before - cluster.credits(key) == 40 * 1.0
+    print(f"\n40 jobs with w1 killed: all COMPLETED {elapsed:.1f} s after the kill")
+    cluster.restart_worker("w1")
+
+
+def test_a_job_that_kills_its_worker_fails_after_max_attempts_refunded_once(
+    cluster: Cluster, payload
+):
+    """The pool process dies on this job every time (its worker lives): the message goes
+    back at once each time, and the delivery after SEGSWAP_MAX_ATTEMPTS (3) marks the job
+    FAILED with a reason, refunded exactly once; other jobs still run."""
+    key = cluster.new_key(credits=10)
+    client = httpx.Client(timeout=30)
+    deadly = client.post(cluster.a.url + V2, json={**payload, "seed": 4242}, headers=h(key))
+    fine = client.post(cluster.b.url + V2, json=payload, headers=h(key))
+    assert cluster.credits(key) == 8
+    body = settle(client, cluster, deadly.json()["request_id"], key, timeout=90)
+    assert body["status"] == "FAILED" and "3 attempt(s)" in body["error"]
+    assert client.get(deadly.json()["response_url"], headers=h(key)).status_code == 422
+    assert settle(client, cluster, fine.json()["request_id"], key)["status"] == "COMPLETED"
+    record = cluster.job(deadly.json()["request_id"])
+    assert record["attempts"] == "4" and record["refunded"] == "1"
+    assert cluster.credits(key) == 9  # the failed one refunded, once
+    for worker in cluster.workers.values():  # the workers themselves lived on
+        assert worker.proc is not None and worker.proc.poll() is None
+
+
+def test_sigterm_on_a_worker_finishes_its_job_then_exits(cluster: Cluster, payload):
+    key = cluster.new_key(credits=100)
+    client = httpx.Client(timeout=30)
+    ids = [client.post(cluster.a.url + V2, json=payload, headers=h(key)).json()["request_id"]
+           for _ in range(6)]
+
+    def running_on_w1() -> str | None:
+        for job_id in ids:
+            job = cluster.job(job_id)
+            if job.get("state") == "PROCESSING" and job.get("owner", "").startswith("w1:"):
+                return job_id
+        return None
+
+    current = wait_for(running_on_w1, 30, "a job running on w1")
+    w1 = cluster.workers["w1"]
+    w1.terminate()
+    assert w1.proc is not None
+    assert w1.proc.wait(20) == 0  # warm shutdown: finished its job, then left
+    record = cluster.job(current)  # type: ignore[arg-type]
+    assert record["state"] == "COMPLETED" and record["attempts"] == "1"
+    assert w1.alive_slots(cluster.client()) == 0  # deregistered on the way out
+    for job_id in ids:
+        assert settle(client, cluster, job_id, key)["status"] == "COMPLETED"
+        assert cluster.job(job_id)["attempts"] == "1"  # nothing ran twice
+    assert cluster.credits(key) == 100 - 6
+    cluster.restart_worker("w1")
+
+
+def test_sigterm_on_an_api_node_refuses_new_work_and_drains(cluster: Cluster, payload):
+    node = Server(cluster.root / "node-c", cluster.env).start()
+    key = cluster.new_key(credits=100)
+    client = httpx.Client(timeout=30)
+    queued = [client.post(node.url + V2, json=payload, headers=h(key)).json()
+              for _ in range(6)]  # ~1.2 s of work ahead of the v1 call
+    outcome: dict[str, httpx.Response] = {}
+    sync = threading.Thread(target=lambda: outcome.update(
+        v1=httpx.post(node.url + V1, json=payload, headers=h(key), timeout=30)))
+    sync.start()
+    wait_for(lambda: cluster.client().zcard("segswap:jobs:QUEUED") + cluster.client().zcard(
+        "segswap:jobs:PROCESSING") >= 7, 10, "the v1 job to be queued")
+    assert node.proc is not None
+    node.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.15)
+    refused = client.post(node.url + V2, json=payload, headers=h(key))
+    assert refused.status_code == 503 and "shutting down" in refused.json()["error"]
+    assert client.get(node.url + "/health").status_code == 503
+    poll = client.get(queued[0]["status_url"], headers=h(key))  # polls are still served
+    assert poll.status_code == 200 and poll.json()["status"] in ("QUEUED", "PROCESSING",
+                                                                 "COMPLETED")
+    sync.join(30)
+    assert outcome["v1"].status_code == 200  # the call in flight was served
+    assert node.proc.wait(15) == 0  # then the node left cleanly
+    assert "Traceback" not in node.log()
+    for job in queued:  # its jobs are the cluster's: any node answers for them
+        assert settle(client, cluster, job["request_id"], key)["status"] == "COMPLETED"
+    assert cluster.credits(key) == 100 - 7
+
+
+def test_redis_outage_is_a_json_503_and_the_cluster_recovers_by_itself(
+    cluster: Cluster, payload
+):
+    key = cluster.new_key(credits=100)
+    client = httpx.Client(timeout=30)
+    ids = [client.post(cluster.node(i).url + V2, json=payload, headers=h(key)).json()[
+        "request_id"] for i in range(6)]
+    time.sleep(0.5)  # some are running, some queued
+    cluster.redis.save()  # a Redis with persistence: its data outlives the restart
+    cluster.redis.kill()
+    try:
+        for node in (cluster.a, cluster.b):
+            for response in (
+                client.post(node.url + V2, json=payload, headers=h(key)),
+                client.get(f"{node.url}/v2/requests/{ids[0]}/status", headers=h(key)),
+                client.get(f"{node.url}/v2/requests/{ids[0]}", headers=h(key)),
+                client.get(node.url + "/health"),
+            ):
+                assert response.status_code in (502, 503), response.text
+                assert "error" in response.json() or response.json()["status"] != "ok"
+            assert client.get(node.url + "/metrics").status_code == 200
+        time.sleep(3.0)  # long enough for the workers' broker connections to notice
+    finally:
+        cluster.redis.start()  # same port, same folder: loads the snapshot
+
+    def submit_works() -> httpx.Response | None:
+        r = client.post(cluster.a.url + V2, json=payload, headers=h(key))
+        return r if r.status_code == 200 else None
+
+    after = wait_for(submit_works, 40, "node A to accept work again")
+    ids.append(after.json()["request_id"])  # type: ignore[attr-defined]
+    assert client.post(cluster.b.url + V1, json=payload, headers=h(key)).status_code == 200
+    for job_id in ids:
+        assert settle(client, cluster, job_id, key, timeout=90)["status"] == "COMPLETED"
+    assert cluster.credits(key) == 100 - 8
+    for worker in cluster.workers.values():
+        assert worker.proc is not None and worker.proc.poll() is None
+    assert os.environ.get("SEGSWAP_BROKER_URL") is None  # the test process stayed embedded
