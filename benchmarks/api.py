@@ -120,8 +120,9 @@ def photo(name: str, size: tuple[int, int]) -> np.ndarray:
 def request_body(
     scene: int, mask_w: int, mask_h: int, obj: int, photos: str = "PNG"
 ) -> dict[str, Any]:
-    """Astronaut scene, centred box mask (always PNG), Chelsea as the object; the two
-    photos encoded as ``photos`` (PNG or JPEG)."""
+    """Astronaut scene, centred box mask (always PNG), the Python logo on white as the
+    object (auto mode keys its background out: an object swap); the scene and the object
+    encoded as ``photos`` (PNG or JPEG)."""
     mask = np.zeros((scene, scene), np.uint8)
     top, left = (scene - mask_h) // 2, (scene - mask_w) // 2
     mask[top : top + mask_h, left : left + mask_w] = 255
@@ -129,7 +130,7 @@ def request_body(
     return {
         "main_image": b64(encode_file(photo("astronaut", (scene, scene)), photos)),
         "mask_image": b64(encode_file(mask)),
-        "object_image": b64(encode_file(photo("chelsea", (obj, obj * 2 // 3)), photos)),
+        "object_image": b64(encode_file(photo("logo", (obj, obj))[:, :, :3].copy(), photos)),
     }
 
 
