@@ -56,7 +56,7 @@ class Settings(BaseModel):
     default_credits: float = Field(1000.0, ge=0, description="credits of a new key by default")
     rate_limit: float = Field(50.0, ge=0, description="submissions per second per key (0: off)")
     rate_burst: int = Field(100, ge=1, description="submissions a key may make at once")
-    max_body_bytes: int = Field(64 * 1024 * 1024, ge=1, description="cap on a request body")
+    max_body_bytes: int = Field(128 * 1024 * 1024, ge=1, description="cap on a request body")
     no_auth: bool = Field(False, description="serve without API keys (trusted networks only)")
     public_url: str | None = Field(
         None, description="base URL for status/result/media links (default: from the request)"
