@@ -62,7 +62,7 @@ class WebServer:
     def create_key(self) -> str:
         """A key made with ``segswap keys create`` (prints the key alone on stdout)."""
         done = subprocess.run(
-            [sys.executable, str(HERE / "segswap_web_server.py"), "keys", "create",
+            [sys.executable, "-m", "segswap.cli", "keys", "create",
              "--credits", "1000"],
             env=self.env, capture_output=True, text=True, timeout=60, check=True,
         )
@@ -71,7 +71,7 @@ class WebServer:
     def start(self, timeout: float = 60.0) -> WebServer:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "segswap_web_server.py"), "serve",
+            [sys.executable, "-m", "segswap.cli", "serve",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
         )
