@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from segswap.engine import Engine, get_engine, run_engine
@@ -50,7 +51,7 @@ def swap(
             and ``.field`` name it.
     """
     settings = settings or Settings.from_env()
-    parsed = parse_params(params)
+    parsed = parse_params({name: _python_scalar(value) for name, value in params.items()})
     engine = engine or get_engine(settings.engine, settings)
     arrays = [
         load_image(value, field=field, settings=settings)
@@ -59,6 +60,14 @@ def swap(
     main_array, mask_array, object_array = arrays
     result = run_engine(engine, main_array, mask_array, object_array, parsed)
     return Image.fromarray(result, "RGB")
+
+
+def _python_scalar(value: Any) -> Any:
+    """A NumPy integer or float scalar as the Python number it holds (a script's
+    ``seed=np.int64(7)`` is an integer); everything else, NumPy bools included, as is."""
+    if isinstance(value, np.integer | np.floating):
+        return value.item()
+    return value
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,24 @@ def _param_flags(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _format_from_suffix(output: Path) -> str:
+    """The image format ``output``'s suffix names (png when it has none).
+
+    Raises:
+        SegswapError: a suffix segswap cannot write (``.gif``, ``.tif``...), rather than
+            writing PNG bytes under a name that says otherwise.
+    """
+    suffix = output.suffix.lower()
+    if not suffix:
+        return "png"
+    if suffix not in FORMAT_BY_SUFFIX:
+        raise SegswapError(
+            f"output: cannot write {suffix} files; name the output .png, .jpg, .jpeg or "
+            ".webp, or choose the encoding with --image-format"
+        )
+    return FORMAT_BY_SUFFIX[suffix]
+
+
 def _swap(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -46,15 +64,20 @@ def _swap(args: argparse.Namespace) -> int:
     params = {
         name: getattr(args, name) for name in PARAM_FIELDS if getattr(args, name, None) is not None
     }
-    fmt = params.get("image_format") or FORMAT_BY_SUFFIX.get(output.suffix.lower(), "png")
+    fmt = params.get("image_format") or _format_from_suffix(output)
     params["image_format"] = fmt
-    settings = Settings.from_env(engine=args.engine)
+    # Checked before the edit runs, so a typo in -o costs nothing.
+    if output.is_dir():
+        raise SegswapError(f"output: {output} is a folder; give a file name such as out.png")
+    if not output.parent.is_dir():
+        raise SegswapError(f"output: folder {output.parent} does not exist")
+    settings = Settings.from_env(
+        engine=args.engine, allow_private_urls=True if args.allow_private_urls else None
+    )
     engine = get_engine(settings.engine, settings)
     image = swap(args.main, args.mask, args.object, engine=engine, settings=settings, **params)
     quality = params.get("image_quality", SwapParams().image_quality)
     data = encode_image(np.asarray(image), fmt, quality)
-    if output.parent and not output.parent.exists():
-        raise SegswapError(f"output: folder {output.parent} does not exist")
     output.write_bytes(data)
     print(f"wrote {output} ({image.width}x{image.height} {fmt}, {len(data)} bytes)")
     return 0
@@ -84,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="composite or diffusion (default: SEGSWAP_ENGINE, else composite); the "
         "diffusion engine reads SEGSWAP_MODEL_DIR etc., see docs/diffusion.md",
+    )
+    swap.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        default=None,
+        help="also fetch URL inputs on loopback/private addresses (like "
+        "SEGSWAP_ALLOW_PRIVATE_URLS=1; refused by default, as on the server)",
     )
     _param_flags(swap)
     swap.set_defaults(func=_swap)

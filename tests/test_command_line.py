@@ -10,7 +10,11 @@ import io
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -207,6 +211,97 @@ def test_output_folder_missing(photos: dict[str, Path], tmp_path: Path, capsys) 
     assert main(swap_args(photos, out)) != 0
     line = error_line(capsys.readouterr().err)
     assert "no-such-folder" in line
+
+
+def test_output_folder_checked_before_the_edit(
+    photos: dict[str, Path], tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_edit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the edit ran although the output cannot be written")
+
+    monkeypatch.setattr("segswap.api.swap", no_edit)
+    assert main(swap_args(photos, tmp_path / "no-such-folder" / "out.png")) == 2
+    assert "no-such-folder" in error_line(capsys.readouterr().err)
+
+
+def test_output_is_a_folder(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
+    assert main(swap_args(photos, tmp_path)) == 2
+    line = error_line(capsys.readouterr().err)
+    assert "output" in line and "folder" in line
+
+
+@pytest.mark.parametrize("name", ["out.gif", "out.tiff", "out.bmp"])
+def test_unknown_output_suffix_is_an_error(
+    photos: dict[str, Path], tmp_path: Path, capsys, name: str
+) -> None:
+    """A suffix segswap cannot write used to get PNG bytes under that name."""
+    out = tmp_path / name
+    assert main(swap_args(photos, out)) == 2
+    line = error_line(capsys.readouterr().err)
+    assert "output" in line and out.suffix in line and "--image-format" in line
+    assert not out.exists()
+
+
+def test_unknown_output_suffix_with_image_format(photos: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.bin"
+    assert main(swap_args(photos, out, "--image-format", "jpeg")) == 0
+    assert out.read_bytes().startswith(JPEG_MAGIC)
+
+
+def test_output_without_suffix_is_png(photos: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "result"
+    assert main(swap_args(photos, out)) == 0
+    assert out.read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.fixture
+def photo_server(photos: dict[str, Path]) -> Iterator[str]:
+    """The photos served over HTTP on 127.0.0.1 (a loopback, i.e. private, address)."""
+    folder = str(photos["main"].parent)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=folder, **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_private_url_inputs_are_refused_by_default(
+    photos: dict[str, Path], photo_server: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """SPEC §6 applies to the CLI (and the library) as to the server: a URL on a
+    loopback or private address is refused unless allowed."""
+    monkeypatch.delenv("SEGSWAP_ALLOW_PRIVATE_URLS", raising=False)
+    out = tmp_path / "out.png"
+    assert main(swap_args(photos, out, main=f"{photo_server}/coffee.jpg")) == 2
+    line = error_line(capsys.readouterr().err)
+    assert "main_image" in line
+    assert "SEGSWAP_ALLOW_PRIVATE_URLS" in line and "--allow-private-urls" in line
+    assert not out.exists()
+
+
+def test_private_url_inputs_when_allowed(
+    photos: dict[str, Path], photo_server: str, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.delenv("SEGSWAP_ALLOW_PRIVATE_URLS", raising=False)
+    urls = {name: f"{photo_server}/{photos[name].name}" for name in ("main", "mask", "object")}
+    by_flag, by_env = tmp_path / "flag.png", tmp_path / "env.png"
+    assert main(swap_args(photos, by_flag, "--allow-private-urls", **urls)) == 0
+    monkeypatch.setenv("SEGSWAP_ALLOW_PRIVATE_URLS", "1")
+    assert main(swap_args(photos, by_env, **urls)) == 0
+    assert main(swap_args(photos, tmp_path / "paths.png")) == 0
+    local = (tmp_path / "paths.png").read_bytes()
+    assert by_flag.read_bytes() == by_env.read_bytes() == local
 
 
 def test_usage_error_exits_2(photos: dict[str, Path], capsys) -> None:

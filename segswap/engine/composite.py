@@ -83,7 +83,9 @@ class CompositeEngine:
         if hole.all():
             if removing:
                 raise InvalidParameter(
-                    "mask_image", "the mask covers the whole scene: nothing is left to fill from"
+                    "mask_image",
+                    "the mask, grown by growmask and its feather band, covers the whole scene: "
+                    "nothing is left to fill from",
                 )
             mean = crop.reshape(-1, 3).mean(axis=0)
             return np.broadcast_to(np.rint(mean).astype(np.uint8), crop.shape).copy()

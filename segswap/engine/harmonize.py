@@ -51,7 +51,10 @@ def harmonize(
     if amount <= 0.0:
         return object_rgb.copy()
     lab = to_lab(object_rgb)
-    mean, std = weighted_stats(lab, object_weight > 0.5)
+    # The object's statistics come from its solid pixels; an object that is translucent
+    # everywhere (a glass, a faint print) has none above 0.5, so its alpha weighs them.
+    solid = object_weight > 0.5
+    mean, std = weighted_stats(lab, solid if solid.any() else object_weight)
     ratio = np.clip(scene_std / np.maximum(std, 1e-3), 0.5, 2.0)
     ratio[1:] = 1.0  # chroma: shift only, so colours don't wash out or saturate wildly
     transferred = (lab - mean) * ratio + scene_mean

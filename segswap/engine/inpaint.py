@@ -52,7 +52,8 @@ class FillEffort:
             sharpness, at the cost of visible joins where sources change.
         search_depth: levels finer than this (0 = full resolution, 1 = half...) do not
             search; they only carry the coarser sources up and copy. 2 makes the fill
-            about 4× cheaper where little of it shows (around a placed object).
+            about 4× cheaper where little of it shows (around a placed object). The
+            coarsest level always searches, however fine it is.
         max_pixels: when the hole has more pixels than this, fill a copy halved (as
             often as needed) and scale the fill back up: softer, and far cheaper.
     """
@@ -92,6 +93,11 @@ def fill_hole(
         level_image, level_hole = levels[depth]
         if level is None:
             level = _Level(level_image, level_hole)
+            if level.known_ys.size == 0:
+                # No PATCH×PATCH window of known pixels (a tiny or one-pixel-thin image,
+                # or a hole leaving only a sliver): nothing to copy from, so carry the
+                # known pixels' colours inward instead.
+                return _fill_smooth(image, hole)
             level.image[level_hole] = _smooth_guess(level_image, level_hole)[level_hole]
             level.start_random(rng)
         else:
@@ -99,6 +105,10 @@ def fill_hole(
         rounds = effort.iterations if depth > 0 else effort.finest_iterations
         if depth < effort.search_depth:
             rounds = 0
+        if depth == len(levels) - 1:
+            # The coarsest level always searches: with no search at all the sources stay
+            # random, and copying or boundary-matching from them puts noise in the hole.
+            rounds = max(rounds, 1)
         for _ in range(rounds):
             level.search(rng, effort.candidates, finest=depth == 0 and len(levels) > 1)
             level.synthesise()
@@ -121,12 +131,23 @@ def _fill_reduced(
     size = ((width + 1) // 2, (height + 1) // 2)
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     small_hole = cv2.resize(hole.view(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
-    if small_hole.all() or min(size) < 6 * PATCH:
+    # The half-size copy must still hold whole known patches to copy from (a thin ring
+    # of scene around a large hole can vanish when halved).
+    if small_hole.all() or min(size) < 6 * PATCH or _sources_mask(small_hole).sum() < 16:
         return fill_hole(image, hole, rng, replace(effort, max_pixels=None))
     filled = fill_hole(small, small_hole, rng, effort)
     up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
     result = image.copy()
     result[hole] = up[hole]
+    return result
+
+
+def _fill_smooth(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``image`` with ``hole`` filled by OpenCV's Telea fill from the known pixels around
+    it: the fallback when no whole patch is known (at least one pixel must be)."""
+    filled = cv2.inpaint(np.ascontiguousarray(image), hole.view(np.uint8), 3, cv2.INPAINT_TELEA)
+    result = image.copy()
+    result[hole] = filled[hole]
     return result
 
 

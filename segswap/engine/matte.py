@@ -4,7 +4,10 @@ For an object photographed on a plain background (studio white, a grey sweep...)
 background colour is estimated from the image border; pixels close to it *and connected
 to the border* seed the background, the rest seed the object, and OpenCV's GrabCut
 refines the boundary on a reduced copy. The matte is then scaled back, pulled in by one
-pixel (so no fringe of the old background survives) and softened for anti-aliasing.
+pixel (so no fringe of the old background survives; a line drawing, which that would
+erase, is not pulled in) and softened for anti-aliasing. When nothing stands out from
+the border colour (an edge-to-edge texture sent to object mode, a blank image), the
+whole image is the object.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ BACKGROUND_DELTA_E = 12.0
 
 PLAIN_BORDER_SHARE = 0.6
 """Share of border pixels within BACKGROUND_DELTA_E of their median for a plain border."""
+
+
+THIN_KEPT_SHARE = 0.25
+"""Below this share of the keyed matte surviving the one-pixel pull-in, the object is
+made of thin strokes and is not pulled in (a solid object keeps over 80 %)."""
 
 
 def has_transparency(rgba: np.ndarray) -> bool:
@@ -126,8 +134,23 @@ def key_background(rgb: np.ndarray) -> np.ndarray:
             bgr, seeds, (0, 0, 0, 0), background_model, foreground_model, 2, cv2.GC_INIT_WITH_MASK
         )
     keep = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.float32)
-    alpha = cv2.resize(keep, (width, height), interpolation=cv2.INTER_LINEAR)
+    if not keep.any():
+        # GrabCut found nothing apart from the border colour (an edge-to-edge texture
+        # sent to object mode): the whole image is the object, as for a blank one.
+        return np.ones((height, width), np.float32)
+    full = cv2.resize(keep, (width, height), interpolation=cv2.INTER_LINEAR)
     pull_in = max(1, round(1 / scale))
-    alpha = cv2.erode(alpha, np.ones((2 * pull_in + 1, 2 * pull_in + 1), np.uint8))
+    alpha = cv2.erode(full, np.ones((2 * pull_in + 1, 2 * pull_in + 1), np.uint8))
+    if alpha.sum() < THIN_KEPT_SHARE * full.sum():
+        # The object is mostly strokes thinner than the pull-in (a line drawing, a
+        # signature): pulling it in would erase it. Its reduced-copy matte is too coarse
+        # for such strokes, so where it is not zero each pixel's own distance from the
+        # background colour, at full resolution, says how much it is object.
+        own_distance = np.linalg.norm(_lab(rgb) - background_colour, axis=2)
+        half = BACKGROUND_DELTA_E / 2
+        # (The distance ramp is the anti-aliasing: no blur, which would halve a
+        # one-pixel stroke.)
+        soft = np.clip((own_distance - half) / half, 0.0, 1.0).astype(np.float32)
+        return np.where(full > 0.0, soft, np.float32(0.0))
     alpha = cv2.GaussianBlur(alpha, (0, 0), 0.8)
     return np.clip(alpha, 0.0, 1.0)

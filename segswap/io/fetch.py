@@ -42,7 +42,10 @@ USER_AGENT = "segswap/0.1 (+image input fetcher)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
 _SENDABLE = "".join(chr(code) for code in range(0x21, 0x7F))
-_PRIVATE_HINT = "set SEGSWAP_ALLOW_PRIVATE_URLS=1 on the server to allow such addresses"
+_PRIVATE_HINT = (
+    "set SEGSWAP_ALLOW_PRIVATE_URLS=1 where segswap runs (or pass --allow-private-urls)"
+    " to allow such addresses"
+)
 
 # Ranges the ipaddress properties miss on some Python versions, or count as global.
 _EXTRA_BLOCKED: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
