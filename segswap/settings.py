@@ -79,7 +79,7 @@ class Settings(BaseModel):
         " again (keep it above the longest job)",
     )
     max_attempts: int = Field(
-        3, ge=1, description="scale-out: deliveries of a job before it FAILS (workers died)"
+        3, ge=1, description="runs of a job cut off by a dead worker or a crash before it FAILS"
     )
 
     @classmethod

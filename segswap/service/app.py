@@ -14,7 +14,7 @@ from segswap.service.context import Service
 from segswap.service.errors import STORE_DOWN, StoreUnavailable
 from segswap.service.fastpath import StatusFastPath
 from segswap.service.metrics import MetricsMiddleware
-from segswap.service.routes import ApiError, build_router, json_response
+from segswap.service.routes import ApiError, build_router, credit_headers, json_response
 from segswap.web import mount
 
 log = logging.getLogger("segswap.service")
@@ -25,6 +25,15 @@ Authenticate with the `x-api-key` header (or `Authorization: Bearer <key>`).
 `POST /v1/seg-swap` answers with the image; `POST /v2/seg-swap` queues the request and
 answers with its `status_url` and `response_url`. Errors are `{"error": "..."}`.
 See docs/http-api.md for every status code."""
+
+
+def _with_credits(request: Request, headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` plus the ``X-Remaining-Credits`` of the key the request authenticated
+    with, if it got that far: every authenticated response carries it, errors included."""
+    key = getattr(request.state, "key", None)
+    if key is not None and "X-Remaining-Credits" not in headers:
+        return {**credit_headers(key.credits), **headers}
+    return headers
 
 
 def create_app(service: Service) -> FastAPI:
@@ -40,7 +49,9 @@ def create_app(service: Service) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:
-        return json_response({"error": error.message}, error.status, error.headers)
+        return json_response(
+            {"error": error.message}, error.status, _with_credits(request, error.headers)
+        )
 
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(request: Request, error: StoreUnavailable) -> Response:
@@ -50,9 +61,15 @@ def create_app(service: Service) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         message = error.detail if isinstance(error.detail, str) else "request refused"
+        headers = dict(error.headers or {})
         if error.status_code == 404:
             message = f"no such endpoint: {request.method} {request.url.path}"
-        return json_response({"error": message}, error.status_code, dict(error.headers or {}))
+        elif error.status_code == 405:
+            allowed = headers.get("Allow") or headers.get("allow") or "?"
+            message = (f"method {request.method} is not allowed on {request.url.path}"
+                       f" (allowed: {allowed})")
+        return json_response({"error": message}, error.status_code,
+                             _with_credits(request, headers))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
@@ -64,7 +81,8 @@ def create_app(service: Service) -> FastAPI:
     @app.exception_handler(Exception)
     async def internal_error(request: Request, error: Exception) -> Response:
         log.error("internal error on %s %s", request.method, request.url.path, exc_info=error)
-        return json_response({"error": "internal server error (it has been logged)"}, 500)
+        return json_response({"error": "internal server error (it has been logged)"}, 500,
+                             _with_credits(request, {}))
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)

@@ -92,6 +92,9 @@ class KeyStore(Protocol):
 
     def authenticate(self, presented: str) -> KeyRecord | None: ...
 
+    def forget(self, key_id: str) -> None:
+        """Drop the cached authentication of ``key_id`` (its credits changed)."""
+
     def list(self) -> list[KeyRecord]: ...
 
     def find(self, id_or_name: str) -> KeyRecord: ...
@@ -140,9 +143,18 @@ class SqliteKeyStore:
         self.db = db
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[KeyRecord, float]] = {}
+        self._digests: dict[str, str] = {}  # key id -> digest of its cached record
 
     def _forget(self) -> None:
         self._cache = {}
+        self._digests = {}
+
+    def forget(self, key_id: str) -> None:
+        """Drop the cached record of ``key_id``, so that the next request of that key
+        reads its credits afresh (called after this process debited it)."""
+        digest = self._digests.pop(key_id, None)
+        if digest is not None:
+            self._cache.pop(digest, None)
 
     def create(
         self,
@@ -204,6 +216,7 @@ class SqliteKeyStore:
         if len(self._cache) >= CACHE_MAX_KEYS:
             self._forget()
         self._cache[digest] = (record, now + self.cache_seconds)
+        self._digests[record.id] = digest
         return record
 
     def list(self) -> list[KeyRecord]:

@@ -87,6 +87,11 @@ def lease_seconds(settings: Settings) -> float:
     return min(10.0, max(2.0, settings.visibility_timeout / 2))
 
 
+UNPUBLISHED_GRACE = 20.0
+"""Seconds after which a stored job whose message is still not known to be sent is sent
+by the reaper (publishing itself gives up well before)."""
+
+
 def exhausted_error(settings: Settings) -> str:
     return (
         f"the request was not finished after {settings.max_attempts} attempt(s): the worker"
@@ -230,6 +235,12 @@ class WorkerRuntime:
         cutoff = time.time() - settings.visibility_timeout - 3 * self.lease - 30
         for job_id in self.jobs.orphans(cutoff):
             log.warning("job %s is PROCESSING with no worker and no message: sending it again",
+                        job_id)
+            self.app.send_task(TASK_NAME, args=[job_id], queue=settings.celery_queue)
+        # Publishing retries for at most a few seconds; older unpublished jobs lost
+        # their API node between being stored and being sent.
+        for job_id in self.jobs.unpublished(time.time() - UNPUBLISHED_GRACE):
+            log.warning("job %s was stored but never sent (its API node died): sending it",
                         job_id)
             self.app.send_task(TASK_NAME, args=[job_id], queue=settings.celery_queue)
 

@@ -167,6 +167,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             access_log=bool(args.access_log),
             server_header=False,
             timeout_graceful_shutdown=int(settings.drain_timeout) + 5,
+            http=json_error_protocol(),
         )
         draining_server(config, service).run()
     finally:
@@ -179,6 +180,37 @@ def _logging(level: object) -> None:
         level=getattr(logging, str(level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+PROTOCOL_ERROR = (
+    b'{"error": "malformed HTTP request (request line, headers or Content-Length);'
+    b' send a valid HTTP/1.1 request"}'
+)
+
+
+def json_error_protocol() -> Any:
+    """uvicorn's HTTP protocol (httptools, else h11), answering requests it cannot parse
+    (a negative or absurd ``Content-Length``, a bad request line or header) with a JSON
+    400 like every other error, instead of uvicorn's plain-text one."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    base: Any = AutoHTTPProtocol
+
+    class JsonErrorProtocol(base):  # type: ignore[misc,valid-type]
+        def send_400_response(self, msg: str) -> None:
+            content = [b"HTTP/1.1 400 Bad Request\r\n"]
+            for name, value in self.server_state.default_headers:
+                content += [name, b": ", value, b"\r\n"]
+            content += [
+                b"content-type: application/json\r\n",
+                b"content-length: " + str(len(PROTOCOL_ERROR)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n\r\n",
+                PROTOCOL_ERROR,
+            ]
+            self.transport.write(b"".join(content))
+            self.transport.close()
+
+    return JsonErrorProtocol
 
 
 def draining_server(config: Any, service: Any) -> Any:

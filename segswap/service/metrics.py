@@ -145,10 +145,12 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            # The route's template, never the raw path: a label per path a client
+            # makes up would grow without bound (memory here, series in Prometheus).
             route = scope.get("route")
             label = getattr(route, "path", None)
-            if label is None:  # Starlette's own routes (/docs...) or no route (404)
-                label = scope["path"] if status not in (404, 405) else "unmatched"
+            if label is None:  # no route matched: 404, a slash redirect, a 413 by size
+                label = "unmatched"
             self.metrics.observe_request(
                 scope["method"], label, status, time.perf_counter() - started
             )

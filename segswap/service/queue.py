@@ -45,6 +45,14 @@ DEADLINE_ERROR = "the request did not finish within the synchronous deadline"
 RESTART_ERROR = "the server restarted before this synchronous request finished"
 
 
+def exhausted_error(attempts: int) -> str:
+    """The error of a job that was running each time the server stopped."""
+    return (
+        f"the request was not finished after {attempts} attempt(s): the server stopped"
+        " while running it each time (crash or out of memory)"
+    )
+
+
 class QueueFull(Exception):
     """The queue holds ``queue_capacity`` jobs already (HTTP 429)."""
 
@@ -220,6 +228,16 @@ class EmbeddedQueue:
             for row in lost_sync:
                 self._fail_row(conn, row["id"], row["key_id"], row["price"], RESTART_ERROR, 503,
                                now, expires)
+            # A job that was running each of the last max_attempts times the server died
+            # probably kills it (out of memory...): fail it rather than crash forever.
+            poisoned = conn.execute(
+                "SELECT id, key_id, price, attempts FROM jobs WHERE state = 'PROCESSING'"
+                " AND attempts >= ?",
+                (self.settings.max_attempts,),
+            ).fetchall()
+            for row in poisoned:
+                self._fail_row(conn, row["id"], row["key_id"], row["price"],
+                               exhausted_error(row["attempts"]), 500, now, expires)
             reset = conn.execute(
                 "UPDATE jobs SET state = 'QUEUED', started = NULL WHERE state = 'PROCESSING'"
             ).rowcount
@@ -233,11 +251,13 @@ class EmbeddedQueue:
         with self._cond:
             self._items.extend((row["id"], None) for row in queued)
         orphans = self.files.remove_orphans(keep)
-        if queued or lost_sync or orphans:
+        if queued or lost_sync or orphans or poisoned:
             log.info(
                 "recovered %d queued job(s) (%d were processing), failed %d interrupted"
-                " synchronous job(s), removed %d orphan file(s)",
-                len(queued), reset, len(lost_sync), orphans,
+                " synchronous job(s) and %d job(s) running at each of the last %d stops,"
+                " removed %d orphan file(s)",
+                len(queued), reset, len(lost_sync), len(poisoned), self.settings.max_attempts,
+                orphans,
             )
 
     def stop(self) -> None:
@@ -362,8 +382,9 @@ class EmbeddedQueue:
         started = time.time()
         with self.db.transaction() as conn:
             row = conn.execute(
-                "UPDATE jobs SET state = 'PROCESSING', started = ? WHERE id = ?"
-                " AND state = 'QUEUED' RETURNING kind, request, created, key_id, price",
+                "UPDATE jobs SET state = 'PROCESSING', started = ?, attempts = attempts + 1"
+                " WHERE id = ? AND state = 'QUEUED'"
+                " RETURNING kind, request, created, key_id, price",
                 (started, job_id),
             ).fetchone()
         if row is None:

@@ -161,6 +161,7 @@ class RedisKeyStore:
         self.r: Any = client  # redis-py types sync and async results as one union
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[KeyRecord, float]] = {}
+        self._digests: dict[str, str] = {}  # key id -> digest of its cached record
         self._create = client.register_script(_CREATE_KEY)
         self._credit = client.register_script(_CREDIT_KEY)
 
@@ -221,9 +222,17 @@ class RedisKeyStore:
         if record.revoked is not None:
             return None
         if len(self._cache) >= 10_000:
-            self._cache = {}
+            self._cache, self._digests = {}, {}
         self._cache[digest] = (record, now + self.cache_seconds)
+        self._digests[record.id] = digest
         return record
+
+    def forget(self, key_id: str) -> None:
+        """Drop the cached record of ``key_id``, so that the next request of that key
+        reads its credits afresh (called after this node debited it)."""
+        digest = self._digests.pop(key_id, None)
+        if digest is not None:
+            self._cache.pop(digest, None)
 
     @guarded
     def list(self) -> list[KeyRecord]:
@@ -252,7 +261,7 @@ class RedisKeyStore:
         record = self.find(id_or_name)
         if record.revoked is None:
             self.r.hset(P + f"key:{record.id}", "revoked", repr(time.time()))
-        self._cache = {}
+        self._cache, self._digests = {}, {}
         return self.find(record.id)
 
     @guarded
@@ -260,7 +269,7 @@ class RedisKeyStore:
         """Add ``amount`` credits (negative to take some away, not below 0), atomically."""
         record = self.find(id_or_name)
         self._credit(keys=[P + f"key:{record.id}"], args=[float(amount)])
-        self._cache = {}
+        self._cache, self._digests = {}, {}
         return self.find(record.id)
 
     @guarded
@@ -368,6 +377,11 @@ end
 
 # KEYS: job, account, QUEUED set. ARGV: price, charge (1/0), capacity, now, ttl, job id,
 # then field/value pairs of the record.
+UNPUBLISHED = P + "unpublished"
+"""Jobs stored by an API node whose Celery message is not known to be sent yet (ZSET by
+time stored). A node that dies between the two steps leaves its job here; a worker's
+reaper sends it (see ``celery_app``)."""
+
 _SUBMIT = """
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then return {'full', ''} end
 local remaining = ''
@@ -380,6 +394,7 @@ end
 redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[6])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])
 return {'ok', remaining}
 """
 
@@ -489,7 +504,7 @@ class RedisJobStore:
                   "price": repr(price if charge else 0.0), "created": repr(now),
                   "attempts": "0"}
         result = self._submit(
-            keys=[self.job_key(job_id), P + f"key:{key_id}", P + "jobs:QUEUED"],
+            keys=[self.job_key(job_id), P + f"key:{key_id}", P + "jobs:QUEUED", UNPUBLISHED],
             args=[price, "1" if charge and price > 0 else "0", capacity, now, PENDING_TTL,
                   job_id, *[item for pair in record.items() for item in pair]],
         )
@@ -620,6 +635,25 @@ class RedisJobStore:
         """Forget worker slots (clean shutdown)."""
         if members:
             self.r.zrem(P + "workers", *members)
+
+    @guarded
+    def published(self, job_id: str) -> None:
+        """The job's message reached the broker: it no longer needs watching."""
+        self.r.zrem(UNPUBLISHED, job_id)
+
+    @guarded
+    def unpublished(self, older_than: float, limit: int = 100) -> list[str]:
+        """QUEUED jobs stored before ``older_than`` whose message was never sent (their
+        API node died between storing the job and sending it). Each is returned once;
+        entries of jobs no longer QUEUED are dropped."""
+        ids = [_s(v) or "" for v in self.r.zrangebyscore(
+            UNPUBLISHED, "-inf", older_than, start=0, num=limit)]
+        found = []
+        for job_id in ids:
+            self.r.zrem(UNPUBLISHED, job_id)
+            if _s(self.r.hget(self.job_key(job_id), "state")) == "QUEUED":
+                found.append(job_id)
+        return found
 
     @guarded
     def orphans(self, older_than: float, limit: int = 100) -> list[str]:

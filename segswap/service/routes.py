@@ -51,6 +51,16 @@ def json_response(
     return Response(json.dumps(body), status_code=status, media_type=JSON, headers=headers)
 
 
+def parse_json_body(raw: bytes) -> Any:
+    """``raw`` parsed as JSON. Raises a 400 :class:`ApiError` when it is not JSON, including
+    pathological input Python's parser gives up on (nesting too deep, huge numbers)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise ApiError(400, f"body: malformed JSON ({reason})") from None
+
+
 def credit_headers(credits: float) -> dict[str, str]:
     """The ``X-Remaining-Credits`` header (none for ``--no-auth``'s unlimited identity)."""
     if credits == float("inf"):
@@ -178,7 +188,9 @@ def build_router(service: Service) -> APIRouter:
 
     def authenticate(request: Request) -> KeyRecord:
         headers = request.headers
-        return authenticate_key(service, headers.get("x-api-key"), headers.get("authorization"))
+        key = authenticate_key(service, headers.get("x-api-key"), headers.get("authorization"))
+        request.state.key = key  # error responses carry its X-Remaining-Credits too
+        return key
 
     def base_url(request: Request) -> str:
         if settings.public_url:
@@ -197,11 +209,7 @@ def build_router(service: Service) -> APIRouter:
                 finally:
                     await form.close()
             else:
-                raw = await request.body()
-                try:
-                    body = json.loads(raw)
-                except (ValueError, UnicodeDecodeError) as error:
-                    raise ApiError(400, f"body: malformed JSON ({error})") from None
+                body = parse_json_body(await request.body())
             return parse_request(body)
         except InvalidParameter as error:
             raise ApiError(400, str(error)) from None
@@ -230,9 +238,11 @@ def build_router(service: Service) -> APIRouter:
 
     def submit(key: KeyRecord, parsed: SwapRequest, model: str, sync: bool) -> Any:
         try:
-            return queue.submit(
+            accepted = queue.submit(
                 parsed, key=key, model=model, price=settings.price_per_call, sync=sync
             )
+            keys.forget(key.id)  # its cached credits are stale now
+            return accepted
         except NoWorker:
             raise ApiError(
                 502, "no worker is available to run the request; try again later"
@@ -385,10 +395,7 @@ def build_router(service: Service) -> APIRouter:
     @router.post("/admin/keys", summary="Create a key (admin keys only); returns it once")
     async def create_key(request: Request) -> Response:
         require_admin(request)
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError as error:
-            raise ApiError(400, f"body: malformed JSON ({error})") from None
+        body = parse_json_body(await request.body() or b"{}")
         if not isinstance(body, dict):
             raise ApiError(400, "body: expected a JSON object")
         credits = body.get("credits", settings.default_credits)

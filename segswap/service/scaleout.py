@@ -13,6 +13,7 @@ also means "unknown"): an unknown or expired id is None (HTTP 404).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -160,6 +161,8 @@ class CeleryQueue:
             except StoreUnavailable:
                 log.error("job %s stays QUEUED without a message (Redis is down)", job_id)
             raise StoreUnavailable(PUBLISH_ERROR) from None
+        with contextlib.suppress(StoreUnavailable):  # if not, the reaper sends it again
+            self.jobs.published(job_id)
         if not charge:
             remaining = float("inf")
         elif value:

@@ -49,11 +49,15 @@ CREATE TABLE IF NOT EXISTS jobs (
     media_token TEXT UNIQUE,
     media_file TEXT,
     content_type TEXT,
-    metrics TEXT
+    metrics TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE INDEX IF NOT EXISTS jobs_expires ON jobs(expires);
+CREATE INDEX IF NOT EXISTS jobs_media_file ON jobs(media_file);
 """
+# Columns added after the first release: (table, column, definition), added when missing.
+MIGRATIONS = (("jobs", "attempts", "INTEGER NOT NULL DEFAULT 0"),)
 
 DB_NAME = "segswap.db"
 BUSY_TIMEOUT_MS = 10_000
@@ -71,6 +75,10 @@ class Database:
         self._lock = threading.Lock()
         self._write_lock = threading.RLock()
         with self.transaction() as conn:
+            for table, column, definition in MIGRATIONS:  # a store made by an older version
+                names = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if names and column not in names:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)

@@ -141,3 +141,63 @@ def test_media_urls_are_capabilities(server: Server, key, payload):
     assert httpx.get(output).status_code == 200  # no key needed
     assert httpx.get(output[:-6] + "AAAAA.png").status_code == 404
 
+
+
+def test_job_running_at_each_crash_fails_instead_of_crash_looping(make_server, tmp_path,
+                                                                   payload):
+    """A v2 job found PROCESSING at start-up after SEGSWAP_MAX_ATTEMPTS runs (it was
+    running every time the server died: it likely kills it) FAILS, refunded; one found
+    PROCESSING after fewer runs runs again."""
+    import json as _json
+
+    from segswap.params import parse_request
+    from segswap.service.auth import SqliteKeyStore
+    from segswap.service.store import Database
+
+    data_dir = tmp_path / "poison"
+    db = Database(data_dir)
+    _, record = SqliteKeyStore(db).create(credits=8.0)  # 10, less the two debits
+    request = parse_request(_json.loads(_json.dumps(payload))).model_dump_json()
+    with db.transaction() as conn:
+        for job_id, attempts in (("poison", 3), ("unlucky", 1)):
+            conn.execute(
+                "INSERT INTO jobs (id, key_id, kind, model, state, request, price, base64,"
+                " created, started, attempts) VALUES (?, ?, 'v2', ?, 'PROCESSING', ?, 1, 0,"
+                " ?, ?, ?)",
+                (job_id, record.id, MODEL, request, time.time(), time.time(), attempts),
+            )
+    db.close()  # as a kill -9 left it: 2 credits debited, both jobs PROCESSING
+
+    make_server({"SEGSWAP_MAX_ATTEMPTS": "3"}, data_dir=data_dir)
+    conn = sqlite3.connect(data_dir / "segswap.db")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            rows = dict(conn.execute("SELECT id, state FROM jobs").fetchall())
+            if set(rows.values()) <= {"COMPLETED", "FAILED"}:
+                break
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.05)
+        assert rows == {"poison": "FAILED", "unlucky": "COMPLETED"}
+        error = conn.execute("SELECT error FROM jobs WHERE id = 'poison'").fetchone()[0]
+        assert "3 attempt(s)" in error
+        credits = conn.execute("SELECT credits FROM keys").fetchone()[0]
+        assert credits == 9.0  # the failed one refunded, the completed one charged
+    finally:
+        conn.close()
+
+
+def test_media_lookup_uses_an_index(tmp_path):
+    """``GET /media/<name>`` finds its job by ``media_file``: an index, not a table scan
+    over every stored job."""
+    from segswap.service.store import Database
+
+    db = Database(tmp_path / "index")
+    try:
+        plan = " ".join(
+            str(row[3]) for row in db.conn().execute(
+                "EXPLAIN QUERY PLAN SELECT expires FROM jobs WHERE media_file = ?", ("x.png",))
+        )
+    finally:
+        db.close()
+    assert "USING INDEX" in plan, plan

@@ -365,3 +365,31 @@ def test_redis_outage_is_a_json_503_and_the_cluster_recovers_by_itself(
     for worker in cluster.workers.values():
         assert worker.proc is not None and worker.proc.poll() is None
     assert os.environ.get("SEGSWAP_BROKER_URL") is None  # the test process stayed embedded
+
+
+def test_a_job_stored_by_a_node_that_died_before_sending_it_still_runs(
+    cluster: Cluster, payload
+):
+    """An API node killed between storing a job (and charging it) and sending its Celery
+    message: a worker's reaper finds the unsent job and sends it; it completes, once."""
+    from segswap.params import SwapRequest
+    from segswap.service.auth import hash_key
+    from segswap.service.redis_store import RedisJobStore
+
+    secret = cluster.new_key(credits=10)
+    r = cluster.client()
+    key_id = r.get(f"segswap:keyhash:{hash_key(secret)}").decode()
+    store = RedisJobStore(r, result_ttl=3600)
+    job_id = "died-before-send-0001"
+    outcome, remaining = store.submit(  # what the node did before it died: no message sent
+        job_id, key_id=key_id, charge=True, price=1.0, capacity=1000,
+        fields={"kind": "v2", "model": MODEL, "base64": "0",
+                "request": SwapRequest(**payload).model_dump_json()},
+    )
+    assert outcome == "ok" and float(remaining) == 9.0
+    with httpx.Client(timeout=10) as client:
+        final = settle(client, cluster, job_id, secret, timeout=90)
+    assert final["status"] == "COMPLETED", final
+    assert cluster.job(job_id)["attempts"] == "1"
+    assert cluster.credits(secret) == 9.0
+    assert r.zscore("segswap:unpublished", job_id) is None
