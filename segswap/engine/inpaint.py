@@ -31,6 +31,11 @@ PATCH = 7
 COARSEST_HOLE = 32
 """The pyramid stops once the hole's longer side is at most this many pixels."""
 
+LARGE_LEVEL_PIXELS = 20_000
+"""Above this many hole pixels, an intermediate level searches once instead of
+``FillEffort.iterations`` times: its layout comes from the levels below, and one round
+there costs as much as all the coarser levels together."""
+
 FINEST_JITTER = 8
 """Widest random jitter (pixels) of a source at full resolution."""
 
@@ -103,6 +108,8 @@ def fill_hole(
         else:
             level = level.refined(level_image, level_hole)
         rounds = effort.iterations if depth > 0 else effort.finest_iterations
+        if depth > 0 and level.hole_ys.size > LARGE_LEVEL_PIXELS:
+            rounds = min(rounds, 1)  # the coarser levels have settled the layout already
         if depth < effort.search_depth:
             rounds = 0
         if depth == len(levels) - 1:
