@@ -161,9 +161,18 @@ def layout_object(
 
 
 def compose_object(filled: np.ndarray, layer: ObjectLayer) -> np.ndarray:
-    """``filled`` (H×W×3 uint8) with the contact shadow and the object laid over it."""
-    canvas = filled.astype(np.float32)
-    canvas *= 1.0 - SHADOW_OPACITY * layer.shadow[:, :, None]
-    cover = layer.cover[:, :, None]
-    canvas = canvas * (1.0 - cover) + layer.rgb * cover
-    return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+    """``filled`` (H×W×3 uint8) with the contact shadow and the object laid over it.
+
+    Only the box where the object or its shadow lies is recomputed.
+    """
+    touched = (layer.cover > 0) | (layer.shadow > 0)
+    result = filled.copy()
+    if not touched.any():
+        return result
+    box = bounding_box(touched)
+    canvas = filled[box.slices].astype(np.float32)
+    canvas *= 1.0 - SHADOW_OPACITY * layer.shadow[box.slices][:, :, None]
+    cover = layer.cover[box.slices][:, :, None]
+    canvas = canvas * (1.0 - cover) + layer.rgb[box.slices] * cover
+    result[box.slices] = np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+    return result

@@ -152,7 +152,7 @@ def paste_back(scene: np.ndarray, edited_crop: np.ndarray, region: EditRegion) -
     result = scene.copy()
     target = result[region.crop.slices]
     full = region.blend >= 1.0
-    target[full] = edited_crop[full]
+    np.copyto(target, edited_crop, where=full[:, :, None])
     band = (region.blend > 0.0) & ~full
     weight = region.blend[band][:, None]
     mixed = target[band] * (1.0 - weight) + edited_crop[band] * weight
