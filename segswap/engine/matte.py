@@ -68,9 +68,8 @@ edge-to-edge texture: an object on a plain background touches its border a few t
 most (a shoe on the floor line), a texture crosses it everywhere."""
 
 
-def border_runs(rgb: np.ndarray) -> int:
-    """Stretches of the border (walked once around, on a copy at most MATTE_SIDE pixels
-    long) whose colour is at least BACKGROUND_DELTA_E from the border's median."""
+def reduced(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    """A copy of ``rgb`` whose longer side is at most MATTE_SIDE pixels, and its scale."""
     height, width = rgb.shape[:2]
     scale = min(1.0, MATTE_SIDE / max(height, width))
     small = cv2.resize(
@@ -78,6 +77,13 @@ def border_runs(rgb: np.ndarray) -> int:
         (max(1, round(width * scale)), max(1, round(height * scale))),
         interpolation=cv2.INTER_AREA,
     )
+    return small, scale
+
+
+def border_runs(rgb: np.ndarray) -> int:
+    """Stretches of the border (walked once around, on a copy at most MATTE_SIDE pixels
+    long) whose colour is at least BACKGROUND_DELTA_E from the border's median."""
+    small, _ = reduced(rgb)
     lab = _lab(small)
     loop = np.concatenate([lab[0], lab[1:, -1], lab[-1, -2::-1], lab[-2:0:-1, 0]])
     off = np.linalg.norm(loop - np.median(loop, axis=0), axis=1) >= BACKGROUND_DELTA_E
@@ -103,12 +109,7 @@ def object_matte(rgba: np.ndarray) -> np.ndarray:
 def key_background(rgb: np.ndarray) -> np.ndarray:
     """Alpha (H×W float32 in [0, 1]) of the object on a plain background in ``rgb``."""
     height, width = rgb.shape[:2]
-    scale = min(1.0, MATTE_SIDE / max(height, width))
-    small = cv2.resize(
-        rgb,
-        (max(1, round(width * scale)), max(1, round(height * scale))),
-        interpolation=cv2.INTER_AREA,
-    )
+    small, scale = reduced(rgb)
     lab = _lab(small)
     background_colour = np.median(border_pixels(lab), axis=0)
     distance = np.linalg.norm(lab - background_colour, axis=2)

@@ -116,6 +116,37 @@ def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
+@dataclass(frozen=True)
+class NewKey:
+    """What any key store needs to store a new key (never the secret itself, but
+    ``secret``, which is shown to the user once)."""
+
+    secret: str
+    id: str
+    prefix: str
+    digest: str
+    models: list[str] | None
+
+
+def make_new_key(credits: float, models: list[str] | None) -> NewKey:
+    """A fresh key and its stored parts; ``models`` cleaned (None: every model).
+
+    Raises:
+        ValueError: ``credits`` is negative.
+    """
+    if credits < 0:
+        raise ValueError("credits must be >= 0")
+    secret = new_key()
+    cleaned = [m.strip() for m in models or [] if m.strip()] or None
+    return NewKey(
+        secret=secret,
+        id="key_" + secrets.token_hex(6),
+        prefix=secret[:DISPLAY_CHARS],
+        digest=hash_key(secret),
+        models=cleaned,
+    )
+
+
 def _record(row: sqlite3.Row) -> KeyRecord:
     models = row["models"]
     return KeyRecord(
@@ -165,11 +196,8 @@ class SqliteKeyStore:
         models: list[str] | None = None,
     ) -> tuple[str, KeyRecord]:
         """Make a key; returns (the secret key, shown only now; its record)."""
-        if credits < 0:
-            raise ValueError("credits must be >= 0")
-        key = new_key()
-        key_id = "key_" + secrets.token_hex(6)
-        cleaned = [m.strip() for m in models or [] if m.strip()] or None
+        made = make_new_key(credits, models)
+        key_id = made.id
         with self.db.transaction() as conn:
             if name and conn.execute("SELECT 1 FROM keys WHERE name = ?", (name,)).fetchone():
                 raise ValueError(f"a key named {name!r} exists already")
@@ -179,15 +207,15 @@ class SqliteKeyStore:
                 (
                     key_id,
                     name or key_id,
-                    key[:DISPLAY_CHARS],
-                    hash_key(key),
+                    made.prefix,
+                    made.digest,
                     float(credits),
                     int(admin),
-                    ",".join(cleaned) if cleaned else None,
+                    ",".join(made.models) if made.models else None,
                     time.time(),
                 ),
             )
-        return key, self.find(key_id)
+        return made.secret, self.find(key_id)
 
     def authenticate(self, presented: str) -> KeyRecord | None:
         """The active key whose secret is ``presented``, or None."""

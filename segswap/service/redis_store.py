@@ -42,7 +42,6 @@ import functools
 import hmac
 import json
 import math
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -57,7 +56,7 @@ from segswap.service.auth import (
     KeyRecord,
     UnknownKey,
     hash_key,
-    new_key,
+    make_new_key,
 )
 from segswap.service.errors import StoreUnavailable
 from segswap.service.media import content_type, valid_name
@@ -175,21 +174,18 @@ class RedisKeyStore:
         models: list[str] | None = None,
     ) -> tuple[str, KeyRecord]:
         """Make a key; returns (the secret, shown only now; its record)."""
-        if credits < 0:
-            raise ValueError("credits must be >= 0")
-        key = new_key()
-        key_id = "key_" + secrets.token_hex(6)
-        cleaned = [m.strip() for m in models or [] if m.strip()] or None
+        new = make_new_key(credits, models)
+        key_id = new.id
         name = name or key_id
         now = time.time()
         fields = {
             "id": key_id,
             "name": name,
-            "prefix": key[:DISPLAY_CHARS],
-            "hash": hash_key(key),
+            "prefix": new.prefix,
+            "hash": new.digest,
             "credits": repr(float(credits)),
             "admin": "1" if admin else "0",
-            "models": ",".join(cleaned) if cleaned else "",
+            "models": ",".join(new.models) if new.models else "",
             "created": repr(now),
             "revoked": "",
         }
@@ -200,7 +196,7 @@ class RedisKeyStore:
         )
         if not made:
             raise ValueError(f"a key named {name!r} exists already")
-        return key, self.find(key_id)
+        return new.secret, self.find(key_id)
 
     @guarded
     def authenticate(self, presented: str) -> KeyRecord | None:
