@@ -6,21 +6,22 @@ is missing (``scripts/setup --test`` installs both)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+# The API tests' real-server helper: the page is served by the same `segswap serve`.
+sys.path.insert(0, str(ROOT / "tests" / "service"))
+from service_support import Server  # noqa: E402
+
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("SEGSWAP_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,83 +37,24 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class WebServer:
-    """``segswap serve`` with the page, on a free loopback port, own data dir."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir.parent / f"web-server-{self.port}.log"
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]),
-            "SEGSWAP_DATA_DIR": str(data_dir),
-            "SEGSWAP_WORKERS": "1",
-        }
-        self.env.pop("SEGSWAP_NO_AUTH", None)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def create_key(self) -> str:
-        """A key made with ``segswap keys create`` (prints the key alone on stdout)."""
-        done = subprocess.run(
-            [sys.executable, "-m", "segswap.cli", "keys", "create",
-             "--credits", "1000"],
-            env=self.env, capture_output=True, text=True, timeout=60, check=True,
-        )
-        return done.stdout.strip()
-
-    def start(self, timeout: float = 60.0) -> WebServer:
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "segswap.cli", "serve",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
-            env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"segswap serve exited early:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"segswap serve did not become ready:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-        self._log.close()
-
-
 @pytest.fixture(scope="session")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    server = WebServer(tmp_path_factory.mktemp("web-data"))
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``segswap serve`` (the page included) on a free loopback port, own data dir."""
+    server = Server(tmp_path_factory.mktemp("web-data"), {"SEGSWAP_WORKERS": "1"})
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def web_key(web_server: WebServer) -> str:
-    return web_server.create_key()
+def web_key(web_server: Server) -> str:
+    """A key made as a user makes one: ``segswap keys create`` prints it alone."""
+    env = {**os.environ, "SEGSWAP_DATA_DIR": str(web_server.data_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "segswap.cli", "keys", "create", "--credits", "1000"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )
+    return done.stdout.strip()
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +78,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_page(browser: Any, web_server: WebServer) -> Iterator[Any]:
+def new_page(browser: Any, web_server: Server) -> Iterator[Any]:
     """A factory of pages in fresh contexts (own localStorage); closed after the test."""
     contexts: list[Any] = []
 
