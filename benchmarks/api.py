@@ -230,8 +230,8 @@ def main() -> None:
         serve_bare(args.serve_bare)
         return
 
-    from segswap.service.auth import SqliteKeyStore
-    from segswap.service.store import Database
+    from segswap.service.accounts.sqlite_keys import SqliteKeyStore
+    from segswap.service.database import Database
 
     data_dir = Path(tempfile.mkdtemp(prefix="segswap-bench-"))
     db = Database(data_dir)

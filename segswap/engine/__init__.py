@@ -6,29 +6,8 @@ import numpy as np
 
 from segswap.engine.base import Engine
 from segswap.engine.prepare import prepare_inputs
-from segswap.errors import InvalidParameter
+from segswap.engine.registry import ENGINE_NAMES, get_engine, resolve_engine
 from segswap.params import SwapParams
-from segswap.settings import Settings
-
-ENGINE_NAMES = ("composite", "diffusion")
-
-
-def get_engine(name: str = "composite", settings: Settings | None = None) -> Engine:
-    """The engine called ``name`` (``composite`` or ``diffusion``), built once per call.
-
-    ``settings`` (default: from the ``SEGSWAP_*`` environment) configure the diffusion
-    engine (``model_dir``, ``ip_adapter_dir``, ``device``, ``dtype``, ``compile``); its
-    pipeline is loaded once per process and shared by the engines built here.
-    """
-    if name == "composite":
-        from segswap.engine.composite import CompositeEngine
-
-        return CompositeEngine()
-    if name == "diffusion":
-        from segswap.engine.diffusion import build_engine
-
-        return build_engine(settings)
-    raise InvalidParameter("engine", f"expected one of {', '.join(ENGINE_NAMES)}, got {name!r}")
 
 
 def run_engine(
@@ -42,4 +21,4 @@ def run_engine(
     return engine(scene, region, rgba, params)
 
 
-__all__ = ["ENGINE_NAMES", "Engine", "get_engine", "run_engine"]
+__all__ = ["ENGINE_NAMES", "Engine", "get_engine", "resolve_engine", "run_engine"]

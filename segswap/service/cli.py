@@ -128,9 +128,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Start the server; returns when it is stopped (Ctrl-C / SIGTERM: drain, then stop)."""
     import uvicorn
 
-    from segswap.service.app import create_app
-    from segswap.service.context import Service
     from segswap.service.errors import StoreUnavailable
+    from segswap.service.http.app import create_app
+    from segswap.service.server import Service
 
     _logging(args.log_level)
     log = logging.getLogger("segswap.service")
@@ -272,13 +272,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print("segswap worker: --concurrency must be >= 1", file=sys.stderr)
         return 2
     try:
-        from segswap.service.workers import resolve_engine
+        from segswap.engine import resolve_engine
 
         resolve_engine(settings.engine, settings)  # fail now on an unknown engine
     except (ValueError, ImportError, AttributeError) as error:
         print(f"segswap worker: {error}", file=sys.stderr)
         return 2
-    from segswap.service.celery_app import run_worker
+    from segswap.service.jobs.celery_worker import run_worker
 
     queues = [q.strip() for q in (args.queues or settings.celery_queue).split(",") if q.strip()]
     return run_worker(
@@ -297,7 +297,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def _key_store(args: argparse.Namespace) -> Any:
     """The key store of the embedded default (SQLite in the data dir) or, with
     ``SEGSWAP_BROKER_URL`` / ``--broker-url``, of scale-out (Redis)."""
-    from segswap.service.context import open_key_store
+    from segswap.service.server import open_key_store
 
     store, _close = open_key_store(_settings(args))
     return store
@@ -358,7 +358,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     """Revoke a key by id or name."""
-    from segswap.service.auth import UnknownKey
+    from segswap.service.accounts.keys import UnknownKey
 
     try:
         record = _key_store(args).revoke(args.key)
@@ -371,7 +371,7 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
 
 def cmd_keys_credit(args: argparse.Namespace) -> int:
     """Add credits to a key; prints its new balance."""
-    from segswap.service.auth import UnknownKey
+    from segswap.service.accounts.keys import UnknownKey
 
     try:
         record = _key_store(args).credit(args.key, args.amount)

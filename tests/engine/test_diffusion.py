@@ -403,7 +403,7 @@ def test_server_and_worker_build_it_from_the_environment(
     engine: DiffusionEngine, model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The HTTP service's workers build engines with get_engine(SEGSWAP_ENGINE)."""
-    from segswap.service.workers import resolve_engine
+    from segswap.engine import resolve_engine
 
     monkeypatch.setenv("SEGSWAP_ENGINE", "diffusion")
     monkeypatch.setenv("SEGSWAP_MODEL_DIR", str(model_dir))
@@ -417,7 +417,7 @@ def test_server_flags_reach_the_engine(
 ) -> None:
     """`segswap serve --engine diffusion --model-dir X`: the settings, not only the
     environment, configure the engine the workers build."""
-    from segswap.service.workers import resolve_engine
+    from segswap.engine import resolve_engine
 
     monkeypatch.delenv("SEGSWAP_MODEL_DIR", raising=False)
     settings = Settings(engine="diffusion", model_dir=model_dir)

@@ -101,8 +101,8 @@ class Server:
 
     def create_key(self, **kwargs: object) -> str:
         """A new key in this server's store (the same SQLite file, from this process)."""
-        from segswap.service.auth import SqliteKeyStore
-        from segswap.service.store import Database
+        from segswap.service.accounts.sqlite_keys import SqliteKeyStore
+        from segswap.service.database import Database
 
         db = Database(self.data_dir)
         try:
@@ -113,8 +113,8 @@ class Server:
         return secret
 
     def credits(self, secret: str) -> float:
-        from segswap.service.auth import SqliteKeyStore
-        from segswap.service.store import Database
+        from segswap.service.accounts.sqlite_keys import SqliteKeyStore
+        from segswap.service.database import Database
 
         db = Database(self.data_dir)
         try:

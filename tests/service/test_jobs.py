@@ -151,8 +151,8 @@ def test_job_running_at_each_crash_fails_instead_of_crash_looping(make_server, t
     import json as _json
 
     from segswap.params import parse_request
-    from segswap.service.auth import SqliteKeyStore
-    from segswap.service.store import Database
+    from segswap.service.accounts.sqlite_keys import SqliteKeyStore
+    from segswap.service.database import Database
 
     data_dir = tmp_path / "poison"
     db = Database(data_dir)
@@ -190,7 +190,7 @@ def test_job_running_at_each_crash_fails_instead_of_crash_looping(make_server, t
 def test_media_lookup_uses_an_index(tmp_path):
     """``GET /media/<name>`` finds its job by ``media_file``: an index, not a table scan
     over every stored job."""
-    from segswap.service.store import Database
+    from segswap.service.database import Database
 
     db = Database(tmp_path / "index")
     try:

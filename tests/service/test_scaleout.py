@@ -45,7 +45,7 @@ class Cluster:
         return made.stdout.strip()
 
     def credits(self, secret: str) -> float:
-        from segswap.service.auth import hash_key
+        from segswap.service.accounts.keys import hash_key
 
         r = self.client()
         key_id = r.get(f"segswap:keyhash:{hash_key(secret)}").decode()
@@ -373,8 +373,8 @@ def test_a_job_stored_by_a_node_that_died_before_sending_it_still_runs(
     """An API node killed between storing a job (and charging it) and sending its Celery
     message: a worker's reaper finds the unsent job and sends it; it completes, once."""
     from segswap.params import SwapRequest
-    from segswap.service.auth import hash_key
-    from segswap.service.redis_store import RedisJobStore
+    from segswap.service.accounts.keys import hash_key
+    from segswap.service.jobs.redis_records import RedisJobStore
 
     secret = cluster.new_key(credits=10)
     r = cluster.client()

@@ -88,8 +88,8 @@ def test_401_missing_invalid_revoked_key(server, payload):
     assert bad.status_code == 401 and "error" in bad.json()
     key = server.create_key(name="to-revoke")
     assert httpx.get(server.url + "/v2/requests/x/status", headers=h(key)).status_code == 404
-    from segswap.service.auth import SqliteKeyStore
-    from segswap.service.store import Database
+    from segswap.service.accounts.sqlite_keys import SqliteKeyStore
+    from segswap.service.database import Database
 
     db = Database(server.data_dir)
     SqliteKeyStore(db).revoke("to-revoke")  # from another process: seen within 1 s

@@ -5,7 +5,7 @@ A token is ``secrets.token_urlsafe(24)`` (192 random bits); the file is
 a temporary name and renamed, so a crash never leaves a half-written result in place.
 
 :class:`MediaStore` is the interface; :class:`ResultFiles` (local files, the embedded
-default) and :class:`segswap.service.redis_store.RedisMedia` (Redis values with a TTL,
+default) and :class:`RedisMedia` (Redis values with a TTL,
 scale-out: any node can serve any result) implement it.
 """
 
@@ -15,7 +15,11 @@ import os
 import re
 import secrets
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import redis
+
+from segswap.service.redis_client import P, guarded
 
 EXTENSIONS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(png|jpeg|webp)$")
@@ -101,3 +105,32 @@ class ResultFiles:
 def content_type(name: str) -> str:
     """The MIME type of a result file name."""
     return EXTENSIONS.get(name.rsplit(".", 1)[-1], "application/octet-stream")
+
+
+class RedisMedia:
+    """Result images as Redis values ``media:<token>.<ext>`` expiring after ``ttl`` s."""
+
+    def __init__(self, client: redis.Redis, ttl: float) -> None:
+        self.r: Any = client  # redis-py types sync and async results as one union
+        self.ttl_ms = max(1, int(ttl * 1000))
+
+    @guarded
+    def write(self, token: str, image_format: str, data: bytes) -> str:
+        """Store ``data``; returns its name ``<token>.<image_format>``."""
+        name = f"{token}.{image_format}"
+        self.r.set(P + f"media:{name}", data, px=self.ttl_ms)
+        return name
+
+    @guarded
+    def read(self, name: str) -> bytes | None:
+        """The bytes of a result, or None when the name is not one or it expired."""
+        if not valid_name(name):
+            return None
+        data = self.r.get(P + f"media:{name}")
+        return bytes(data) if data is not None else None
+
+    @guarded
+    def delete(self, name: str | None) -> None:
+        """Remove a result (no error when it is gone)."""
+        if name:
+            self.r.delete(P + f"media:{name}")

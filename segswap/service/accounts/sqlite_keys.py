@@ -1,150 +1,22 @@
-"""API keys and their credits.
-
-A key is ``sgs_`` + 43 URL-safe characters (256 random bits). Only its SHA-256 and a
-short display prefix are stored; a presented key is looked up by prefix and its hash
-compared with :func:`hmac.compare_digest`. Keys are never logged.
-
-Credits are plain numbers. A call's price is debited with one conditional ``UPDATE``
-(``WHERE credits >= price``), so concurrent calls can never overdraw a key.
-"""
+"""The SQLite key store of the embedded default: the ``keys`` table of ``segswap.db``."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 import sqlite3
 import time
-from dataclasses import dataclass
-from typing import Protocol
 
-from segswap.service.store import Database
-
-KEY_PREFIX = "sgs_"
-DISPLAY_CHARS = 12
-AUTH_CACHE_SECONDS = 1.0  # how long a successful authentication is reused
-CACHE_MAX_KEYS = 10_000  # "sgs_" + 8 characters: shown in listings, used as the lookup index
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    """One API key as stored (never the secret itself).
-
-    ``credits`` is a number of credits; ``created``/``revoked`` are Unix times (seconds).
-    ``models`` is None when the key may use every model.
-    """
-
-    id: str
-    name: str
-    prefix: str
-    credits: float
-    admin: bool
-    models: tuple[str, ...] | None
-    created: float
-    revoked: float | None
-
-    def allows(self, model: str) -> bool:
-        """Whether this key may call ``model``."""
-        return self.models is None or model in self.models
-
-    def public(self) -> dict[str, object]:
-        """The record as JSON for listings (no secret)."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "prefix": self.prefix,
-            "credits": self.credits,
-            "admin": self.admin,
-            "models": list(self.models) if self.models is not None else None,
-            "created": self.created,
-            "revoked": self.revoked,
-        }
-
-
-# The identity used when the server runs with ``--no-auth``.
-ANONYMOUS = KeyRecord(
-    id="anonymous",
-    name="anonymous",
-    prefix="",
-    credits=float("inf"),
-    admin=True,
-    models=None,
-    created=0.0,
-    revoked=None,
+from segswap.service.accounts.keys import (
+    AUTH_CACHE_SECONDS,
+    CACHE_MAX_KEYS,
+    DISPLAY_CHARS,
+    KEY_PREFIX,
+    KeyRecord,
+    UnknownKey,
+    hash_key,
+    make_new_key,
 )
-
-
-class UnknownKey(LookupError):
-    """No key matches the given id or name."""
-
-
-class KeyStore(Protocol):
-    """Where keys and credits live (the embedded default: SQLite)."""
-
-    def create(
-        self,
-        *,
-        name: str | None = None,
-        credits: float,
-        admin: bool = False,
-        models: list[str] | None = None,
-    ) -> tuple[str, KeyRecord]: ...
-
-    def authenticate(self, presented: str) -> KeyRecord | None: ...
-
-    def forget(self, key_id: str) -> None:
-        """Drop the cached authentication of ``key_id`` (its credits changed)."""
-
-    def list(self) -> list[KeyRecord]: ...
-
-    def find(self, id_or_name: str) -> KeyRecord: ...
-
-    def revoke(self, id_or_name: str) -> KeyRecord: ...
-
-    def credit(self, id_or_name: str, amount: float) -> KeyRecord: ...
-
-    def count_active(self) -> int: ...
-
-
-def hash_key(presented: str) -> str:
-    """SHA-256 hex digest of a key (keys are 256-bit random, so no salt/stretching)."""
-    return hashlib.sha256(presented.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def new_key() -> str:
-    """A fresh random API key."""
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-@dataclass(frozen=True)
-class NewKey:
-    """What any key store needs to store a new key (never the secret itself, but
-    ``secret``, which is shown to the user once)."""
-
-    secret: str
-    id: str
-    prefix: str
-    digest: str
-    models: list[str] | None
-
-
-def make_new_key(credits: float, models: list[str] | None) -> NewKey:
-    """A fresh key and its stored parts; ``models`` cleaned (None: every model).
-
-    Raises:
-        ValueError: ``credits`` is negative.
-    """
-    if credits < 0:
-        raise ValueError("credits must be >= 0")
-    secret = new_key()
-    cleaned = [m.strip() for m in models or [] if m.strip()] or None
-    return NewKey(
-        secret=secret,
-        id="key_" + secrets.token_hex(6),
-        prefix=secret[:DISPLAY_CHARS],
-        digest=hash_key(secret),
-        models=cleaned,
-    )
+from segswap.service.database import Database
 
 
 def _record(row: sqlite3.Row) -> KeyRecord:

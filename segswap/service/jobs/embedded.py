@@ -1,15 +1,9 @@
-"""The job queue: one interface, and its embedded implementation.
+"""The embedded job queue: jobs in SQLite, results as files, run by in-process threads.
 
-:class:`JobQueue` is everything the HTTP layer knows about jobs. The embedded default,
-:class:`EmbeddedQueue`, keeps jobs in SQLite, result images under ``<data_dir>/results``
-and runs them on an in-process thread pool. The scale-out implementation (Celery + Redis,
-:class:`segswap.service.scaleout.CeleryQueue`) implements the same protocol; only
-:mod:`segswap.service.context` chooses which one to construct.
-
-Jobs go QUEUED -> PROCESSING -> COMPLETED | FAILED. v1 (synchronous) and v2 jobs share
-one FIFO queue. The price of a job is debited when it is accepted and refunded when it
-FAILS. A FAILED job records the HTTP status a synchronous caller gets (400 unusable
-input, 413 image too large, 500 internal error, 504 deadline).
+:class:`EmbeddedQueue` keeps jobs in the ``jobs`` table of ``<data_dir>/segswap.db``,
+result images under ``<data_dir>/results`` and runs them on a thread pool
+(:mod:`segswap.service.jobs.threads`). See :mod:`segswap.service.jobs.base` for the
+states, prices and refunds every backend follows.
 """
 
 from __future__ import annotations
@@ -23,145 +17,35 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from segswap.api import render_request
-from segswap.engine import Engine
+from segswap.engine import Engine, resolve_engine
 from segswap.errors import ImageTooLarge, InvalidParameter
 from segswap.params import SwapRequest, parse_request
-from segswap.service.auth import KeyRecord
-from segswap.service.media import ResultFiles, content_type, new_token
-from segswap.service.store import Database
-from segswap.service.workers import WorkerPool, resolve_engine
+from segswap.service.accounts.keys import KeyRecord
+from segswap.service.database import Database
+from segswap.service.jobs.base import (
+    DEADLINE_ERROR,
+    INTERNAL_ERROR,
+    RESTART_ERROR,
+    STATES,
+    Accepted,
+    DeadlineExceeded,
+    InsufficientCredits,
+    JobStatus,
+    JobView,
+    NoWorker,
+    QueueFull,
+    SyncOutcome,
+    exhausted_error,
+)
+from segswap.service.jobs.media import ResultFiles, content_type, new_token
+from segswap.service.jobs.threads import WorkerPool
 from segswap.settings import Settings
 
 log = logging.getLogger("segswap.service")
-
-JobState = Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED"]
-STATES: tuple[JobState, ...] = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED")
-INTERNAL_ERROR = "internal error while processing the request (it has been logged)"
-DEADLINE_ERROR = "the request did not finish within the synchronous deadline"
-RESTART_ERROR = "the server restarted before this synchronous request finished"
-
-
-def exhausted_error(attempts: int) -> str:
-    """The error of a job that was running each time the server stopped."""
-    return (
-        f"the request was not finished after {attempts} attempt(s): the server stopped"
-        " while running it each time (crash or out of memory)"
-    )
-
-
-class QueueFull(Exception):
-    """The queue holds ``queue_capacity`` jobs already (HTTP 429)."""
-
-
-class NoWorker(Exception):
-    """No worker is running to take the job (HTTP 502)."""
-
-
-class InsufficientCredits(Exception):
-    """The key has fewer credits than the price of a call (HTTP 406)."""
-
-    def __init__(self, remaining: float, price: float) -> None:
-        super().__init__(f"not enough credits: this call costs {price:g}, {remaining:g} left")
-        self.remaining = remaining
-        self.price = price
-
-
-class DeadlineExceeded(Exception):
-    """A synchronous job did not finish before its deadline (HTTP 504); it was cancelled."""
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """A job just accepted: its id and the key's credits after the debit."""
-
-    job_id: str
-    remaining_credits: float
-
-
-@dataclass(frozen=True)
-class JobView:
-    """A job as the API shows it. Times are Unix seconds; ``metrics`` values seconds."""
-
-    id: str
-    key_id: str
-    state: JobState
-    base64: bool
-    created: float
-    error: str | None = None
-    error_status: int | None = None
-    media_file: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-class JobStatus(NamedTuple):
-    """The part of a job a status poll shows."""
-
-    id: str
-    state: JobState
-    error: str | None
-
-
-@dataclass(frozen=True)
-class SyncOutcome:
-    """How a synchronous (v1) job ended: the image, or an error and its HTTP status."""
-
-    data: bytes | None
-    content_type: str | None
-    error: str | None
-    error_status: int | None
-    metrics: dict[str, float]
-
-
-class JobQueue(Protocol):
-    """What the HTTP layer needs from a job backend."""
-
-    def start(self) -> None:
-        """Open, recover jobs interrupted by a crash, start workers. Returns when ready."""
-
-    def stop(self) -> None:
-        """Stop taking jobs; running ones finish or are picked up again on restart."""
-
-    def ready(self) -> bool:
-        """Whether a submitted job would be run (store open, a worker alive)."""
-
-    def depth(self) -> int:
-        """Jobs waiting (QUEUED)."""
-
-    def busy_workers(self) -> int:
-        """Workers running a job now."""
-
-    def live_workers(self) -> int:
-        """Workers alive."""
-
-    def submit(
-        self, request: SwapRequest, *, key: KeyRecord, model: str, price: float, sync: bool
-    ) -> Accepted:
-        """Debit ``price`` and queue ``request``.
-
-        Raises: NoWorker, QueueFull, InsufficientCredits.
-        """
-
-    async def wait_sync(self, job_id: str, timeout: float) -> SyncOutcome:
-        """Wait for a job submitted with ``sync=True``. Raises DeadlineExceeded."""
-
-    def get(self, job_id: str, key_id: str) -> JobView | None:
-        """A v2 job of ``key_id``; None when unknown, expired or another key's."""
-
-    def status(self, job_id: str, key_id: str) -> JobStatus | None:
-        """Like :meth:`get`, only the state and error (the hot path of polling)."""
-
-    def result_bytes(self, job: JobView) -> bytes | None:
-        """The encoded result image of a COMPLETED job (None once expired)."""
-
-    def media(self, name: str) -> tuple[bytes, str] | None:
-        """(bytes, content type) of the result file ``name``; None when unknown/expired."""
-
-    def counts(self) -> dict[str, int]:
-        """Number of stored jobs by state."""
 
 
 @dataclass

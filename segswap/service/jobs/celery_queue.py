@@ -1,8 +1,8 @@
-"""The scale-out :class:`~segswap.service.queue.JobQueue`: job records in Redis, jobs run
+"""The scale-out :class:`~segswap.service.jobs.base.JobQueue`: job records in Redis, jobs run
 by Celery workers (``segswap worker``) on any machine.
 
 An API node keeps nothing of its own: a submit debits the key and stores the QUEUED job
-record in one atomic step (:class:`~segswap.service.redis_store.RedisJobStore`), then
+record in one atomic step (:class:`~segswap.service.jobs.redis_records.RedisJobStore`), then
 sends a Celery message holding the job id. Status, result and media reads go to Redis,
 so any node answers for any request id. A v1 call waits by polling its job record.
 
@@ -22,11 +22,9 @@ import uuid
 from celery import Celery
 
 from segswap.params import SwapRequest
-from segswap.service.auth import KeyRecord
-from segswap.service.celery_app import TASK_NAME, WORKER_LIVE_WINDOW
+from segswap.service.accounts.keys import KeyRecord
 from segswap.service.errors import StoreUnavailable
-from segswap.service.media import content_type, valid_name
-from segswap.service.queue import (
+from segswap.service.jobs.base import (
     DEADLINE_ERROR,
     Accepted,
     DeadlineExceeded,
@@ -37,7 +35,9 @@ from segswap.service.queue import (
     QueueFull,
     SyncOutcome,
 )
-from segswap.service.redis_store import RedisJobStore, RedisMedia, remaining_credits
+from segswap.service.jobs.celery_app import TASK_NAME, WORKER_LIVE_WINDOW
+from segswap.service.jobs.media import RedisMedia, content_type, valid_name
+from segswap.service.jobs.redis_records import RedisJobStore, remaining_credits
 from segswap.settings import Settings
 
 log = logging.getLogger("segswap.service")

@@ -7,35 +7,15 @@ dies of a job: whatever a job raises is logged and the worker goes on.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from segswap.engine import Engine, get_engine
-from segswap.settings import Settings
-
 log = logging.getLogger("segswap.service")
 
 T = TypeVar("T")
-
-
-def resolve_engine(name: str, settings: Settings | None = None) -> Callable[[], Engine]:
-    """A factory for the engine called ``name``.
-
-    ``name`` is an engine name known to :func:`segswap.engine.get_engine` (``composite``)
-    or, as an extension for plug-ins and tests, ``package.module:factory``: a callable
-    returning an engine. ``settings`` configures a named engine (the diffusion engine's
-    model folder, device...); without it the engine reads the environment.
-    """
-    if ":" in name:
-        module_name, _, attr = name.partition(":")
-        factory = getattr(importlib.import_module(module_name), attr)
-        return factory  # type: ignore[no-any-return]
-    get_engine(name, settings)  # fail now, at start-up, on an unknown name or bad setup
-    return lambda: get_engine(name, settings)
 
 
 WORKER_NICENESS = 10

@@ -1,51 +1,8 @@
-"""Scale-out workers: the Celery app, the job task and ``segswap worker``.
+"""The scale-out worker runtime: what one ``segswap worker`` process holds, the job task,
+and the Celery signals and entry point of ``segswap worker``.
 
-API nodes send one Celery message per accepted job, carrying only its id; the job
-itself (request, state, attempts, result) lives in the job record in Redis
-(:class:`segswap.service.redis_store.RedisJobStore`). A worker process loads the engine
-once (when the pool process starts) and runs jobs with :func:`segswap.api.render_request`,
-exactly like the embedded workers.
-
-Reliability, and why each setting is what it is:
-
-- ``task_acks_late=True``: a message is acknowledged only after its job has been run
-  and its outcome written, so a worker that dies mid-job has not acknowledged it.
-- ``broker_transport_options["visibility_timeout"]`` (``SEGSWAP_VISIBILITY_TIMEOUT``):
-  with the Redis broker an unacknowledged message goes back to the queue this many
-  seconds after it was delivered. That is how the job of a worker that died (SIGKILL,
-  OOM, lost machine) runs again elsewhere. Keep it above the longest job: a message
-  older than this is delivered again even while its worker still runs it (see the
-  lease below: the second delivery then waits instead of running the job twice).
-  ``unacked_restore_interval`` is set so that the check runs a few times per timeout.
-- ``task_reject_on_worker_lost=True``: when the pool process running a job dies but the
-  worker survives, the message is put back at once instead of being acknowledged.
-- ``worker_prefetch_multiplier=1``: a worker reserves only as many messages as it has
-  pool processes, so a dying worker strands no queued jobs, and queued jobs go to
-  whichever worker is free first.
-- Bounded retries: each delivery that starts running a job increments the job record's
-  ``attempts``; a delivery beyond ``SEGSWAP_MAX_ATTEMPTS`` (a job whose workers keep
-  dying, e.g. out of memory) marks it FAILED with a reason, refunded. A job that raises
-  (unusable input, engine error) FAILS at once, as in the embedded default: rerunning it
-  would fail the same way.
-- Idempotent outcomes: a delivery of a job that is COMPLETED or FAILED already is
-  acknowledged and skipped; the result is written only from PROCESSING (first writer
-  wins); the refund is guarded by a flag in the record, so it happens once. A job is
-  charged once, when the API accepted it, never by a worker.
-- Leases: the process running a job holds ``lease:<job id>`` in Redis and its
-  heartbeat thread extends it every ``lease / 4`` seconds. A second delivery of a job
-  whose lease is held waits until the job is settled (then skips it) or the lease
-  lapses (its worker died: then it runs it). The same heartbeat registers the
-  process as a live worker slot, which is what ``/health`` and the 502 check count.
-- A safety net for the rare case where a job's message is gone while its record says
-  PROCESSING with no lease (a worker died between acknowledging and writing, or a
-  redelivered duplicate was acknowledged): one worker at a time re-sends such jobs.
-- Graceful shutdown: SIGTERM to the worker's main process is Celery's warm shutdown:
-  the worker stops taking messages, finishes the jobs it runs, writes their outcome,
-  acknowledges and exits; messages it had reserved but not started go back to the
-  queue. A second SIGTERM (or SIGQUIT) is a cold shutdown: the running job's message is
-  not acknowledged and is delivered again after the visibility timeout. (A SIGTERM sent
-  to the pool processes too, e.g. systemd's default ``KillMode=control-group``, kills
-  the running job, which then runs again elsewhere: prefer ``KillMode=mixed``.)
+See :mod:`segswap.service.jobs.celery_app` for the reliability rules (late acks,
+redelivery, leases, bounded attempts) this runtime implements.
 """
 
 from __future__ import annotations
@@ -65,26 +22,19 @@ from typing import Any, ClassVar
 from celery import Celery, signals
 
 from segswap.api import render_request
-from segswap.engine import Engine
+from segswap.engine import Engine, resolve_engine
 from segswap.errors import ImageTooLarge, InvalidParameter
 from segswap.params import parse_request
 from segswap.service.errors import StoreUnavailable
-from segswap.service.media import new_token
-from segswap.service.redis_store import RedisJobStore, RedisMedia, connect
-from segswap.service.workers import resolve_engine
+from segswap.service.jobs.celery_app import TASK_NAME, create_celery, lease_seconds
+from segswap.service.jobs.media import RedisMedia, new_token
+from segswap.service.jobs.redis_records import RedisJobStore
+from segswap.service.redis_client import connect
 from segswap.settings import Settings
 
 log = logging.getLogger("segswap.worker")
 
-TASK_NAME = "segswap.run_job"
 INTERNAL_ERROR = "internal error while processing the request (it has been logged)"
-WORKER_LIVE_WINDOW = 10.0  # a worker slot without a heartbeat for this long is dead
-
-
-def lease_seconds(settings: Settings) -> float:
-    """How long a job's lease lasts without a heartbeat: 10 s, less with a short
-    visibility timeout (tests), so that a redelivered job is not held up by it."""
-    return min(10.0, max(2.0, settings.visibility_timeout / 2))
 
 
 UNPUBLISHED_GRACE = 20.0
@@ -99,49 +49,13 @@ def exhausted_error(settings: Settings) -> str:
     )
 
 
-def celery_config(settings: Settings) -> dict[str, Any]:
-    """The Celery settings of both sides (see the module docstring for why)."""
-    vt = settings.visibility_timeout
-    return {
-        "broker_url": settings.broker_url,
-        "broker_transport_options": {
-            "visibility_timeout": vt,
-            "unacked_restore_interval": max(1, min(10, int(vt // 4))),
-            "unacked_restore_throttle": 1,
-            "socket_timeout": 10,
-            "socket_connect_timeout": 3,
-            "health_check_interval": 10,
-        },
-        "broker_connection_retry_on_startup": True,
-        "broker_connection_max_retries": None,  # workers wait for Redis forever
-        "task_acks_late": True,
-        "task_reject_on_worker_lost": True,
-        "task_acks_on_failure_or_timeout": True,
-        "worker_prefetch_multiplier": 1,
-        "task_ignore_result": True,  # the outcome lives in the job record
-        "task_default_queue": settings.celery_queue,
-        "task_serializer": "json",
-        "accept_content": ["json"],
-        "worker_hijack_root_logger": False,
-        "worker_send_task_events": False,
-        "task_send_sent_event": False,
-        "worker_enable_remote_control": False,
-    }
-
-
-def create_celery(settings: Settings) -> Celery:
-    """The Celery app (producer side for API nodes, consumer side for workers)."""
-    if not settings.broker_url:
-        raise ValueError("scale-out needs SEGSWAP_BROKER_URL (redis://host:port/db)")
-    app = Celery("segswap", set_as_current=False)
-    app.conf.update(celery_config(settings))
+def register_task(app: Celery, settings: Settings) -> None:
+    """Register the job task (:data:`TASK_NAME`) on a worker's Celery ``app``."""
 
     @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)
     def run_job(task: Any, job_id: str) -> None:
         runtime = WorkerRuntime.current(settings, app)
         runtime.execute(job_id)
-
-    return app
 
 
 # ----- the worker process side -----
@@ -387,6 +301,7 @@ def run_worker(
     code. ``concurrency`` pool processes (``pool``: prefork, solo or threads) each load
     the engine once."""
     app = create_celery(settings)
+    register_task(app, settings)
     if pool == "solo":
         concurrency = 1
     name = hostname or f"segswap-{os.getpid()}@{socket.gethostname()}"

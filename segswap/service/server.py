@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from segswap.engine import Engine
-from segswap.service.auth import KeyStore, SqliteKeyStore
+from segswap.service.accounts.keys import KeyStore
+from segswap.service.accounts.ratelimit import RateLimit, RateLimiter
+from segswap.service.accounts.sqlite_keys import SqliteKeyStore
+from segswap.service.database import Database
 from segswap.service.errors import StoreUnavailable
-from segswap.service.metrics import Metrics
-from segswap.service.queue import EmbeddedQueue, JobQueue
-from segswap.service.ratelimit import RateLimit, RateLimiter
-from segswap.service.store import Database
+from segswap.service.http.metrics import Metrics
+from segswap.service.jobs.base import JobQueue
+from segswap.service.jobs.embedded import EmbeddedQueue
 from segswap.settings import Settings
 
 
@@ -76,15 +78,13 @@ class Service:
     def scaleout(cls, settings: Settings) -> Service:
         """Scale-out: everything shared lives in the Redis at ``settings.broker_url``;
         jobs run on ``segswap worker`` processes. Nothing is written to local disk."""
-        from segswap.service.celery_app import create_celery
-        from segswap.service.redis_store import (
-            RedisJobStore,
-            RedisKeyStore,
-            RedisMedia,
-            RedisRateLimiter,
-            connect,
-        )
-        from segswap.service.scaleout import CeleryQueue
+        from segswap.service.accounts.ratelimit import RedisRateLimiter
+        from segswap.service.accounts.redis_keys import RedisKeyStore
+        from segswap.service.jobs.celery_app import create_celery
+        from segswap.service.jobs.celery_queue import CeleryQueue
+        from segswap.service.jobs.media import RedisMedia
+        from segswap.service.jobs.redis_records import RedisJobStore
+        from segswap.service.redis_client import connect
 
         client = connect(settings.broker_url or "")
         metrics = Metrics()
@@ -135,7 +135,8 @@ def open_key_store(settings: Settings) -> tuple[KeyStore, Callable[[], None]]:
     """The key store ``segswap keys`` works on (Redis when ``broker_url`` is set, else
     the SQLite file in ``data_dir``) and a function closing it."""
     if settings.broker_url:
-        from segswap.service.redis_store import RedisKeyStore, connect
+        from segswap.service.accounts.redis_keys import RedisKeyStore
+        from segswap.service.redis_client import connect
 
         client = connect(settings.broker_url)
         return RedisKeyStore(client), client.close

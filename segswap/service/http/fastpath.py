@@ -12,14 +12,14 @@ import logging
 import time
 from typing import Any
 
-from segswap.service.context import Service
 from segswap.service.errors import STORE_DOWN, StoreUnavailable
-from segswap.service.routes import (
+from segswap.service.http.routes import (
     ApiError,
     authenticate_key,
     credit_headers,
     poll_status,
 )
+from segswap.service.server import Service
 
 log = logging.getLogger("segswap.service")
 

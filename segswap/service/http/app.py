@@ -9,12 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import segswap
-from segswap.service.bodylimit import BodyLimitMiddleware
-from segswap.service.context import Service
 from segswap.service.errors import STORE_DOWN, StoreUnavailable
-from segswap.service.fastpath import StatusFastPath
-from segswap.service.metrics import MetricsMiddleware
-from segswap.service.routes import ApiError, build_router, credit_headers, json_response
+from segswap.service.http.bodylimit import BodyLimitMiddleware
+from segswap.service.http.fastpath import StatusFastPath
+from segswap.service.http.metrics import MetricsMiddleware
+from segswap.service.http.routes import ApiError, build_router, credit_headers, json_response
+from segswap.service.server import Service
 from segswap.web import mount
 
 log = logging.getLogger("segswap.service")

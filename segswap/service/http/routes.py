@@ -19,16 +19,16 @@ from starlette.datastructures import UploadFile
 
 from segswap.errors import InvalidParameter
 from segswap.params import IMAGE_FIELDS, SwapRequest, parse_request
-from segswap.service.auth import ANONYMOUS, KeyRecord, UnknownKey
-from segswap.service.context import Service
+from segswap.service.accounts.keys import ANONYMOUS, KeyRecord, UnknownKey
 from segswap.service.errors import StoreUnavailable
-from segswap.service.queue import (
+from segswap.service.jobs.base import (
     DeadlineExceeded,
     InsufficientCredits,
     JobView,
     NoWorker,
     QueueFull,
 )
+from segswap.service.server import Service
 
 MODEL = "seg-swap"
 JSON = "application/json"
@@ -324,7 +324,7 @@ def build_router(service: Service) -> APIRouter:
 
     @router.get("/v2/requests/{request_id}/status", summary="A request's state")
     async def status(request_id: str, request: Request) -> Response:
-        # Served by segswap.service.fastpath; this route documents it and is the fallback.
+        # Served by segswap.service.http.fastpath; this route documents it and is the fallback.
         key = authenticate(request)
         code, body = poll_status(service, key, request_id)
         return json_response(body, code, credit_headers(key.credits))

@@ -1,0 +1,184 @@
+"""API keys and their credits in Redis (the key store of scale-out).
+
+Layout: see :mod:`segswap.service.redis_client`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+import redis
+
+from segswap.service.accounts.keys import (
+    DISPLAY_CHARS,
+    KEY_PREFIX,
+    KeyRecord,
+    UnknownKey,
+    hash_key,
+    make_new_key,
+)
+from segswap.service.redis_client import P, guarded
+
+AUTH_CACHE_SECONDS = 1.0
+
+
+_CREATE_KEY = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
+return 1
+"""
+
+_CREDIT_KEY = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local now = tonumber(redis.call('HGET', KEYS[1], 'credits')) + tonumber(ARGV[1])
+if now < 0 then now = 0 end
+redis.call('HSET', KEYS[1], 'credits', tostring(now))
+return tostring(now)
+"""
+
+
+def _key_record(raw: dict[bytes, bytes]) -> KeyRecord:
+    data = {k.decode(): v.decode() for k, v in raw.items()}
+    models = data.get("models") or None
+    return KeyRecord(
+        id=data["id"],
+        name=data["name"],
+        prefix=data["prefix"],
+        credits=float(data["credits"]),
+        admin=data.get("admin") == "1",
+        models=tuple(models.split(",")) if models else None,
+        created=float(data["created"]),
+        revoked=float(data["revoked"]) if data.get("revoked") else None,
+    )
+
+
+class RedisKeyStore:
+    """API keys and their credits in Redis (the :class:`KeyStore` of scale-out).
+
+    As with the SQLite store, a successful authentication is reused for up to
+    ``cache_seconds`` (1 s), so a key revoked or credited through another node or
+    ``segswap keys`` takes effect within a second. Debits and refunds are done by the
+    job scripts of :class:`RedisJobStore`, in the same atomic step as the job change.
+    """
+
+    def __init__(self, client: redis.Redis, cache_seconds: float = AUTH_CACHE_SECONDS) -> None:
+        self.r: Any = client  # redis-py types sync and async results as one union
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[KeyRecord, float]] = {}
+        self._digests: dict[str, str] = {}  # key id -> digest of its cached record
+        self._create = client.register_script(_CREATE_KEY)
+        self._credit = client.register_script(_CREDIT_KEY)
+
+    @guarded
+    def create(
+        self,
+        *,
+        name: str | None = None,
+        credits: float,
+        admin: bool = False,
+        models: list[str] | None = None,
+    ) -> tuple[str, KeyRecord]:
+        """Make a key; returns (the secret, shown only now; its record)."""
+        new = make_new_key(credits, models)
+        key_id = new.id
+        name = name or key_id
+        now = time.time()
+        fields = {
+            "id": key_id,
+            "name": name,
+            "prefix": new.prefix,
+            "hash": new.digest,
+            "credits": repr(float(credits)),
+            "admin": "1" if admin else "0",
+            "models": ",".join(new.models) if new.models else "",
+            "created": repr(now),
+            "revoked": "",
+        }
+        made = self._create(
+            keys=[P + f"key:{key_id}", P + f"keyname:{name}", P + f"keyhash:{fields['hash']}",
+                  P + "keys"],
+            args=[key_id, now, *[item for pair in fields.items() for item in pair]],
+        )
+        if not made:
+            raise ValueError(f"a key named {name!r} exists already")
+        return new.secret, self.find(key_id)
+
+    @guarded
+    def authenticate(self, presented: str) -> KeyRecord | None:
+        """The active key whose secret is ``presented``, or None."""
+        if not presented.startswith(KEY_PREFIX) or len(presented) < DISPLAY_CHARS + 8:
+            return None
+        digest = hash_key(presented)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        key_id = self.r.get(P + f"keyhash:{digest}")
+        if key_id is None:
+            return None
+        raw = self.r.hgetall(P + f"key:{key_id.decode()}")
+        if not raw or not hmac.compare_digest(raw.get(b"hash", b"").decode(), digest):
+            return None
+        record = _key_record(raw)
+        if record.revoked is not None:
+            return None
+        if len(self._cache) >= 10_000:
+            self._cache, self._digests = {}, {}
+        self._cache[digest] = (record, now + self.cache_seconds)
+        self._digests[record.id] = digest
+        return record
+
+    def forget(self, key_id: str) -> None:
+        """Drop the cached record of ``key_id``, so that the next request of that key
+        reads its credits afresh (called after this node debited it)."""
+        digest = self._digests.pop(key_id, None)
+        if digest is not None:
+            self._cache.pop(digest, None)
+
+    @guarded
+    def list(self) -> list[KeyRecord]:
+        """Every key, oldest first."""
+        ids = self.r.zrange(P + "keys", 0, -1)
+        pipe = self.r.pipeline(transaction=False)
+        for key_id in ids:
+            pipe.hgetall(P + f"key:{key_id.decode()}")
+        return [_key_record(raw) for raw in pipe.execute() if raw]
+
+    @guarded
+    def find(self, id_or_name: str) -> KeyRecord:
+        """The key with this id or name. Raises :class:`UnknownKey`."""
+        raw = self.r.hgetall(P + f"key:{id_or_name}")
+        if not raw:
+            key_id = self.r.get(P + f"keyname:{id_or_name}")
+            if key_id is not None:
+                raw = self.r.hgetall(P + f"key:{key_id.decode()}")
+        if not raw:
+            raise UnknownKey(f"no key with id or name {id_or_name!r}")
+        return _key_record(raw)
+
+    @guarded
+    def revoke(self, id_or_name: str) -> KeyRecord:
+        """Revoke a key: it stops working on every node within a second."""
+        record = self.find(id_or_name)
+        if record.revoked is None:
+            self.r.hset(P + f"key:{record.id}", "revoked", repr(time.time()))
+        self._cache, self._digests = {}, {}
+        return self.find(record.id)
+
+    @guarded
+    def credit(self, id_or_name: str, amount: float) -> KeyRecord:
+        """Add ``amount`` credits (negative to take some away, not below 0), atomically."""
+        record = self.find(id_or_name)
+        self._credit(keys=[P + f"key:{record.id}"], args=[float(amount)])
+        self._cache, self._digests = {}, {}
+        return self.find(record.id)
+
+    @guarded
+    def count_active(self) -> int:
+        """How many keys are not revoked."""
+        return sum(1 for record in self.list() if record.revoked is None)

@@ -1,0 +1,349 @@
+"""Job records in Redis (scale-out), shared by the API nodes and the workers.
+
+Layout: see :mod:`segswap.service.redis_client`. Every state change that must be atomic
+is one Lua script: the debit of a call together with the creation of its job record (a
+key can never be overdrawn), the start of a delivery (attempt counting and the lease),
+completion (only from PROCESSING, so a redelivered job is never completed twice) and
+failure (the refund is guarded by ``HSETNX refunded``, so it happens exactly once
+whoever fails the job).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+import redis
+
+from segswap.service.jobs.media import content_type
+from segswap.service.redis_client import P, guarded
+from segswap.service.redis_client import number as _f
+from segswap.service.redis_client import text as _s
+
+PENDING_TTL = 7 * 24 * 3600  # an unfinished job's record outlives any sane queue wait
+
+
+_FAIL_FN = """
+local function fail(job, job_id, err, status, now, ttl, metrics)
+  redis.call('HSET', job, 'state', 'FAILED', 'error', err, 'error_status', status,
+             'finished', now, 'expires', tostring(tonumber(now) + tonumber(ttl)),
+             'metrics', metrics)
+  redis.call('HDEL', job, 'request')
+  redis.call('PEXPIRE', job, math.ceil(tonumber(ttl) * 1000))
+  redis.call('ZREM', 'segswap:jobs:QUEUED', job_id)
+  redis.call('ZREM', 'segswap:jobs:PROCESSING', job_id)
+  redis.call('ZADD', 'segswap:jobs:FAILED', tonumber(now) + tonumber(ttl), job_id)
+  local price = tonumber(redis.call('HGET', job, 'price') or '0') or 0
+  if price > 0 and redis.call('HSETNX', job, 'refunded', '1') == 1 then
+    local account = 'segswap:key:' .. redis.call('HGET', job, 'key_id')
+    if redis.call('EXISTS', account) == 1 then
+      redis.call('HINCRBYFLOAT', account, 'credits', price)
+    end
+  end
+end
+"""
+
+# KEYS: job, account, QUEUED set. ARGV: price, charge (1/0), capacity, now, ttl, job id,
+# then field/value pairs of the record.
+UNPUBLISHED = P + "unpublished"
+"""Jobs stored by an API node whose Celery message is not known to be sent yet (ZSET by
+time stored). A node that dies between the two steps leaves its job here; a worker's
+reaper sends it (see ``celery_app``)."""
+
+_SUBMIT = """
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then return {'full', ''} end
+local remaining = ''
+if ARGV[2] == '1' then
+  local credits = redis.call('HGET', KEYS[2], 'credits')
+  if not credits then return {'credits', '0'} end
+  if tonumber(credits) < tonumber(ARGV[1]) then return {'credits', credits} end
+  remaining = redis.call('HINCRBYFLOAT', KEYS[2], 'credits', -tonumber(ARGV[1]))
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[6])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])
+return {'ok', remaining}
+"""
+
+# KEYS: job, lease. ARGV: job id, owner, lease ms, max attempts, now, ttl, exhausted error.
+_START = _FAIL_FN + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'gone'} end
+if state == 'COMPLETED' or state == 'FAILED' then return {'done'} end
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[2] then return {'busy'} end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+if attempts > tonumber(ARGV[4]) then
+  fail(KEYS[1], ARGV[1], ARGV[7], '500', ARGV[5], ARGV[6], '{}')
+  redis.call('DEL', KEYS[2])
+  return {'exhausted', tostring(attempts)}
+end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('HSET', KEYS[1], 'state', 'PROCESSING', 'owner', ARGV[2])
+redis.call('HSETNX', KEYS[1], 'started', ARGV[5])
+redis.call('ZREM', 'segswap:jobs:QUEUED', ARGV[1])
+redis.call('ZADD', 'segswap:jobs:PROCESSING', ARGV[5], ARGV[1])
+local f = redis.call('HMGET', KEYS[1], 'request', 'kind', 'created', 'started')
+return {'run', tostring(attempts), f[1] or '', f[2] or '', f[3] or '', f[4] or ''}
+"""
+
+# KEYS: job, lease. ARGV: job id, owner, now, ttl, media name, content type, metrics.
+_COMPLETE = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'PROCESSING' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'COMPLETED', 'finished', ARGV[3],
+           'expires', tostring(tonumber(ARGV[3]) + tonumber(ARGV[4])),
+           'media_file', ARGV[5], 'content_type', ARGV[6], 'metrics', ARGV[7])
+redis.call('HDEL', KEYS[1], 'request')
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4]) * 1000))
+redis.call('ZREM', 'segswap:jobs:PROCESSING', ARGV[1])
+redis.call('ZADD', 'segswap:jobs:COMPLETED', tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[1])
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+# KEYS: job, lease. ARGV: job id, owner ('' = anyone), now, ttl, error, status, metrics,
+# states it may fail from (space-separated).
+_FAIL = _FAIL_FN + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or not string.find(' ' .. ARGV[8] .. ' ', ' ' .. state .. ' ', 1, true) then
+  return 0
+end
+fail(KEYS[1], ARGV[1], ARGV[5], ARGV[6], ARGV[3], ARGV[4], ARGV[7])
+local holder = redis.call('GET', KEYS[2])
+if holder and (ARGV[2] == '' or holder == ARGV[2]) then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+# KEYS: lease. ARGV: owner, lease ms. Extends the lease only while we still hold it.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+STATES = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED")
+_VIEW_FIELDS = ("key_id", "kind", "state", "base64", "created", "expires", "error",
+                "error_status", "media_file", "metrics")
+
+
+class RedisJobStore:
+    """Job records in Redis, shared by the API nodes (submit, reads, v1 deadlines) and
+    the workers (start, complete, fail). See the module docstring for the layout."""
+
+    def __init__(self, client: redis.Redis, result_ttl: float) -> None:
+        self.r: Any = client  # redis-py types sync and async results as one union
+        self.ttl = result_ttl
+        self._submit = client.register_script(_SUBMIT)
+        self._start = client.register_script(_START)
+        self._complete = client.register_script(_COMPLETE)
+        self._fail = client.register_script(_FAIL)
+        self._renew = client.register_script(_RENEW)
+
+    @staticmethod
+    def job_key(job_id: str) -> str:
+        return P + f"job:{job_id}"
+
+    @staticmethod
+    def lease_key(job_id: str) -> str:
+        return P + f"lease:{job_id}"
+
+    # --- API side ---
+
+    @guarded
+    def submit(
+        self,
+        job_id: str,
+        *,
+        key_id: str,
+        charge: bool,
+        price: float,
+        capacity: int,
+        fields: dict[str, str],
+    ) -> tuple[str, str]:
+        """Debit ``price`` (when ``charge``) and store the QUEUED record, atomically.
+
+        Returns ``("ok", remaining credits or "")``, ``("full", "")`` or
+        ``("credits", credits left)``.
+        """
+        now = time.time()
+        record = {**fields, "state": "QUEUED", "key_id": key_id,
+                  "price": repr(price if charge else 0.0), "created": repr(now),
+                  "attempts": "0"}
+        result = self._submit(
+            keys=[self.job_key(job_id), P + f"key:{key_id}", P + "jobs:QUEUED", UNPUBLISHED],
+            args=[price, "1" if charge and price > 0 else "0", capacity, now, PENDING_TTL,
+                  job_id, *[item for pair in record.items() for item in pair]],
+        )
+        return _s(result[0]) or "", _s(result[1]) or ""
+
+    @guarded
+    def view(self, job_id: str) -> dict[str, str | None] | None:
+        """The shown fields of a job that has not expired, else None."""
+        values = self.r.hmget(self.job_key(job_id), _VIEW_FIELDS)
+        row = dict(zip(_VIEW_FIELDS, (_s(v) for v in values), strict=True))
+        if row["state"] is None:
+            return None
+        expires = _f(row["expires"])
+        if expires is not None and expires <= time.time():
+            return None
+        return row
+
+    @guarded
+    def fail(
+        self,
+        job_id: str,
+        error: str,
+        status: int,
+        *,
+        metrics: dict[str, float] | None = None,
+        owner: str = "",
+        from_states: tuple[str, ...] = ("QUEUED", "PROCESSING"),
+    ) -> bool:
+        """Mark a job FAILED (refunded exactly once) if it is in ``from_states``."""
+        done = self._fail(
+            keys=[self.job_key(job_id), self.lease_key(job_id)],
+            args=[job_id, owner, time.time(), self.ttl, error, status,
+                  json.dumps(metrics or {}), " ".join(from_states)],
+        )
+        return bool(done)
+
+    @guarded
+    def depth(self) -> int:
+        """Jobs QUEUED."""
+        return int(self.r.zcard(P + "jobs:QUEUED"))
+
+    @guarded
+    def counts(self) -> dict[str, int]:
+        """Stored jobs by state (expired ones dropped from the index first)."""
+        now = time.time()
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zremrangebyscore(P + "jobs:COMPLETED", "-inf", now)
+        pipe.zremrangebyscore(P + "jobs:FAILED", "-inf", now)
+        pipe.zremrangebyscore(P + "jobs:QUEUED", "-inf", now - PENDING_TTL)
+        pipe.zremrangebyscore(P + "jobs:PROCESSING", "-inf", now - PENDING_TTL)
+        for state in STATES:
+            pipe.zcard(P + f"jobs:{state}")
+        return {state: int(n) for state, n in zip(STATES, pipe.execute()[4:], strict=True)}
+
+    @guarded
+    def live_workers(self, window: float) -> int:
+        """Worker slots that sent a heartbeat within ``window`` seconds."""
+        return int(self.r.zcount(P + "workers", time.time() - window, "+inf"))
+
+    @guarded
+    def busy_workers(self, window: float) -> int:
+        """Jobs whose worker sent a heartbeat within ``window`` seconds."""
+        return int(self.r.zcount(P + "busy", time.time() - window, "+inf"))
+
+    @guarded
+    def ping(self) -> bool:
+        return bool(self.r.ping())
+
+    # --- worker side ---
+
+    @guarded
+    def start(
+        self, job_id: str, owner: str, *, lease: float, max_attempts: int, exhausted_error: str
+    ) -> list[str]:
+        """Begin one delivery of a job: see :mod:`segswap.service.jobs.celery_app`.
+
+        Returns ``["gone"]``, ``["done"]``, ``["busy"]``, ``["exhausted", attempts]`` or
+        ``["run", attempts, request JSON, kind, created, started]``.
+        """
+        result = self._start(
+            keys=[self.job_key(job_id), self.lease_key(job_id)],
+            args=[job_id, owner, int(lease * 1000), max_attempts, time.time(), self.ttl,
+                  exhausted_error],
+        )
+        return [_s(v) or "" for v in result]
+
+    @guarded
+    def state(self, job_id: str) -> str | None:
+        return _s(self.r.hget(self.job_key(job_id), "state"))
+
+    @guarded
+    def lease_holder(self, job_id: str) -> str | None:
+        return _s(self.r.get(self.lease_key(job_id)))
+
+    @guarded
+    def complete(
+        self, job_id: str, owner: str, media_name: str, metrics: dict[str, float]
+    ) -> bool:
+        """PROCESSING -> COMPLETED with its result; False when it was settled already."""
+        done = self._complete(
+            keys=[self.job_key(job_id), self.lease_key(job_id)],
+            args=[job_id, owner, time.time(), self.ttl, media_name, content_type(media_name),
+                  json.dumps(metrics)],
+        )
+        return bool(done)
+
+    @guarded
+    def heartbeat(self, members: list[str], jobs: dict[str, str], lease: float) -> None:
+        """Mark worker slots alive and extend the leases of the jobs they run."""
+        now = time.time()
+        pipe = self.r.pipeline(transaction=False)
+        if members:
+            pipe.zadd(P + "workers", dict.fromkeys(members, now))
+        for job_id, owner in jobs.items():
+            pipe.zadd(P + "busy", {job_id: now})
+            self._renew(keys=[self.lease_key(job_id)], args=[owner, int(lease * 1000)],
+                        client=pipe)
+        pipe.zremrangebyscore(P + "workers", "-inf", now - 3600)
+        pipe.zremrangebyscore(P + "busy", "-inf", now - 3600)
+        pipe.execute()
+
+    @guarded
+    def not_busy(self, job_id: str) -> None:
+        self.r.zrem(P + "busy", job_id)
+
+    @guarded
+    def leave(self, members: list[str]) -> None:
+        """Forget worker slots (clean shutdown)."""
+        if members:
+            self.r.zrem(P + "workers", *members)
+
+    @guarded
+    def published(self, job_id: str) -> None:
+        """The job's message reached the broker: it no longer needs watching."""
+        self.r.zrem(UNPUBLISHED, job_id)
+
+    @guarded
+    def unpublished(self, older_than: float, limit: int = 100) -> list[str]:
+        """QUEUED jobs stored before ``older_than`` whose message was never sent (their
+        API node died between storing the job and sending it). Each is returned once;
+        entries of jobs no longer QUEUED are dropped."""
+        ids = [_s(v) or "" for v in self.r.zrangebyscore(
+            UNPUBLISHED, "-inf", older_than, start=0, num=limit)]
+        found = []
+        for job_id in ids:
+            self.r.zrem(UNPUBLISHED, job_id)
+            if _s(self.r.hget(self.job_key(job_id), "state")) == "QUEUED":
+                found.append(job_id)
+        return found
+
+    @guarded
+    def orphans(self, older_than: float, limit: int = 100) -> list[str]:
+        """PROCESSING jobs started before ``older_than`` whose lease is gone (their worker
+        died and their message was lost); their start time is bumped to now so that each
+        is reported once per period."""
+        ids = [_s(v) or "" for v in self.r.zrangebyscore(
+            P + "jobs:PROCESSING", "-inf", older_than, start=0, num=limit)]
+        found = []
+        for job_id in ids:
+            if not self.r.exists(self.lease_key(job_id)):
+                self.r.zadd(P + "jobs:PROCESSING", {job_id: time.time()}, xx=True)
+                found.append(job_id)
+        return found
+
+    @guarded
+    def try_lock(self, name: str, seconds: float, owner: str) -> bool:
+        return bool(self.r.set(P + f"lock:{name}", owner, nx=True, px=int(seconds * 1000)))
+
+
+def remaining_credits(text: str) -> float:
+    """Credits left as returned by the submit script ('' = not charged)."""
+    return float(text) if text else math.inf
