@@ -52,8 +52,11 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-UVICORN_SETTINGS: dict[str, Any] = {"log_level": "warning", "access_log": False,
-                                    "server_header": False}
+UVICORN_SETTINGS: dict[str, Any] = {
+    "log_level": "warning",
+    "access_log": False,
+    "server_header": False,
+}
 BARE_BODY = json.dumps({"request_id": "0" * 36, "status": "COMPLETED"}).encode()
 
 
@@ -74,17 +77,23 @@ async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     while more:
         message = await receive()
         more = message.get("more_body", False)
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(BARE_BODY)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(BARE_BODY)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": BARE_BODY})
 
 
 def serve_bare(port: int) -> None:
     import uvicorn
 
-    uvicorn.Server(uvicorn.Config(bare_app, host="127.0.0.1", port=port,
-                                  **UVICORN_SETTINGS)).run()
+    uvicorn.Server(uvicorn.Config(bare_app, host="127.0.0.1", port=port, **UVICORN_SETTINGS)).run()
 
 
 # ----- helpers -----
@@ -147,8 +156,9 @@ def percentile(values: list[float], q: float) -> float:
 # ----- raw keep-alive HTTP/1.1 load generator -----
 
 
-def raw_request(method: str, path: str, port: int, headers: dict[str, str],
-                body: bytes = b"") -> bytes:
+def raw_request(
+    method: str, path: str, port: int, headers: dict[str, str], body: bytes = b""
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     if body or method == "POST":
@@ -167,8 +177,12 @@ async def _one_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _hammer(port: int, request: bytes, connections: int, seconds: float,
-                  ) -> tuple[int, list[float], dict[int, int]]:
+async def _hammer(
+    port: int,
+    request: bytes,
+    connections: int,
+    seconds: float,
+) -> tuple[int, list[float], dict[int, int]]:
     deadline = time.perf_counter() + seconds
     latencies: list[float] = []
     codes: dict[int, int] = {}
@@ -196,12 +210,17 @@ def hammer(port: int, request: bytes, connections: int, seconds: float) -> dict[
     except ImportError:  # pragma: no cover
         runner = asyncio.run
     count, latencies, codes = runner(_hammer(port, request, connections, seconds))
-    return {"rps": count / seconds, "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000, "codes": codes}
+    return {
+        "rps": count / seconds,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "codes": codes,
+    }
 
 
 def sequential(port: int, request: bytes, n: int) -> dict[str, Any]:
     """Latency of ``n`` requests one after the other on one connection."""
+
     async def run() -> tuple[list[float], dict[int, int]]:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         latencies = []
@@ -216,8 +235,11 @@ def sequential(port: int, request: bytes, n: int) -> dict[str, Any]:
         return latencies, codes
 
     latencies, codes = asyncio.run(run())
-    return {"p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000, "codes": codes}
+    return {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "codes": codes,
+    }
 
 
 # ----- the run -----
@@ -246,9 +268,24 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     bare = subprocess.Popen([sys.executable, __file__, "--serve-bare", str(bare_port)], env=env)
     api = subprocess.Popen(
-        [sys.executable, "-m", "segswap.service", "serve", "--port", str(api_port),
-         "--data-dir", str(data_dir), "--rate-limit", "0", "--queue-capacity", "1000000",
-         "--log-level", "warning"], env=env)
+        [
+            sys.executable,
+            "-m",
+            "segswap.service",
+            "serve",
+            "--port",
+            str(api_port),
+            "--data-dir",
+            str(data_dir),
+            "--rate-limit",
+            "0",
+            "--queue-capacity",
+            "1000000",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     try:
         wait_up(f"http://127.0.0.1:{bare_port}/", bare)
         wait_up(f"http://127.0.0.1:{api_port}/health", api)
@@ -259,53 +296,72 @@ def main() -> None:
             proc.wait(10)
 
 
-def report(args: argparse.Namespace, key: str, bare_port: int, api_port: int,
-           data_dir: Path) -> None:
+def report(
+    args: argparse.Namespace, key: str, bare_port: int, api_port: int, data_dir: Path
+) -> None:
     auth = {"x-api-key": key}
     api = f"http://127.0.0.1:{api_port}"
     small = json.dumps(request_body(128, 60, 48, 64)).encode()
-    print(f"cores: {os.cpu_count()}; poll test: {args.connections} connections x "
-          f"{args.seconds:g} s; submit body {len(small) / 1024:.0f} KiB")
+    print(
+        f"cores: {os.cpu_count()}; poll test: {args.connections} connections x "
+        f"{args.seconds:g} s; submit body {len(small) / 1024:.0f} KiB"
+    )
 
     # 1. status polls of a COMPLETED job
-    job = httpx.post(f"{api}/v2/seg-swap", content=small,
-                     headers={**auth, "content-type": "application/json"}).json()
+    job = httpx.post(
+        f"{api}/v2/seg-swap", content=small, headers={**auth, "content-type": "application/json"}
+    ).json()
     while httpx.get(job["status_url"], headers=auth).json()["status"] != "COMPLETED":
         time.sleep(0.05)
     status_path = f"/v2/requests/{job['request_id']}/status"
     hammer(api_port, raw_request("GET", status_path, api_port, auth), args.connections, 1.0)
-    floor = hammer(bare_port, raw_request("GET", status_path, bare_port, {}),
-                   args.connections, args.seconds)
-    polls = hammer(api_port, raw_request("GET", status_path, api_port, auth),
-                   args.connections, args.seconds)
+    floor = hammer(
+        bare_port, raw_request("GET", status_path, bare_port, {}), args.connections, args.seconds
+    )
+    polls = hammer(
+        api_port, raw_request("GET", status_path, api_port, auth), args.connections, args.seconds
+    )
     ratio = polls["rps"] / floor["rps"]
     print("\n1. status polls (GET /v2/requests/{id}/status)")
-    print(f"   bare ASGI app : {floor['rps']:8.0f} req/s  p50 {floor['p50_ms']:.2f} ms  "
-          f"p99 {floor['p99_ms']:.2f} ms")
-    print(f"   segswap       : {polls['rps']:8.0f} req/s  p50 {polls['p50_ms']:.2f} ms  "
-          f"p99 {polls['p99_ms']:.2f} ms  codes {polls['codes']}")
-    print(f"   ratio         : {ratio:.0%} of the bare rate (target >= 40%) "
-          f"{'OK' if ratio >= 0.4 else 'MISSED'}")
+    print(
+        f"   bare ASGI app : {floor['rps']:8.0f} req/s  p50 {floor['p50_ms']:.2f} ms  "
+        f"p99 {floor['p99_ms']:.2f} ms"
+    )
+    print(
+        f"   segswap       : {polls['rps']:8.0f} req/s  p50 {polls['p50_ms']:.2f} ms  "
+        f"p99 {polls['p99_ms']:.2f} ms  codes {polls['codes']}"
+    )
+    print(
+        f"   ratio         : {ratio:.0%} of the bare rate (target >= 40%) "
+        f"{'OK' if ratio >= 0.4 else 'MISSED'}"
+    )
 
     # 2. v2 submits
     sequential(api_port, raw_request("POST", "/v2/seg-swap", api_port, auth, small), 20)
-    bare_submit = sequential(bare_port, raw_request("POST", "/v2/seg-swap", bare_port, {},
-                                                    small), args.submits)
-    submit = sequential(api_port, raw_request("POST", "/v2/seg-swap", api_port, auth, small),
-                        args.submits)
+    bare_submit = sequential(
+        bare_port, raw_request("POST", "/v2/seg-swap", bare_port, {}, small), args.submits
+    )
+    submit = sequential(
+        api_port, raw_request("POST", "/v2/seg-swap", api_port, auth, small), args.submits
+    )
     print(f"\n2. v2 submits (POST /v2/seg-swap, {args.submits} sequential)")
-    print(f"   bare ASGI app : p50 {bare_submit['p50_ms']:.2f} ms  "
-          f"p99 {bare_submit['p99_ms']:.2f} ms")
-    print(f"   segswap       : p50 {submit['p50_ms']:.2f} ms  p99 {submit['p99_ms']:.2f} ms  "
-          f"codes {submit['codes']}")
+    print(
+        f"   bare ASGI app : p50 {bare_submit['p50_ms']:.2f} ms  p99 {bare_submit['p99_ms']:.2f} ms"
+    )
+    print(
+        f"   segswap       : p50 {submit['p50_ms']:.2f} ms  p99 {submit['p99_ms']:.2f} ms  "
+        f"codes {submit['codes']}"
+    )
     print(f"   ratio (p50)   : {submit['p50_ms'] / bare_submit['p50_ms']:.1f}x the bare latency")
     deadline = time.monotonic() + 120
     while httpx.get(f"{api}/health").json()["queue_depth"] and time.monotonic() < deadline:
         time.sleep(0.1)  # let the queued jobs drain before timing v1
 
     # 3. v1 end to end, 1024² scene, 500×400 mask
-    print("\n3. v1 end to end, 1024x1024 scene, 500x400 mask "
-          f"(medians of {args.repeats}; same engine, same machine)")
+    print(
+        "\n3. v1 end to end, 1024x1024 scene, 500x400 mask "
+        f"(medians of {args.repeats}; same engine, same machine)"
+    )
     for photos, fmt in (("PNG", "png"), ("JPEG", "jpeg")):
         v1_case(args, api, auth, photos, fmt)
 
@@ -313,8 +369,14 @@ def report(args: argparse.Namespace, key: str, bare_port: int, api_port: int,
     polls_under_load(api, auth, small, data_dir)
 
 
-def polls_under_load(api: str, admin_auth: dict[str, str], body: bytes, data_dir: Path,
-                     clients: int = 20, jobs_each: int = 10) -> None:
+def polls_under_load(
+    api: str,
+    admin_auth: dict[str, str],
+    body: bytes,
+    data_dir: Path,
+    clients: int = 20,
+    jobs_each: int = 10,
+) -> None:
     """p50/p99 of SDK-style status polls while ``clients`` x ``jobs_each`` jobs run,
     against idle polls of a COMPLETED job (same client code, same server)."""
     from segswap.service.accounts.sqlite_keys import SqliteKeyStore
@@ -365,17 +427,24 @@ def polls_under_load(api: str, admin_auth: dict[str, str], body: bytes, data_dir
     asyncio.run(idle(job["status_url"], 500, idle_polls))
     busy_polls, codes, elapsed = asyncio.run(loaded())
     ms = lambda values, q: percentile(values, q) * 1000  # noqa: E731
-    print(f"\n4. status polls while {clients} clients x {jobs_each} v2 jobs run "
-          f"({elapsed:.1f} s; httpx clients, one poll per job every 100 ms)")
-    print(f"   idle   : {len(idle_polls)} polls  p50 {ms(idle_polls, 0.5):.2f} ms  "
-          f"p99 {ms(idle_polls, 0.99):.2f} ms")
-    print(f"   loaded : {len(busy_polls)} polls  p50 {ms(busy_polls, 0.5):.2f} ms  "
-          f"p99 {ms(busy_polls, 0.99):.2f} ms  5xx {sum(c >= 500 for c in codes)}")
+    print(
+        f"\n4. status polls while {clients} clients x {jobs_each} v2 jobs run "
+        f"({elapsed:.1f} s; httpx clients, one poll per job every 100 ms)"
+    )
+    print(
+        f"   idle   : {len(idle_polls)} polls  p50 {ms(idle_polls, 0.5):.2f} ms  "
+        f"p99 {ms(idle_polls, 0.99):.2f} ms"
+    )
+    print(
+        f"   loaded : {len(busy_polls)} polls  p50 {ms(busy_polls, 0.5):.2f} ms  "
+        f"p99 {ms(busy_polls, 0.99):.2f} ms  5xx {sum(c >= 500 for c in codes)}"
+    )
     print(f"   ratio  : p99 {ms(busy_polls, 0.99) / ms(idle_polls, 0.99):.1f}x the idle p99")
 
 
-def v1_case(args: argparse.Namespace, api: str, auth: dict[str, str], photos: str,
-            fmt: str) -> None:
+def v1_case(
+    args: argparse.Namespace, api: str, auth: dict[str, str], photos: str, fmt: str
+) -> None:
     """Time one v1 request shape in process and over HTTP, and print the comparison."""
     from segswap.api import render_request
     from segswap.engine import get_engine
@@ -388,8 +457,7 @@ def v1_case(args: argparse.Namespace, api: str, auth: dict[str, str], photos: st
     engine = get_engine("composite")
     settings = Settings()
     render_request(parsed, engine=engine, settings=settings)  # warm up
-    runs = [render_request(parsed, engine=engine, settings=settings)
-            for _ in range(args.repeats)]
+    runs = [render_request(parsed, engine=engine, settings=settings) for _ in range(args.repeats)]
     client = httpx.Client(headers={**auth, "content-type": "application/json"}, timeout=120)
     warm = client.post(f"{api}/v1/seg-swap", content=raw)
     assert warm.status_code == 200, warm.text
@@ -405,17 +473,28 @@ def v1_case(args: argparse.Namespace, api: str, auth: dict[str, str], photos: st
     encode_ms = med([r.encode_time for r in runs])
     render_ms = load_ms + infer_ms + encode_ms
     e2e_ms = med(e2e)
-    print(f"\n   {photos} inputs -> {fmt} output (request {len(raw) / 1e6:.2f} MB, "
-          f"response {len(response.content) / 1e6:.2f} MB)")
-    print(f"   in process: decode {load_ms:.1f} + engine {infer_ms:.1f} + encode "
-          f"{encode_ms:.1f} = render_request {render_ms:.1f} ms")
-    print(f"   HTTP v1 end to end: {e2e_ms:.1f} ms (engine in the server: "
-          f"{med(server_inference):.1f} ms)")
+    print(
+        f"\n   {photos} inputs -> {fmt} output (request {len(raw) / 1e6:.2f} MB, "
+        f"response {len(response.content) / 1e6:.2f} MB)"
+    )
+    print(
+        f"   in process: decode {load_ms:.1f} + engine {infer_ms:.1f} + encode "
+        f"{encode_ms:.1f} = render_request {render_ms:.1f} ms"
+    )
+    print(
+        f"   HTTP v1 end to end: {e2e_ms:.1f} ms (engine in the server: "
+        f"{med(server_inference):.1f} ms)"
+    )
     overhead = e2e_ms - render_ms
-    print(f"   over render_request : {overhead:+.1f} ms (HTTP + queue + client; target <= 30) "
-          f"{'OK' if overhead <= 30 else 'MISSED'}, ratio {e2e_ms / render_ms:.2f}")
-    print(f"   over the engine only: {e2e_ms - infer_ms:+.1f} ms (adds decode + encode; "
-          f"target <= 30) {'OK' if e2e_ms - infer_ms <= 30 else 'MISSED'}")
+    print(
+        f"   over render_request : {overhead:+.1f} ms (HTTP + queue + client; target <= 30) "
+        f"{'OK' if overhead <= 30 else 'MISSED'}, ratio {e2e_ms / render_ms:.2f}"
+    )
+    print(
+        f"   over the engine only: {e2e_ms - infer_ms:+.1f} ms (adds decode + encode; "
+        f"target <= 30) {'OK' if e2e_ms - infer_ms <= 30 else 'MISSED'}"
+    )
+
 
 if __name__ == "__main__":
     main()

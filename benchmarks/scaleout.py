@@ -45,9 +45,23 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         raise SystemExit("redis-server is not installed (scripts/system-packages installs it)")
     port = free_port()
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--daemonize", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     import redis
 
@@ -61,15 +75,17 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
-def start_worker(env: dict[str, str], name: str, folder: Path,
-                 broker: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    env: dict[str, str], name: str, folder: Path, broker: str
+) -> subprocess.Popen[bytes]:
     import redis
 
     proc = subprocess.Popen(
-        [*segswap(), "worker", "--hostname", name, "--concurrency", "1", "--log-level",
-         "warning"],
+        [*segswap(), "worker", "--hostname", name, "--concurrency", "1", "--log-level", "warning"],
         env={**env, "SEGSWAP_DATA_DIR": str(folder / name)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     client = redis.Redis.from_url(broker)
     deadline = time.monotonic() + 60
@@ -124,33 +140,47 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=60, help="jobs per measurement")
     parser.add_argument("--scene", type=int, default=1024, help="scene size, px")
     parser.add_argument("--rounds", type=int, default=2, help="1-worker/2-worker pairs")
-    parser.add_argument("--format", default="png", choices=("png", "jpeg"),
-                        help="the photos' and the result's encoding")
+    parser.add_argument(
+        "--format",
+        default="png",
+        choices=("png", "jpeg"),
+        help="the photos' and the result's encoding",
+    )
     args = parser.parse_args()
 
     scale = args.scene / 1024
-    body = request_body(args.scene, int(500 * scale), int(400 * scale), int(400 * scale),
-                        args.format.upper())
+    body = request_body(
+        args.scene, int(500 * scale), int(400 * scale), int(400 * scale), args.format.upper()
+    )
     body["image_format"] = args.format
     single = in_process(body)
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         redis_proc, broker = start_redis(folder)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "SEGSWAP_BROKER_URL": broker,
-               "SEGSWAP_RATE_LIMIT": "0", "SEGSWAP_ENGINE": "composite"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "SEGSWAP_BROKER_URL": broker,
+            "SEGSWAP_RATE_LIMIT": "0",
+            "SEGSWAP_ENGINE": "composite",
+        }
         try:
             port = free_port()
             api = f"http://127.0.0.1:{port}"
             serve = subprocess.Popen(
                 [*segswap(), "serve", "--port", str(port), "--log-level", "warning"],
                 env={**env, "SEGSWAP_DATA_DIR": str(folder / "api")},
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             procs.append(serve)
             key = subprocess.run(
-                [*segswap(), "keys", "create", "--credits", "1000000"], env=env,
-                capture_output=True, text=True, check=True,
+                [*segswap(), "keys", "create", "--credits", "1000000"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout.strip()
             results: dict[int, list[float]] = {1: [], 2: []}
             for round_ in range(args.rounds):
@@ -177,17 +207,22 @@ def main() -> None:
             redis_proc.wait(10)
 
     fmt = args.format.upper()
-    print(f"cores: {os.cpu_count()}; {args.jobs} jobs per measurement, object swap "
-          f"{args.scene}x{args.scene} {fmt} -> {fmt}")
-    print(f"in-process render_request: {single * 1000:.1f} ms/job "
-          f"= {1 / single:.2f} jobs/s (one process: about one worker's ceiling)")
+    print(
+        f"cores: {os.cpu_count()}; {args.jobs} jobs per measurement, object swap "
+        f"{args.scene}x{args.scene} {fmt} -> {fmt}"
+    )
+    print(
+        f"in-process render_request: {single * 1000:.1f} ms/job "
+        f"= {1 / single:.2f} jobs/s (one process: about one worker's ceiling)"
+    )
     for round_ in range(args.rounds):
         one, two = results[1][round_], results[2][round_]
-        print(f"round {round_ + 1}: 1 worker {one:.2f} jobs/s, 2 workers {two:.2f} jobs/s, "
-              f"ratio {two / one:.2f}")
+        print(
+            f"round {round_ + 1}: 1 worker {one:.2f} jobs/s, 2 workers {two:.2f} jobs/s, "
+            f"ratio {two / one:.2f}"
+        )
     one, two = statistics.median(results[1]), statistics.median(results[2])
-    print(f"median: 1 worker {one:.2f} jobs/s, 2 workers {two:.2f} jobs/s, "
-          f"ratio {two / one:.2f}")
+    print(f"median: 1 worker {one:.2f} jobs/s, 2 workers {two:.2f} jobs/s, ratio {two / one:.2f}")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     create = keys_sub.add_parser("create", help="make a key; prints it (only) on stdout")
     create.add_argument("--name", help="a unique name (default: the key's id)")
     create.add_argument(
-        "--credits", type=float, default=None,
+        "--credits",
+        type=float,
+        default=None,
         help="starting credits (default: SEGSWAP_DEFAULT_CREDITS, 1000)",
     )
     create.add_argument("--admin", action="store_true", help="may use the /admin routes")
@@ -104,15 +106,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "exit. See docs/scaling.md.",
     )
     worker.add_argument(
-        "--concurrency", type=int, default=1,
+        "--concurrency",
+        type=int,
+        default=1,
         help="pool processes, i.e. jobs run at once (default 1: one per GPU or core)",
     )
     worker.add_argument(
-        "--queues", default=None,
+        "--queues",
+        default=None,
         help="comma-separated Celery queues to take jobs from (default: SEGSWAP_CELERY_QUEUE)",
     )
     worker.add_argument(
-        "--pool", default="prefork", choices=("prefork", "solo", "threads"),
+        "--pool",
+        default="prefork",
+        choices=("prefork", "solo", "threads"),
         help="prefork (default: a process per slot), solo (jobs in the main process) or threads",
     )
     worker.add_argument("--hostname", default=None, help="worker name (default: pid@host)")
@@ -148,9 +155,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if settings.no_auth:
             log.warning("running WITHOUT authentication (--no-auth): anyone can use this server")
         elif service.keys.count_active() == 0:
-            where = (f"SEGSWAP_BROKER_URL={settings.broker_url} segswap keys create --name me"
-                     if settings.broker_url
-                     else f"segswap keys create --data-dir {settings.data_dir} --name me")
+            where = (
+                f"SEGSWAP_BROKER_URL={settings.broker_url} segswap keys create --name me"
+                if settings.broker_url
+                else f"segswap keys create --data-dir {settings.data_dir} --name me"
+            )
             print(
                 "segswap: no API key exists yet, so every request will get 401. Make one with:\n"
                 f"    {where}\n"

@@ -93,4 +93,3 @@ def number(value: Any) -> float | None:
     """A Redis reply as a float; None or empty is None."""
     raw = text(value)
     return float(raw) if raw not in (None, "") else None
-

@@ -14,8 +14,9 @@ def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """A factory of started servers; all are stopped at the end of the session."""
     started: list[Server] = []
 
-    def make(env: dict[str, str] | None = None, data_dir: Path | None = None,
-             expect_healthy: bool = True) -> Server:
+    def make(
+        env: dict[str, str] | None = None, data_dir: Path | None = None, expect_healthy: bool = True
+    ) -> Server:
         server = Server(data_dir or tmp_path_factory.mktemp("data"), env)
         started.append(server)
         return server.start(expect_healthy=expect_healthy)
@@ -57,5 +58,3 @@ def payload(images: dict[str, bytes]) -> dict[str, object]:
         "object_image": b64(images["object"]),
         "seed": 7,
     }
-
-

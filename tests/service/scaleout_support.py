@@ -37,10 +37,25 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> RedisServer:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in kill()/stop()
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--daemonize", "no",
-             "--dir", str(self.folder), "--dbfilename", "dump.rdb"],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.folder),
+                "--dbfilename",
+                "dump.rdb",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -87,16 +102,29 @@ class Worker:
     def start(self, client: redis.Redis, timeout: float = 60.0) -> Worker:
         env = dict(os.environ)
         env.pop("SEGSWAP_NO_AUTH", None)
-        env.update({
-            "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]),
-            "SEGSWAP_DATA_DIR": str(self.data_dir),
-            **self.env,
-        })
+        env.update(
+            {
+                "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]),
+                "SEGSWAP_DATA_DIR": str(self.data_dir),
+                **self.env,
+            }
+        )
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed when stopped
         self.proc = subprocess.Popen(
-            [*segswap_command(), "worker", "--hostname", self.name, "--concurrency", "1",
-             "--log-level", "info"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                *segswap_command(),
+                "worker",
+                "--hostname",
+                self.name,
+                "--concurrency",
+                "1",
+                "--log-level",
+                "info",
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -142,5 +170,6 @@ class Worker:
 def keys_command(broker_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """``segswap keys ...`` against the Redis store."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SEGSWAP_BROKER_URL": broker_url}
-    return subprocess.run([*segswap_command(), "keys", *args], capture_output=True, text=True,
-                          env=env, timeout=60)
+    return subprocess.run(
+        [*segswap_command(), "keys", *args], capture_output=True, text=True, env=env, timeout=60
+    )

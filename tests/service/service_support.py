@@ -59,8 +59,16 @@ class Server:
         )
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [*segswap_command(), "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
+            [
+                *segswap_command(),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -151,8 +159,9 @@ def mask_array(size: int = 128) -> np.ndarray:
     return mask
 
 
-def wait_settled(client: httpx.Client, url: str, headers: dict[str, str],
-                 timeout: float = 30.0) -> httpx.Response:
+def wait_settled(
+    client: httpx.Client, url: str, headers: dict[str, str], timeout: float = 30.0
+) -> httpx.Response:
     """Poll a status URL until COMPLETED or FAILED."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

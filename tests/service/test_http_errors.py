@@ -33,8 +33,12 @@ def raw_request(server: Server, head: bytes) -> bytes:
 def test_unparseable_content_length_is_json_400(server: Server, key, content_length):
     answer = raw_request(
         server,
-        b"POST " + V1.encode() + b" HTTP/1.1\r\nHost: x\r\nx-api-key: " + key.encode()
-        + b"\r\ncontent-type: application/json\r\ncontent-length: " + content_length
+        b"POST "
+        + V1.encode()
+        + b" HTTP/1.1\r\nHost: x\r\nx-api-key: "
+        + key.encode()
+        + b"\r\ncontent-type: application/json\r\ncontent-length: "
+        + content_length
         + b"\r\n\r\n{}",
     )
     head, _, body = answer.partition(b"\r\n\r\n")
@@ -54,8 +58,9 @@ def test_bad_request_line_is_json_400(server: Server):
 def test_deeply_nested_json_is_400_not_500(server: Server, key):
     deep = b"[" * 100_000 + b"]" * 100_000
     for path in (V1, V2):
-        r = httpx.post(server.url + path, content=deep,
-                       headers={**h(key), "content-type": "application/json"})
+        r = httpx.post(
+            server.url + path, content=deep, headers={**h(key), "content-type": "application/json"}
+        )
         assert r.status_code == 400, r.text
         assert r.json()["error"].startswith("body")
     admin = server.create_key(admin=True)

@@ -23,8 +23,11 @@ def h(key: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def image_host(images) -> Iterator[str]:
     """A loopback HTTP server serving the test images (and a redirect to one)."""
-    files = {"/main.png": images["main"], "/mask.png": images["mask"],
-             "/object.png": images["object"]}
+    files = {
+        "/main.png": images["main"],
+        "/mask.png": images["mask"],
+        "/object.png": images["object"],
+    }
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
@@ -54,8 +57,11 @@ def image_host(images) -> Iterator[str]:
 
 
 def url_payload(host: str) -> dict[str, str]:
-    return {"main_image": f"{host}/main.png", "mask_image": f"{host}/mask.png",
-            "object_image": f"{host}/object.png"}
+    return {
+        "main_image": f"{host}/main.png",
+        "mask_image": f"{host}/mask.png",
+        "object_image": f"{host}/object.png",
+    }
 
 
 # ----- multipart -----
@@ -67,8 +73,13 @@ def test_multipart_upload_with_typed_form_fields(server: Server, key, images):
         "mask_image": ("mask.png", images["mask"], "image/png"),
         "object_image": ("logo.png", images["logo"], "image/png"),
     }
-    data = {"steps": "20", "growmask": "3", "subject_strength": "0.5", "base64": "false",
-            "image_format": "webp"}
+    data = {
+        "steps": "20",
+        "growmask": "3",
+        "subject_strength": "0.5",
+        "base64": "false",
+        "image_format": "webp",
+    }
     r = httpx.post(server.url + V1, files=files, data=data, headers=h(key))
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/webp"
@@ -80,24 +91,38 @@ def test_multipart_upload_with_typed_form_fields(server: Server, key, images):
 
 
 def test_multipart_bad_field_is_400_naming_it(server: Server, key, images):
-    files = {name: (name, images["main"], "image/png")
-             for name in ("main_image", "mask_image", "object_image")}
-    for data, field in (({"steps": "many"}, "steps"), ({"steps": "5"}, "steps"),
-                        ({"base64": "maybe"}, "base64"), ({"bogus": "1"}, "bogus")):
+    files = {
+        name: (name, images["main"], "image/png")
+        for name in ("main_image", "mask_image", "object_image")
+    }
+    for data, field in (
+        ({"steps": "many"}, "steps"),
+        ({"steps": "5"}, "steps"),
+        ({"base64": "maybe"}, "base64"),
+        ({"bogus": "1"}, "bogus"),
+    ):
         r = httpx.post(server.url + V2, files=files, data=data, headers=h(key))
         assert r.status_code == 400 and r.json()["error"].startswith(field), r.text
-    r = httpx.post(server.url + V2, files={**files, "steps": ("s", b"30", "text/plain")},
-                   headers=h(key))
+    r = httpx.post(
+        server.url + V2, files={**files, "steps": ("s", b"30", "text/plain")}, headers=h(key)
+    )
     assert r.status_code == 400 and r.json()["error"].startswith("steps")
 
 
 # ----- URL inputs and SSRF (loopback targets only) -----
 
 
-@pytest.mark.parametrize("target", ["{host}/main.png", "{host}/redirect",
-                                    "http://localhost:{port}/main.png",
-                                    "http://[::1]:{port}/main.png", "http://0.0.0.0:{port}/x",
-                                    "http://2130706433:{port}/main.png"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "{host}/main.png",
+        "{host}/redirect",
+        "http://localhost:{port}/main.png",
+        "http://[::1]:{port}/main.png",
+        "http://0.0.0.0:{port}/x",
+        "http://2130706433:{port}/main.png",
+    ],
+)
 def test_private_url_refused_by_default(server: Server, key, payload, image_host, target):
     port = image_host.rsplit(":", 1)[1]
     url = target.format(host=image_host, port=port)
@@ -110,8 +135,9 @@ def test_private_url_refused_by_default(server: Server, key, payload, image_host
     assert failed.status_code == 422 and "main_image" in failed.json()["error"]
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/x.png",
-                                 "gopher://127.0.0.1:70/"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://127.0.0.1/x.png", "gopher://127.0.0.1:70/"]
+)
 def test_other_schemes_refused(server: Server, key, payload, url):
     r = httpx.post(server.url + V1, json={**payload, "object_image": url}, headers=h(key))
     assert r.status_code == 400 and r.json()["error"].startswith("object_image")
@@ -147,8 +173,7 @@ def bomb() -> bytes:
     return buffer.getvalue()
 
 
-def test_decompression_bomb_is_413_and_server_keeps_serving(server: Server, key, payload,
-                                                            bomb):
+def test_decompression_bomb_is_413_and_server_keeps_serving(server: Server, key, payload, bomb):
     assert len(bomb) < 3_000_000
     for field in ("main_image", "mask_image", "object_image"):
         r = httpx.post(server.url + V1, json={**payload, field: b64(bomb)}, headers=h(key))

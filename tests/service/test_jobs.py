@@ -48,8 +48,9 @@ def test_kill_9_with_jobs_queued_then_restart_completes_all(make_server, tmp_pat
     client = httpx.Client(headers=h(key), timeout=30)
     jobs = [client.post(first.url + V2, json=payload).json() for _ in range(8)]
     lost_sync = threading.Thread(  # a v1 caller whose connection dies with the server
-        target=lambda: pytest.raises(httpx.TransportError,
-                                     client.post, first.url + V1, json=payload),
+        target=lambda: pytest.raises(
+            httpx.TransportError, client.post, first.url + V1, json=payload
+        ),
     )
     lost_sync.start()
     deadline = time.monotonic() + 10
@@ -108,14 +109,25 @@ def test_health_metrics_openapi_docs(server: Server, key, payload):
     assert httpx.get(server.url + "/health").json()["status"] == "ok"
     httpx.post(server.url + V1, json=payload, headers=h(key))
     text = httpx.get(server.url + "/metrics").text
-    for series in ("segswap_http_requests_total{", "segswap_http_request_duration_seconds_bucket",
-                   "segswap_queue_depth ", 'segswap_jobs{state="COMPLETED"}',
-                   "segswap_job_inference_seconds_count", "segswap_workers 2"):
+    for series in (
+        "segswap_http_requests_total{",
+        "segswap_http_request_duration_seconds_bucket",
+        "segswap_queue_depth ",
+        'segswap_jobs{state="COMPLETED"}',
+        "segswap_job_inference_seconds_count",
+        "segswap_workers 2",
+    ):
         assert series in text
     assert 'route="/v1/{model}",status="200"' in text
     spec = httpx.get(server.url + "/openapi.json").json()
-    assert {"/v1/{model}", "/v2/{model}", "/v2/requests/{request_id}/status",
-            "/v2/requests/{request_id}", "/health", "/metrics"} <= set(spec["paths"])
+    assert {
+        "/v1/{model}",
+        "/v2/{model}",
+        "/v2/requests/{request_id}/status",
+        "/v2/requests/{request_id}",
+        "/health",
+        "/metrics",
+    } <= set(spec["paths"])
     body = spec["paths"]["/v1/{model}"]["post"]["requestBody"]["content"]
     assert "steps" in body["application/json"]["schema"]["properties"]
     assert "swagger" in httpx.get(server.url + "/docs").text.lower()
@@ -131,9 +143,7 @@ def test_media_urls_are_capabilities(server: Server, key, payload):
     assert httpx.get(output[:-6] + "AAAAA.png").status_code == 404
 
 
-
-def test_job_running_at_each_crash_fails_instead_of_crash_looping(make_server, tmp_path,
-                                                                   payload):
+def test_job_running_at_each_crash_fails_instead_of_crash_looping(make_server, tmp_path, payload):
     """A v2 job found PROCESSING at start-up after SEGSWAP_MAX_ATTEMPTS runs (it was
     running every time the server died: it likely kills it) FAILS, refunded; one found
     PROCESSING after fewer runs runs again."""
@@ -184,8 +194,10 @@ def test_media_lookup_uses_an_index(tmp_path):
     db = Database(tmp_path / "index")
     try:
         plan = " ".join(
-            str(row[3]) for row in db.conn().execute(
-                "EXPLAIN QUERY PLAN SELECT expires FROM jobs WHERE media_file = ?", ("x.png",))
+            str(row[3])
+            for row in db.conn().execute(
+                "EXPLAIN QUERY PLAN SELECT expires FROM jobs WHERE media_file = ?", ("x.png",)
+            )
         )
     finally:
         db.close()

@@ -81,8 +81,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     workers = {name: Worker(name, root / name, env) for name in ("w1", "w2")}
     servers: list[Server] = []
     try:
-        threads = [threading.Thread(target=w.start, args=(store.client(),))
-                   for w in workers.values()]
+        threads = [
+            threading.Thread(target=w.start, args=(store.client(),)) for w in workers.values()
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -106,8 +107,9 @@ def h(key: str) -> dict[str, str]:
     return {"x-api-key": key}
 
 
-def settle(client: httpx.Client, cluster: Cluster, job_id: str, key: str,
-           timeout: float = 60.0) -> dict:
+def settle(
+    client: httpx.Client, cluster: Cluster, job_id: str, key: str, timeout: float = 60.0
+) -> dict:
     """Poll a job on alternating nodes until COMPLETED or FAILED."""
     deadline = time.monotonic() + timeout
     n = 0
@@ -165,8 +167,11 @@ def test_any_node_answers_for_any_request_and_serves_its_image(cluster: Cluster,
     # unknown, and another key's, ids are 404 on every node (never QUEUED)
     other = cluster.new_key(credits=5)
     for node in (cluster.a, cluster.b):
-        for path in ("/v2/requests/no-such-id/status", "/v2/requests/no-such-id",
-                     f"/v2/requests/{jobs[0].json()['request_id']}/status"):
+        for path in (
+            "/v2/requests/no-such-id/status",
+            "/v2/requests/no-such-id",
+            f"/v2/requests/{jobs[0].json()['request_id']}/status",
+        ):
             r = client.get(node.url + path, headers=h(other))
             assert r.status_code == 404 and "error" in r.json()
         assert client.get(node.url + "/media/" + "A" * 32 + ".png").status_code == 404
@@ -200,10 +205,14 @@ def test_keys_made_through_any_node_work_on_every_node(cluster: Cluster, payload
     assert made_b.status_code == 201
     r = httpx.post(cluster.a.url + V1, json=payload, headers=h(made_b.json()["key"]), timeout=30)
     assert r.status_code == 200 and r.headers["X-Remaining-Credits"] == "1"
-    assert httpx.post(cluster.a.url + V1, json=payload,
-                      headers=h(made_b.json()["key"])).status_code == 200
-    assert httpx.post(cluster.b.url + V1, json=payload,
-                      headers=h(made_b.json()["key"])).status_code == 406
+    assert (
+        httpx.post(cluster.a.url + V1, json=payload, headers=h(made_b.json()["key"])).status_code
+        == 200
+    )
+    assert (
+        httpx.post(cluster.b.url + V1, json=payload, headers=h(made_b.json()["key"])).status_code
+        == 406
+    )
     assert keys_command(cluster.redis.url, "revoke", "carol").returncode == 0
     time.sleep(1.1)  # nodes reuse a key check for up to 1 s
     for node in (cluster.a, cluster.b):
@@ -272,8 +281,10 @@ def test_a_job_that_kills_its_worker_fails_after_max_attempts_refunded_once(
 def test_sigterm_on_a_worker_finishes_its_job_then_exits(cluster: Cluster, payload):
     key = cluster.new_key(credits=100)
     client = httpx.Client(timeout=30)
-    ids = [client.post(cluster.a.url + V2, json=payload, headers=h(key)).json()["request_id"]
-           for _ in range(6)]
+    ids = [
+        client.post(cluster.a.url + V2, json=payload, headers=h(key)).json()["request_id"]
+        for _ in range(6)
+    ]
 
     def running_on_w1() -> str | None:
         for job_id in ids:
@@ -301,14 +312,25 @@ def test_sigterm_on_an_api_node_refuses_new_work_and_drains(cluster: Cluster, pa
     node = Server(cluster.root / "node-c", cluster.env).start()
     key = cluster.new_key(credits=100)
     client = httpx.Client(timeout=30)
-    queued = [client.post(node.url + V2, json=payload, headers=h(key)).json()
-              for _ in range(6)]  # ~1.2 s of work ahead of the v1 call
+    queued = [
+        client.post(node.url + V2, json=payload, headers=h(key)).json() for _ in range(6)
+    ]  # ~1.2 s of work ahead of the v1 call
     outcome: dict[str, httpx.Response] = {}
-    sync = threading.Thread(target=lambda: outcome.update(
-        v1=httpx.post(node.url + V1, json=payload, headers=h(key), timeout=30)))
+    sync = threading.Thread(
+        target=lambda: outcome.update(
+            v1=httpx.post(node.url + V1, json=payload, headers=h(key), timeout=30)
+        )
+    )
     sync.start()
-    wait_for(lambda: cluster.client().zcard("segswap:jobs:QUEUED") + cluster.client().zcard(
-        "segswap:jobs:PROCESSING") >= 7, 10, "the v1 job to be queued")
+    wait_for(
+        lambda: (
+            cluster.client().zcard("segswap:jobs:QUEUED")
+            + cluster.client().zcard("segswap:jobs:PROCESSING")
+            >= 7
+        ),
+        10,
+        "the v1 job to be queued",
+    )
     assert node.proc is not None
     node.proc.send_signal(signal.SIGTERM)
     time.sleep(0.15)
@@ -316,8 +338,11 @@ def test_sigterm_on_an_api_node_refuses_new_work_and_drains(cluster: Cluster, pa
     assert refused.status_code == 503 and "shutting down" in refused.json()["error"]
     assert client.get(node.url + "/health").status_code == 503
     poll = client.get(queued[0]["status_url"], headers=h(key))  # polls are still served
-    assert poll.status_code == 200 and poll.json()["status"] in ("QUEUED", "PROCESSING",
-                                                                 "COMPLETED")
+    assert poll.status_code == 200 and poll.json()["status"] in (
+        "QUEUED",
+        "PROCESSING",
+        "COMPLETED",
+    )
     sync.join(30)
     assert outcome["v1"].status_code == 200  # the call in flight was served
     assert node.proc.wait(15) == 0  # then the node left cleanly
@@ -327,13 +352,13 @@ def test_sigterm_on_an_api_node_refuses_new_work_and_drains(cluster: Cluster, pa
     assert cluster.credits(key) == 100 - 7
 
 
-def test_redis_outage_is_a_json_503_and_the_cluster_recovers_by_itself(
-    cluster: Cluster, payload
-):
+def test_redis_outage_is_a_json_503_and_the_cluster_recovers_by_itself(cluster: Cluster, payload):
     key = cluster.new_key(credits=100)
     client = httpx.Client(timeout=30)
-    ids = [client.post(cluster.node(i).url + V2, json=payload, headers=h(key)).json()[
-        "request_id"] for i in range(6)]
+    ids = [
+        client.post(cluster.node(i).url + V2, json=payload, headers=h(key)).json()["request_id"]
+        for i in range(6)
+    ]
     time.sleep(0.5)  # some are running, some queued
     cluster.redis.save()  # a Redis with persistence: its data outlives the restart
     cluster.redis.kill()
@@ -367,9 +392,7 @@ def test_redis_outage_is_a_json_503_and_the_cluster_recovers_by_itself(
     assert os.environ.get("SEGSWAP_BROKER_URL") is None  # the test process stayed embedded
 
 
-def test_a_job_stored_by_a_node_that_died_before_sending_it_still_runs(
-    cluster: Cluster, payload
-):
+def test_a_job_stored_by_a_node_that_died_before_sending_it_still_runs(cluster: Cluster, payload):
     """An API node killed between storing a job (and charging it) and sending its Celery
     message: a worker's reaper finds the unsent job and sends it; it completes, once."""
     from segswap.params import SwapRequest
@@ -382,9 +405,17 @@ def test_a_job_stored_by_a_node_that_died_before_sending_it_still_runs(
     store = RedisJobStore(r, result_ttl=3600)
     job_id = "died-before-send-0001"
     outcome, remaining = store.submit(  # what the node did before it died: no message sent
-        job_id, key_id=key_id, charge=True, price=1.0, capacity=1000,
-        fields={"kind": "v2", "model": MODEL, "base64": "0",
-                "request": SwapRequest(**payload).model_dump_json()},
+        job_id,
+        key_id=key_id,
+        charge=True,
+        price=1.0,
+        capacity=1000,
+        fields={
+            "kind": "v2",
+            "model": MODEL,
+            "base64": "0",
+            "request": SwapRequest(**payload).model_dump_json(),
+        },
     )
     assert outcome == "ok" and float(remaining) == 9.0
     with httpx.Client(timeout=10) as client:

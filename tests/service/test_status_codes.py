@@ -67,8 +67,9 @@ def test_400_malformed_or_non_object_body(server, key, raw):
 
 
 def test_400_unusable_image_v1(server, key, payload):
-    r = httpx.post(server.url + V1, json={**payload, "object_image": b64(b"GIF89a-garbage")},
-                   headers=h(key))
+    r = httpx.post(
+        server.url + V1, json={**payload, "object_image": b64(b"GIF89a-garbage")}, headers=h(key)
+    )
     assert r.status_code == 400 and r.json()["error"].startswith("object_image")
 
 
@@ -174,8 +175,9 @@ def test_413_body_over_cap(server, key):
         for _ in range(40):
             yield b"A" * 100_000
 
-    r = httpx.post(server.url + V2, content=chunks(),
-                   headers={**h(key), "content-type": "application/json"})
+    r = httpx.post(
+        server.url + V2, content=chunks(), headers={**h(key), "content-type": "application/json"}
+    )
     assert r.status_code == 413
     assert httpx.get(server.url + "/health").status_code == 200
 
@@ -184,8 +186,9 @@ def test_413_body_over_cap(server, key):
 
 
 def test_422_failed_request(server, key, payload):
-    job = httpx.post(server.url + V2, json={**payload, "mask_image": b64(b"nope")},
-                     headers=h(key)).json()
+    job = httpx.post(
+        server.url + V2, json={**payload, "mask_image": b64(b"nope")}, headers=h(key)
+    ).json()
     status = wait_settled(httpx.Client(), job["status_url"], h(key))
     assert status.status_code == 422
     assert status.json()["status"] == "FAILED" and "mask_image" in status.json()["error"]
@@ -198,8 +201,14 @@ def test_422_failed_request(server, key, payload):
 
 @pytest.fixture(scope="module")
 def short_server(make_server) -> Server:
-    return make_server({"SEGSWAP_RATE_LIMIT": "2", "SEGSWAP_RATE_BURST": "3",
-                        "SEGSWAP_RESULT_TTL": "1", "SEGSWAP_SWEEP_INTERVAL": "0.2"})
+    return make_server(
+        {
+            "SEGSWAP_RATE_LIMIT": "2",
+            "SEGSWAP_RATE_BURST": "3",
+            "SEGSWAP_RESULT_TTL": "1",
+            "SEGSWAP_SWEEP_INTERVAL": "0.2",
+        }
+    )
 
 
 def test_429_rate_limited_with_retry_after(short_server, payload):
@@ -239,9 +248,15 @@ def test_results_expire_after_ttl(short_server, payload):
 
 @pytest.fixture(scope="module")
 def slow_server(make_server) -> Server:
-    return make_server({"SEGSWAP_ENGINE": "segswap_test_engines:SlowEngine",
-                        "SEGSWAP_TEST_DELAY": "0.6", "SEGSWAP_WORKERS": "1",
-                        "SEGSWAP_QUEUE_CAPACITY": "2", "SEGSWAP_SYNC_TIMEOUT": "0.3"})
+    return make_server(
+        {
+            "SEGSWAP_ENGINE": "segswap_test_engines:SlowEngine",
+            "SEGSWAP_TEST_DELAY": "0.6",
+            "SEGSWAP_WORKERS": "1",
+            "SEGSWAP_QUEUE_CAPACITY": "2",
+            "SEGSWAP_SYNC_TIMEOUT": "0.3",
+        }
+    )
 
 
 def test_504_sync_deadline_and_refund(slow_server, payload):
@@ -255,8 +270,9 @@ def test_504_sync_deadline_and_refund(slow_server, payload):
 
 def test_429_queue_full(slow_server, payload):
     key = slow_server.create_key()
-    codes = [httpx.post(slow_server.url + V2, json=payload, headers=h(key)).status_code
-             for _ in range(5)]
+    codes = [
+        httpx.post(slow_server.url + V2, json=payload, headers=h(key)).status_code for _ in range(5)
+    ]
     assert codes[:3] == [200, 200, 200]  # one running, two waiting
     assert 429 in codes[3:]
     r = httpx.post(slow_server.url + V2, json=payload, headers=h(key))

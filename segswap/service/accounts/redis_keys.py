@@ -100,8 +100,12 @@ class RedisKeyStore:
             "revoked": "",
         }
         made = self._create(
-            keys=[P + f"key:{key_id}", P + f"keyname:{name}", P + f"keyhash:{fields['hash']}",
-                  P + "keys"],
+            keys=[
+                P + f"key:{key_id}",
+                P + f"keyname:{name}",
+                P + f"keyhash:{fields['hash']}",
+                P + "keys",
+            ],
             args=[key_id, now, *[item for pair in fields.items() for item in pair]],
         )
         if not made:

@@ -66,23 +66,23 @@ def create_app(service: Service) -> FastAPI:
             message = f"no such endpoint: {request.method} {request.url.path}"
         elif error.status_code == 405:
             allowed = headers.get("Allow") or headers.get("allow") or "?"
-            message = (f"method {request.method} is not allowed on {request.url.path}"
-                       f" (allowed: {allowed})")
-        return json_response({"error": message}, error.status_code,
-                             _with_credits(request, headers))
+            message = (
+                f"method {request.method} is not allowed on {request.url.path} (allowed: {allowed})"
+            )
+        return json_response({"error": message}, error.status_code, _with_credits(request, headers))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
         field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "path"))
-        return json_response({"error": f"{field or 'request'}: {first.get('msg', 'invalid')}"},
-                             400)
+        return json_response({"error": f"{field or 'request'}: {first.get('msg', 'invalid')}"}, 400)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, error: Exception) -> Response:
         log.error("internal error on %s %s", request.method, request.url.path, exc_info=error)
-        return json_response({"error": "internal server error (it has been logged)"}, 500,
-                             _with_credits(request, {}))
+        return json_response(
+            {"error": "internal server error (it has been logged)"}, 500, _with_credits(request, {})
+        )
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)

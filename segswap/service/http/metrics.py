@@ -87,36 +87,44 @@ class Metrics:
         lines: list[str] = []
         gauges = self.gauges()
         with self._lock:
-            lines += ["# HELP segswap_http_requests_total HTTP requests served.",
-                      "# TYPE segswap_http_requests_total counter"]
+            lines += [
+                "# HELP segswap_http_requests_total HTTP requests served.",
+                "# TYPE segswap_http_requests_total counter",
+            ]
             for (method, route, status), n in sorted(self.requests.items()):
                 lines.append(
                     f'segswap_http_requests_total{{method="{method}",route="{route}",'
                     f'status="{status}"}} {n}'
                 )
-            lines += ["# HELP segswap_http_request_duration_seconds HTTP request latency.",
-                      "# TYPE segswap_http_request_duration_seconds histogram"]
+            lines += [
+                "# HELP segswap_http_request_duration_seconds HTTP request latency.",
+                "# TYPE segswap_http_request_duration_seconds histogram",
+            ]
             for route, hist in sorted(self.latency.items()):
                 lines += hist.lines("segswap_http_request_duration_seconds", f'route="{route}"')
-            lines += ["# HELP segswap_jobs_finished_total Jobs finished since start.",
-                      "# TYPE segswap_jobs_finished_total counter"]
+            lines += [
+                "# HELP segswap_jobs_finished_total Jobs finished since start.",
+                "# TYPE segswap_jobs_finished_total counter",
+            ]
             for state, n in sorted(self.jobs_finished.items()):
                 lines.append(f'segswap_jobs_finished_total{{state="{state}"}} {n}')
             for name, hist in self.job_times.items():
                 metric = f"segswap_job_{name}_seconds"
                 lines += [f"# HELP {metric} Job {name} time.", f"# TYPE {metric} histogram"]
                 lines += hist.lines(metric, "")
-        lines += ["# HELP segswap_queue_depth Jobs waiting for a worker.",
-                  "# TYPE segswap_queue_depth gauge",
-                  f"segswap_queue_depth {gauges.get('queue_depth', 0)}",
-                  "# HELP segswap_workers Worker threads alive.",
-                  "# TYPE segswap_workers gauge",
-                  f"segswap_workers {gauges.get('workers', 0)}",
-                  "# HELP segswap_workers_busy Workers running a job.",
-                  "# TYPE segswap_workers_busy gauge",
-                  f"segswap_workers_busy {gauges.get('workers_busy', 0)}",
-                  "# HELP segswap_jobs Stored jobs by state.",
-                  "# TYPE segswap_jobs gauge"]
+        lines += [
+            "# HELP segswap_queue_depth Jobs waiting for a worker.",
+            "# TYPE segswap_queue_depth gauge",
+            f"segswap_queue_depth {gauges.get('queue_depth', 0)}",
+            "# HELP segswap_workers Worker threads alive.",
+            "# TYPE segswap_workers gauge",
+            f"segswap_workers {gauges.get('workers', 0)}",
+            "# HELP segswap_workers_busy Workers running a job.",
+            "# TYPE segswap_workers_busy gauge",
+            f"segswap_workers_busy {gauges.get('workers_busy', 0)}",
+            "# HELP segswap_jobs Stored jobs by state.",
+            "# TYPE segswap_jobs gauge",
+        ]
         for state, n in gauges.get("jobs", {}).items():
             lines.append(f'segswap_jobs{{state="{state}"}} {n}')
         return "\n".join(lines) + "\n"

@@ -144,5 +144,3 @@ class JobQueue(Protocol):
 
     def counts(self) -> dict[str, int]:
         """Number of stored jobs by state."""
-
-

@@ -44,8 +44,7 @@ log = logging.getLogger("segswap.service")
 
 PUBLISH_ERROR = "the request could not be queued (the broker is unavailable); not charged"
 # Publishing retries a broken connection (e.g. after a Redis restart) a couple of times.
-PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
-                 "interval_max": 0.5}
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
 class CeleryQueue:

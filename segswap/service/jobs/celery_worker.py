@@ -148,14 +148,14 @@ class WorkerRuntime:
             return
         cutoff = time.time() - settings.visibility_timeout - 3 * self.lease - 30
         for job_id in self.jobs.orphans(cutoff):
-            log.warning("job %s is PROCESSING with no worker and no message: sending it again",
-                        job_id)
+            log.warning(
+                "job %s is PROCESSING with no worker and no message: sending it again", job_id
+            )
             self.app.send_task(TASK_NAME, args=[job_id], queue=settings.celery_queue)
         # Publishing retries for at most a few seconds; older unpublished jobs lost
         # their API node between being stored and being sent.
         for job_id in self.jobs.unpublished(time.time() - UNPUBLISHED_GRACE):
-            log.warning("job %s was stored but never sent (its API node died): sending it",
-                        job_id)
+            log.warning("job %s was stored but never sent (its API node died): sending it", job_id)
             self.app.send_task(TASK_NAME, args=[job_id], queue=settings.celery_queue)
 
     def shutdown(self) -> None:
@@ -170,9 +170,15 @@ class WorkerRuntime:
         """Run one delivery of ``job_id`` (idempotent: see the module docstring)."""
         owner = f"{self.members[0]}:{uuid.uuid4().hex[:12]}"
         while True:
-            started = _retrying(lambda: self.jobs.start(
-                job_id, owner, lease=self.lease, max_attempts=self.settings.max_attempts,
-                exhausted_error=exhausted_error(self.settings)))
+            started = _retrying(
+                lambda: self.jobs.start(
+                    job_id,
+                    owner,
+                    lease=self.lease,
+                    max_attempts=self.settings.max_attempts,
+                    exhausted_error=exhausted_error(self.settings),
+                )
+            )
             outcome = started[0]
             if outcome in ("gone", "done"):
                 log.info("job %s: already settled or expired; delivery skipped", job_id)
@@ -189,16 +195,24 @@ class WorkerRuntime:
         with self._lock:
             self.running[job_id] = owner
         try:
-            self._run(job_id, owner, int(attempts), request_json, float(created_s),
-                      float(started_s))
+            self._run(
+                job_id, owner, int(attempts), request_json, float(created_s), float(started_s)
+            )
         finally:
             with self._lock:
                 self.running.pop(job_id, None)
             with contextlib.suppress(StoreUnavailable):
                 self.jobs.not_busy(job_id)
 
-    def _run(self, job_id: str, owner: str, attempts: int, request_json: str,
-             created: float, started: float) -> None:
+    def _run(
+        self,
+        job_id: str,
+        owner: str,
+        attempts: int,
+        request_json: str,
+        created: float,
+        started: float,
+    ) -> None:
         metrics: dict[str, float] = {"queue_time": max(0.0, started - created)}
         if attempts > 1:
             log.warning("job %s: delivery %d (its previous worker stopped)", job_id, attempts)
@@ -215,20 +229,28 @@ class WorkerRuntime:
             error = (INTERNAL_ERROR, 500)
         if error is not None:
             metrics["total_time"] = time.time() - created
-            _retrying(lambda: self.jobs.fail(job_id, error[0], error[1], metrics=metrics,
-                                             owner=owner, from_states=("PROCESSING",)))
+            _retrying(
+                lambda: self.jobs.fail(
+                    job_id,
+                    error[0],
+                    error[1],
+                    metrics=metrics,
+                    owner=owner,
+                    from_states=("PROCESSING",),
+                )
+            )
             return
         metrics.update(
             load_time=rendered.load_time,
             inference_time=rendered.inference_time,
             encode_time=rendered.encode_time,
         )
-        name = _retrying(lambda: self.media.write(new_token(), request.image_format,
-                                                  rendered.data))
+        name = _retrying(lambda: self.media.write(new_token(), request.image_format, rendered.data))
         metrics["total_time"] = time.time() - created
         if not _retrying(lambda: self.jobs.complete(job_id, owner, name, metrics)):
-            log.info("job %s: settled meanwhile (deadline or another delivery); result dropped",
-                     job_id)
+            log.info(
+                "job %s: settled meanwhile (deadline or another delivery); result dropped", job_id
+            )
             _retrying(lambda: self.media.delete(name))
 
 
@@ -305,8 +327,7 @@ def run_worker(
     if pool == "solo":
         concurrency = 1
     name = hostname or f"segswap-{os.getpid()}@{socket.gethostname()}"
-    _PROCESS_SETTINGS.update(settings=settings, app=app, pool=pool, slots=concurrency,
-                             name=name)
+    _PROCESS_SETTINGS.update(settings=settings, app=app, pool=pool, slots=concurrency, name=name)
     worker = app.Worker(
         concurrency=concurrency,
         queues=queues,

@@ -110,8 +110,9 @@ class EmbeddedQueue:
                 " AND state IN ('QUEUED', 'PROCESSING')"
             ).fetchall()
             for row in lost_sync:
-                self._fail_row(conn, row["id"], row["key_id"], row["price"], RESTART_ERROR, 503,
-                               now, expires)
+                self._fail_row(
+                    conn, row["id"], row["key_id"], row["price"], RESTART_ERROR, 503, now, expires
+                )
             # A job that was running each of the last max_attempts times the server died
             # probably kills it (out of memory...): fail it rather than crash forever.
             poisoned = conn.execute(
@@ -120,8 +121,16 @@ class EmbeddedQueue:
                 (self.settings.max_attempts,),
             ).fetchall()
             for row in poisoned:
-                self._fail_row(conn, row["id"], row["key_id"], row["price"],
-                               exhausted_error(row["attempts"]), 500, now, expires)
+                self._fail_row(
+                    conn,
+                    row["id"],
+                    row["key_id"],
+                    row["price"],
+                    exhausted_error(row["attempts"]),
+                    500,
+                    now,
+                    expires,
+                )
             reset = conn.execute(
                 "UPDATE jobs SET state = 'QUEUED', started = NULL WHERE state = 'PROCESSING'"
             ).rowcount
@@ -140,7 +149,11 @@ class EmbeddedQueue:
                 "recovered %d queued job(s) (%d were processing), failed %d interrupted"
                 " synchronous job(s) and %d job(s) running at each of the last %d stops,"
                 " removed %d orphan file(s)",
-                len(queued), reset, len(lost_sync), len(poisoned), self.settings.max_attempts,
+                len(queued),
+                reset,
+                len(lost_sync),
+                len(poisoned),
+                self.settings.max_attempts,
                 orphans,
             )
 
@@ -208,8 +221,16 @@ class EmbeddedQueue:
                 conn.execute(
                     "INSERT INTO jobs (id, key_id, kind, model, state, request, price, base64,"
                     " created) VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)",
-                    (job_id, key.id, "v1" if sync else "v2", model, stored,
-                     price if key.id != "anonymous" else 0.0, int(request.base64), now),
+                    (
+                        job_id,
+                        key.id,
+                        "v1" if sync else "v2",
+                        model,
+                        stored,
+                        price if key.id != "anonymous" else 0.0,
+                        int(request.base64),
+                        now,
+                    ),
                 )
             if sync:
                 loop = asyncio.get_running_loop()
@@ -240,8 +261,16 @@ class EmbeddedQueue:
             ).fetchone()
             if row is None:
                 return False
-            self._fail_row(conn, job_id, row["key_id"], row["price"], DEADLINE_ERROR, 504, now,
-                           now + self.settings.result_ttl)
+            self._fail_row(
+                conn,
+                job_id,
+                row["key_id"],
+                row["price"],
+                DEADLINE_ERROR,
+                504,
+                now,
+                now + self.settings.result_ttl,
+            )
         return True
 
     # ----- workers -----
@@ -306,8 +335,7 @@ class EmbeddedQueue:
             done = conn.execute(
                 "UPDATE jobs SET state = 'COMPLETED', finished = ?, expires = ?, content_type = ?,"
                 " metrics = ? WHERE id = ? AND state = 'PROCESSING'",
-                (finished, finished + self.settings.result_ttl, ctype, json.dumps(metrics),
-                 job_id),
+                (finished, finished + self.settings.result_ttl, ctype, json.dumps(metrics), job_id),
             ).rowcount
         if done:
             self._resolve(job_id, SyncOutcome(data, ctype, None, None, metrics))
@@ -323,8 +351,14 @@ class EmbeddedQueue:
             done = conn.execute(
                 "UPDATE jobs SET state = 'COMPLETED', finished = ?, expires = ?, media_file = ?,"
                 " content_type = ?, metrics = ? WHERE id = ? AND state = 'PROCESSING'",
-                (finished, finished + self.settings.result_ttl, name, content_type(name),
-                 json.dumps(metrics), job_id),
+                (
+                    finished,
+                    finished + self.settings.result_ttl,
+                    name,
+                    content_type(name),
+                    json.dumps(metrics),
+                    job_id,
+                ),
             ).rowcount
         if not done:
             self.files.delete(name)
@@ -337,9 +371,18 @@ class EmbeddedQueue:
         now = time.time()
         metrics["total_time"] = now - row["created"]
         with self.db.transaction() as conn:
-            failed = self._fail_row(conn, job_id, row["key_id"], row["price"], error, status,
-                                    now, now + self.settings.result_ttl, metrics,
-                                    from_states=("PROCESSING",))
+            failed = self._fail_row(
+                conn,
+                job_id,
+                row["key_id"],
+                row["price"],
+                error,
+                status,
+                now,
+                now + self.settings.result_ttl,
+                metrics,
+                from_states=("PROCESSING",),
+            )
         if failed:
             self._resolve(job_id, SyncOutcome(None, None, error, status, metrics))
             self._finished("FAILED", metrics)

@@ -69,7 +69,9 @@ return {'ok', remaining}
 """
 
 # KEYS: job, lease. ARGV: job id, owner, lease ms, max attempts, now, ttl, exhausted error.
-_START = _FAIL_FN + """
+_START = (
+    _FAIL_FN
+    + """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'gone'} end
 if state == 'COMPLETED' or state == 'FAILED' then return {'done'} end
@@ -89,6 +91,7 @@ redis.call('ZADD', 'segswap:jobs:PROCESSING', ARGV[5], ARGV[1])
 local f = redis.call('HMGET', KEYS[1], 'request', 'kind', 'created', 'started')
 return {'run', tostring(attempts), f[1] or '', f[2] or '', f[3] or '', f[4] or ''}
 """
+)
 
 # KEYS: job, lease. ARGV: job id, owner, now, ttl, media name, content type, metrics.
 _COMPLETE = """
@@ -106,7 +109,9 @@ return 1
 
 # KEYS: job, lease. ARGV: job id, owner ('' = anyone), now, ttl, error, status, metrics,
 # states it may fail from (space-separated).
-_FAIL = _FAIL_FN + """
+_FAIL = (
+    _FAIL_FN
+    + """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or not string.find(' ' .. ARGV[8] .. ' ', ' ' .. state .. ' ', 1, true) then
   return 0
@@ -116,6 +121,7 @@ local holder = redis.call('GET', KEYS[2])
 if holder and (ARGV[2] == '' or holder == ARGV[2]) then redis.call('DEL', KEYS[2]) end
 return 1
 """
+)
 
 # KEYS: lease. ARGV: owner, lease ms. Extends the lease only while we still hold it.
 _RENEW = """
@@ -126,8 +132,18 @@ return 0
 """
 
 STATES = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED")
-_VIEW_FIELDS = ("key_id", "kind", "state", "base64", "created", "expires", "error",
-                "error_status", "media_file", "metrics")
+_VIEW_FIELDS = (
+    "key_id",
+    "kind",
+    "state",
+    "base64",
+    "created",
+    "expires",
+    "error",
+    "error_status",
+    "media_file",
+    "metrics",
+)
 
 
 class RedisJobStore:
@@ -170,13 +186,25 @@ class RedisJobStore:
         ``("credits", credits left)``.
         """
         now = time.time()
-        record = {**fields, "state": "QUEUED", "key_id": key_id,
-                  "price": repr(price if charge else 0.0), "created": repr(now),
-                  "attempts": "0"}
+        record = {
+            **fields,
+            "state": "QUEUED",
+            "key_id": key_id,
+            "price": repr(price if charge else 0.0),
+            "created": repr(now),
+            "attempts": "0",
+        }
         result = self._submit(
             keys=[self.job_key(job_id), P + f"key:{key_id}", P + "jobs:QUEUED", UNPUBLISHED],
-            args=[price, "1" if charge and price > 0 else "0", capacity, now, PENDING_TTL,
-                  job_id, *[item for pair in record.items() for item in pair]],
+            args=[
+                price,
+                "1" if charge and price > 0 else "0",
+                capacity,
+                now,
+                PENDING_TTL,
+                job_id,
+                *[item for pair in record.items() for item in pair],
+            ],
         )
         return _s(result[0]) or "", _s(result[1]) or ""
 
@@ -206,8 +234,16 @@ class RedisJobStore:
         """Mark a job FAILED (refunded exactly once) if it is in ``from_states``."""
         done = self._fail(
             keys=[self.job_key(job_id), self.lease_key(job_id)],
-            args=[job_id, owner, time.time(), self.ttl, error, status,
-                  json.dumps(metrics or {}), " ".join(from_states)],
+            args=[
+                job_id,
+                owner,
+                time.time(),
+                self.ttl,
+                error,
+                status,
+                json.dumps(metrics or {}),
+                " ".join(from_states),
+            ],
         )
         return bool(done)
 
@@ -256,8 +292,15 @@ class RedisJobStore:
         """
         result = self._start(
             keys=[self.job_key(job_id), self.lease_key(job_id)],
-            args=[job_id, owner, int(lease * 1000), max_attempts, time.time(), self.ttl,
-                  exhausted_error],
+            args=[
+                job_id,
+                owner,
+                int(lease * 1000),
+                max_attempts,
+                time.time(),
+                self.ttl,
+                exhausted_error,
+            ],
         )
         return [_s(v) or "" for v in result]
 
@@ -270,14 +313,19 @@ class RedisJobStore:
         return _s(self.r.get(self.lease_key(job_id)))
 
     @guarded
-    def complete(
-        self, job_id: str, owner: str, media_name: str, metrics: dict[str, float]
-    ) -> bool:
+    def complete(self, job_id: str, owner: str, media_name: str, metrics: dict[str, float]) -> bool:
         """PROCESSING -> COMPLETED with its result; False when it was settled already."""
         done = self._complete(
             keys=[self.job_key(job_id), self.lease_key(job_id)],
-            args=[job_id, owner, time.time(), self.ttl, media_name, content_type(media_name),
-                  json.dumps(metrics)],
+            args=[
+                job_id,
+                owner,
+                time.time(),
+                self.ttl,
+                media_name,
+                content_type(media_name),
+                json.dumps(metrics),
+            ],
         )
         return bool(done)
 
@@ -290,8 +338,7 @@ class RedisJobStore:
             pipe.zadd(P + "workers", dict.fromkeys(members, now))
         for job_id, owner in jobs.items():
             pipe.zadd(P + "busy", {job_id: now})
-            self._renew(keys=[self.lease_key(job_id)], args=[owner, int(lease * 1000)],
-                        client=pipe)
+            self._renew(keys=[self.lease_key(job_id)], args=[owner, int(lease * 1000)], client=pipe)
         pipe.zremrangebyscore(P + "workers", "-inf", now - 3600)
         pipe.zremrangebyscore(P + "busy", "-inf", now - 3600)
         pipe.execute()
@@ -316,8 +363,10 @@ class RedisJobStore:
         """QUEUED jobs stored before ``older_than`` whose message was never sent (their
         API node died between storing the job and sending it). Each is returned once;
         entries of jobs no longer QUEUED are dropped."""
-        ids = [_s(v) or "" for v in self.r.zrangebyscore(
-            UNPUBLISHED, "-inf", older_than, start=0, num=limit)]
+        ids = [
+            _s(v) or ""
+            for v in self.r.zrangebyscore(UNPUBLISHED, "-inf", older_than, start=0, num=limit)
+        ]
         found = []
         for job_id in ids:
             self.r.zrem(UNPUBLISHED, job_id)
@@ -330,8 +379,12 @@ class RedisJobStore:
         """PROCESSING jobs started before ``older_than`` whose lease is gone (their worker
         died and their message was lost); their start time is bumped to now so that each
         is reported once per period."""
-        ids = [_s(v) or "" for v in self.r.zrangebyscore(
-            P + "jobs:PROCESSING", "-inf", older_than, start=0, num=limit)]
+        ids = [
+            _s(v) or ""
+            for v in self.r.zrangebyscore(
+                P + "jobs:PROCESSING", "-inf", older_than, start=0, num=limit
+            )
+        ]
         found = []
         for job_id in ids:
             if not self.r.exists(self.lease_key(job_id)):
