@@ -1,0 +1,377 @@
+"""Exemplar fill: the hole is rebuilt from patches copied from the scene around it.
+
+Multi-scale EM completion in the spirit of Wexler, Shechtman and Irani (2007), with the
+PatchMatch search of Barnes et al. (2009):
+
+1. A mask-aware pyramid (:mod:`.pyramid`) halves the scene until the hole is small; a
+   coarse pixel is known only from known pixels under it.
+2. At the coarsest level the hole starts from a smooth guess (OpenCV's Telea fill) and
+   every patch overlapping the hole gets a random source from the sampling area
+   (:mod:`.sources`).
+3. At every level, full resolution included, a few EM rounds run. *Search*: PatchMatch
+   passes (propagation from the neighbours plus random search with a halving radius)
+   look for the source whose whole 7×7 window best matches each target window, in
+   Lab colour plus the lightness gradient (so edges and their direction count, which
+   keeps lines crossing the hole continuous); known pixels count fully, the current
+   estimate in the hole less. *Vote*: each hole pixel becomes the average of what
+   every overlapping patch's source says it should be, weighted by how well that patch
+   matched (no unaveraged per-pixel copy, so no salt-and-pepper noise).
+4. Sources are carried, doubled, to the next finer level, which starts from their vote.
+5. At full resolution the fill's low frequencies are shifted to meet the scene along
+   the hole's edge (:mod:`.seam`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from segswap.engine.fill import kernels
+from segswap.engine.fill.pyramid import pyramid
+from segswap.engine.fill.seam import boundary_correction
+from segswap.engine.fill.sources import (
+    PATCH,
+    RADIUS,
+    SAMPLING_SCALE,
+    sampling_reach,
+    source_centres,
+    whole_windows,
+)
+
+GRADIENT_WEIGHT = 2.0
+"""Weight of the lightness gradient (ΔL per pixel, each axis) next to Lab colour in the
+patch distance: structure counts as much as a colour difference of twice its size."""
+
+ESTIMATE_WEIGHT = 0.5
+"""Weight of a hole pixel's current estimate in a patch distance (known pixels: 1)."""
+
+ONION_CANDIDATES = 800
+"""Sources tried per pixel by the coarsest level's first fill (all when there are fewer)."""
+
+COARSEST_ROUNDS = 6
+"""EM rounds at the coarsest level (it is tiny, and settles the layout)."""
+
+VOTE_RADIUS = 1
+"""Each patch votes for the pixels within this many pixels of its centre (1: its central
+3×3), not its whole window: on stochastic texture (fur, grass) neighbouring patches
+come from different places, and averaging all 49 overlapping copies blurs it away."""
+
+VOTE_PERCENTILE = 75.0
+"""Patch weights in a vote are exp(-cost / 2σ²), σ² this percentile of the costs."""
+
+SHARP_VOTE_PERCENTILE = 25.0
+"""σ² percentile of the final vote when ``FillEffort.sharpen``: the best-matching patches
+dominate, so the fill keeps more of the copied texture's sharpness."""
+
+
+@dataclass(frozen=True)
+class FillEffort:
+    """How hard the fill searches.
+
+    Attributes:
+        candidates: random-search samples per target per pass (the radius halves at
+            each one), ≥ 1.
+        iterations: EM rounds (search + vote) per intermediate pyramid level, ≥ 1.
+        finest_iterations: EM rounds at full resolution; 0 only carries the coarser
+            level's sources up and votes.
+        sharpen: the last vote weights the best-matching patches more
+            (:data:`SHARP_VOTE_PERCENTILE`), keeping more texture sharpness.
+        search_depth: levels finer than this (0 = full resolution, 1 = half...) do not
+            search; they only carry the coarser sources up and vote. The coarsest level
+            always searches, however fine it is.
+        max_pixels: when the hole has more pixels than this, fill a copy halved (as
+            often as needed) and scale the fill back up: softer, and far cheaper.
+        sampling_scale: the sampling area reaches this many hole thicknesses from the
+            hole (see :mod:`segswap.engine.fill.sources`); None copies from anywhere.
+    """
+
+    candidates: int = 10
+    iterations: int = 3
+    finest_iterations: int = 1
+    sharpen: bool = True
+    search_depth: int = 0
+    max_pixels: int | None = None
+    sampling_scale: float | None = SAMPLING_SCALE
+
+
+def fill_hole(
+    image: np.ndarray, hole: np.ndarray, rng: np.random.Generator, effort: FillEffort
+) -> np.ndarray:
+    """Fill ``hole`` in ``image`` with texture copied from the rest of it.
+
+    Args:
+        image: H×W×3 uint8 RGB. Its pixels under ``hole`` are ignored.
+        hole: H×W bool, True where the image must be rebuilt; some pixels must be known.
+        rng: source of the random search (a seeded generator gives a repeatable fill).
+        effort: search effort.
+
+    Returns:
+        H×W×3 uint8 RGB: ``image`` with the hole filled; other pixels unchanged.
+    """
+    if hole.all():
+        raise ValueError("nothing around the hole to fill it from")
+    if not hole.any():
+        return image.copy()
+    if effort.max_pixels is not None and np.count_nonzero(hole) > effort.max_pixels:
+        return _fill_reduced(image, hole, rng, effort)
+    if not whole_windows(hole).any():
+        # No PATCH×PATCH window of known pixels (a tiny or one-pixel-thin image, or a
+        # hole leaving only a sliver): nothing to copy from, so carry the known pixels'
+        # colours inward instead.
+        return _fill_smooth(image, hole)
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    levels = pyramid(lab, hole)
+    reach = None
+    if effort.sampling_scale is not None:
+        reach = sampling_reach(hole, effort.sampling_scale)
+    level: _Level | None = None
+    coarsest = len(levels) - 1
+    for depth in range(coarsest, -1, -1):
+        level_image, level_hole = levels[depth]
+        level_reach = None if reach is None else reach / 2**depth
+        if level is None:
+            level = _Level(level_image, level_hole, level_reach)
+            level.start_onion(rng)
+            rounds = max(COARSEST_ROUNDS, effort.iterations)
+        else:
+            level = level.refined(level_image, level_hole, level_reach)
+            rounds = effort.iterations if depth > 0 else effort.finest_iterations
+            if depth < effort.search_depth:
+                rounds = 0
+        for round_index in range(rounds):
+            level.search(rng, effort.candidates)
+            last = depth == 0 and round_index == rounds - 1
+            level.vote(SHARP_VOTE_PERCENTILE if last and effort.sharpen else VOTE_PERCENTILE)
+    assert level is not None
+    level.match_boundary()
+    rgb = cv2.cvtColor(level.image, cv2.COLOR_Lab2RGB)
+    filled = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+    result = image.copy()
+    result[hole] = filled[hole]
+    return result
+
+
+def _fill_reduced(
+    image: np.ndarray, hole: np.ndarray, rng: np.random.Generator, effort: FillEffort
+) -> np.ndarray:
+    """Fill a half-size copy (recursively, until small enough) and scale the fill up."""
+    height, width = hole.shape
+    size = ((width + 1) // 2, (height + 1) // 2)
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole.view(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+    # The half-size copy must still hold whole known patches to copy from (a thin ring
+    # of scene around a large hole can vanish when halved).
+    if (
+        small_hole.all()
+        or min(size) < 6 * PATCH
+        or np.count_nonzero(whole_windows(small_hole)) < 16
+    ):
+        return fill_hole(image, hole, rng, replace(effort, max_pixels=None))
+    filled = fill_hole(small, small_hole, rng, effort)
+    up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
+    result = image.copy()
+    result[hole] = up[hole]
+    return result
+
+
+def _fill_smooth(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``image`` with ``hole`` filled by OpenCV's Telea fill from the known pixels around
+    it: the fallback when no whole patch is known (at least one pixel must be)."""
+    filled = cv2.inpaint(np.ascontiguousarray(image), hole.view(np.uint8), 3, cv2.INPAINT_TELEA)
+    result = image.copy()
+    result[hole] = filled[hole]
+    return result
+
+
+def _smooth_guess(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """A first guess for the coarsest hole: OpenCV's Telea fill, which carries the
+    boundary's colours inward (the search then replaces it with texture)."""
+    rgb = cv2.cvtColor(image, cv2.COLOR_Lab2RGB)
+    rgb8 = np.clip(rgb * 255.0, 0, 255).astype(np.uint8)
+    filled = cv2.inpaint(rgb8, hole.view(np.uint8), 3, cv2.INPAINT_TELEA)
+    return cv2.cvtColor(filled.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+
+def features(lab: np.ndarray) -> np.ndarray:
+    """H×W×5 float32: L, a, b and the lightness gradient (ΔL per pixel along y and x,
+    × :data:`GRADIENT_WEIGHT`) of a Lab image."""
+    lightness = np.ascontiguousarray(lab[:, :, 0])
+    scale = GRADIENT_WEIGHT / 8.0  # a 3×3 Sobel sums 8 one-pixel differences
+    gy = cv2.Sobel(lightness, cv2.CV_32F, 0, 1, ksize=3, scale=scale)
+    gx = cv2.Sobel(lightness, cv2.CV_32F, 1, 0, ksize=3, scale=scale)
+    return np.ascontiguousarray(np.dstack([lab, gy, gx]).astype(np.float32))
+
+
+class _Level:
+    """The image estimate and the nearest-neighbour field at one pyramid level."""
+
+    def __init__(self, image: np.ndarray, hole: np.ndarray, reach: float | None) -> None:
+        self.image = np.ascontiguousarray(image, dtype=np.float32).copy()
+        self.hole = hole
+        self.height, self.width = hole.shape
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (PATCH, PATCH))
+        targets = cv2.dilate(hole.view(np.uint8), kernel).astype(bool)
+        self.target_ys, self.target_xs = (a.astype(np.int32) for a in np.nonzero(targets))
+        self.slots = np.full(hole.shape, -1, np.int32)
+        self.slots[self.target_ys, self.target_xs] = np.arange(self.target_ys.size, dtype=np.int32)
+        self.sources = source_centres(hole, reach)
+        self.source_ys, self.source_xs = (a.astype(np.int32) for a in np.nonzero(self.sources))
+        self.nnf_ys = np.zeros_like(self.target_ys)
+        self.nnf_xs = np.zeros_like(self.target_xs)
+        self.costs = np.zeros(self.target_ys.size, np.float32)
+        self.totals: np.ndarray | None = None
+        self.counts: np.ndarray | None = None
+
+    def start_onion(self, rng: np.random.Generator) -> None:
+        """First fill of the coarsest hole, from its edge inward (:func:`kernels.onion_peel`):
+        each pixel copies the centre of the source matching what is known or already
+        filled around it, so edges reaching the hole are carried into it. Every target
+        then starts on the source of its centre pixel (known centres: a random one)."""
+        distance = cv2.distanceTransform(self.hole.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+        ys, xs = np.nonzero(self.hole)
+        order = np.lexsort((xs, ys, distance[ys, xs]))
+        order_ys, order_xs = ys[order].astype(np.int32), xs[order].astype(np.int32)
+        slots = np.full(self.hole.shape, -1, np.int32)
+        slots[order_ys, order_xs] = np.arange(order_ys.size, dtype=np.int32)
+        known = (~self.hole).view(np.uint8).copy()
+        peel_ys = np.zeros_like(order_ys)
+        peel_xs = np.zeros_like(order_xs)
+        kernels.onion_peel(
+            self.image,
+            known,
+            order_ys,
+            order_xs,
+            slots,
+            self.source_ys,
+            self.source_xs,
+            ONION_CANDIDATES,
+            RADIUS,
+            int(rng.integers(0, 2**31 - 1)),
+            peel_ys,
+            peel_xs,
+        )
+        pick = rng.integers(0, self.source_ys.size, self.target_ys.size)
+        self.nnf_ys = self.source_ys[pick]
+        self.nnf_xs = self.source_xs[pick]
+        slot = slots[self.target_ys, self.target_xs]
+        inside = slot >= 0
+        self.nnf_ys[inside] = peel_ys[slot[inside]]
+        self.nnf_xs[inside] = peel_xs[slot[inside]]
+
+    def refined(self, image: np.ndarray, hole: np.ndarray, reach: float | None) -> _Level:
+        """The next finer level: sources doubled, its hole estimate their vote."""
+        finer = _Level(image, hole, reach)
+        parent = self.slots[
+            np.minimum(finer.target_ys // 2, self.height - 1),
+            np.minimum(finer.target_xs // 2, self.width - 1),
+        ]
+        has = parent >= 0
+        finer.nnf_ys = np.where(
+            has, self.nnf_ys[parent] * 2 + (finer.target_ys & 1), finer.target_ys
+        ).astype(np.int32)
+        finer.nnf_xs = np.where(
+            has, self.nnf_xs[parent] * 2 + (finer.target_xs & 1), finer.target_xs
+        ).astype(np.int32)
+        finer.repair()
+        finer.costs[:] = 1.0  # every patch votes alike until the first search
+        finer.vote(VOTE_PERCENTILE)
+        return finer
+
+    def repair(self) -> None:
+        """Move sources that landed outside the source centres to the nearest one."""
+        ys = np.clip(self.nnf_ys, 0, self.height - 1)
+        xs = np.clip(self.nnf_xs, 0, self.width - 1)
+        bad = ~self.sources[ys, xs]
+        if bad.any():
+            _, labels = cv2.distanceTransformWithLabels(
+                (~self.sources).view(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+            )
+            label_y = np.zeros(labels.max() + 1, np.int32)
+            label_x = np.zeros(labels.max() + 1, np.int32)
+            known_labels = labels[self.sources]
+            label_y[known_labels] = self.source_ys
+            label_x[known_labels] = self.source_xs
+            nearest = labels[ys[bad], xs[bad]]
+            ys[bad] = label_y[nearest]
+            xs[bad] = label_x[nearest]
+        self.nnf_ys, self.nnf_xs = ys.astype(np.int32), xs.astype(np.int32)
+
+    def search(self, rng: np.random.Generator, candidates: int) -> None:
+        """Re-score every target against the current image, then a forward and a
+        backward PatchMatch pass."""
+        described = features(self.image)
+        weights = np.where(self.hole, ESTIMATE_WEIGHT, 1.0).astype(np.float32)
+        window = cv2.boxFilter(
+            weights, -1, (PATCH, PATCH), normalize=False, borderType=cv2.BORDER_CONSTANT
+        )
+        window_weights = np.ascontiguousarray(window[self.target_ys, self.target_xs])
+        kernels.evaluate(
+            described,
+            weights,
+            window_weights,
+            self.target_ys,
+            self.target_xs,
+            self.nnf_ys,
+            self.nnf_xs,
+            self.costs,
+            RADIUS,
+        )
+        radius = max(self.height, self.width)
+        for forward in (True, False):
+            kernels.search(
+                described,
+                weights,
+                window_weights,
+                self.sources,
+                self.slots,
+                self.target_ys,
+                self.target_xs,
+                self.nnf_ys,
+                self.nnf_xs,
+                self.costs,
+                RADIUS,
+                radius,
+                candidates,
+                forward,
+                int(rng.integers(0, 2**31 - 1)),
+            )
+
+    def vote(self, percentile: float) -> None:
+        """Set each hole pixel to the similarity-weighted average of the overlapping
+        patches' sources (keeps the sums for :meth:`match_boundary`)."""
+        spread = float(np.percentile(self.costs, percentile)) + 1e-6
+        weights = np.exp(-0.5 * np.minimum(self.costs / spread, 50.0)).astype(np.float64)
+        totals = np.zeros((self.height, self.width, 3), np.float64)
+        counts = np.zeros((self.height, self.width), np.float64)
+        kernels.vote(
+            self.image,
+            self.target_ys,
+            self.target_xs,
+            self.nnf_ys,
+            self.nnf_xs,
+            weights,
+            VOTE_RADIUS,
+            totals,
+            counts,
+        )
+        self.totals, self.counts = totals, counts
+        hole = self.hole
+        self.image[hole] = (totals[hole] / counts[hole][:, None]).astype(np.float32)
+
+    def match_boundary(self) -> None:
+        """Shift the fill so its low frequencies meet the known pixels along its edge:
+        there, the scene is compared with what the overlapping patches' sources say it
+        should be, and that difference is spread smoothly over the hole and added."""
+        if self.totals is None or self.counts is None:
+            return
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
+        edge = cv2.dilate(self.hole.view(np.uint8), kernel).astype(bool) & ~self.hole
+        edge &= self.counts > 0
+        if not edge.any():
+            return
+        predicted = np.zeros_like(self.image)
+        predicted[edge] = self.totals[edge] / self.counts[edge][:, None]
+        correction = boundary_correction(self.image - predicted, edge)
+        self.image[self.hole] += correction[self.hole]

@@ -1,0 +1,286 @@
+"""The compiled inner loops of the fill: patch distance, PatchMatch search and voting.
+
+Compiled with numba (``cache=True``: the machine code is kept next to this file, so
+only the first call after an install pays the compile, a few seconds). Everything else
+of the fill is NumPy/OpenCV.
+
+Conventions shared by every kernel:
+
+- ``features``: H×W×C float32, the level's image described per pixel (Lab and the
+  lightness gradient, scaled); hole pixels hold the current estimate.
+- ``weights``: H×W float32, how much each pixel counts in a patch distance (1 for known
+  pixels, less for the estimate in the hole).
+- ``target_ys/xs``: the centres of every patch that overlaps the hole, in raster order;
+  ``slots``: H×W int32 giving each centre's position in that list, -1 elsewhere.
+- ``sources``: H×W bool, centres whose whole window is known, inside the image and in
+  the sampling area; every source window is therefore fully inside the image.
+- ``nnf_ys/xs``: each target's source centre; ``costs``: its normalised distance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def patch_distance(
+    features: np.ndarray,
+    weights: np.ndarray,
+    ty: int,
+    tx: int,
+    sy: int,
+    sx: int,
+    radius: int,
+    limit: float,
+) -> float:
+    """Weighted sum of squared feature differences between the target window at
+    (ty, tx) and the source window at (sy, sx); target pixels outside the image are
+    skipped. Stops early (returning a value above ``limit``) once ``limit`` is passed."""
+    height, width, channels = features.shape
+    total = 0.0
+    for dy in range(-radius, radius + 1):
+        y = ty + dy
+        if y < 0 or y >= height:
+            continue
+        for dx in range(-radius, radius + 1):
+            x = tx + dx
+            if x < 0 or x >= width:
+                continue
+            w = weights[y, x]
+            if w == 0.0:
+                continue
+            squared = 0.0
+            for c in range(channels):
+                d = features[y, x, c] - features[sy + dy, sx + dx, c]
+                squared += d * d
+            total += w * squared
+        if total > limit:
+            return total
+    return total
+
+
+@njit(cache=True, nogil=True)
+def evaluate(
+    features: np.ndarray,
+    weights: np.ndarray,
+    window_weights: np.ndarray,
+    target_ys: np.ndarray,
+    target_xs: np.ndarray,
+    nnf_ys: np.ndarray,
+    nnf_xs: np.ndarray,
+    costs: np.ndarray,
+    radius: int,
+) -> None:
+    """Recompute every target's cost against its current source (the image changed)."""
+    for i in range(target_ys.size):
+        d = patch_distance(
+            features, weights, target_ys[i], target_xs[i], nnf_ys[i], nnf_xs[i], radius, np.inf
+        )
+        costs[i] = d / window_weights[i]
+
+
+@njit(cache=True, nogil=True)
+def search(
+    features: np.ndarray,
+    weights: np.ndarray,
+    window_weights: np.ndarray,
+    sources: np.ndarray,
+    slots: np.ndarray,
+    target_ys: np.ndarray,
+    target_xs: np.ndarray,
+    nnf_ys: np.ndarray,
+    nnf_xs: np.ndarray,
+    costs: np.ndarray,
+    radius: int,
+    search_radius: int,
+    candidates: int,
+    forward: bool,
+    seed: int,
+) -> None:
+    """One PatchMatch pass (Barnes et al. 2009) over the targets, in raster order when
+    ``forward``, else reversed.
+
+    Each target tries its already visited neighbours' sources shifted by one pixel
+    (propagation, so good matches spread along coherent regions), then ``candidates``
+    random sources around its own, the window halving from ``search_radius`` pixels
+    (and repeating at the smallest size once it reaches one pixel).
+    """
+    np.random.seed(seed)
+    height, width = sources.shape
+    n = target_ys.size
+    step = 1 if forward else -1
+    for k in range(n):
+        i = k if forward else n - 1 - k
+        y = target_ys[i]
+        x = target_xs[i]
+        norm = window_weights[i]
+        best = costs[i]
+        by = nnf_ys[i]
+        bx = nnf_xs[i]
+        for direction in range(2):
+            ny = y - step if direction == 0 else y
+            nx = x if direction == 0 else x - step
+            if ny < 0 or ny >= height or nx < 0 or nx >= width:
+                continue
+            j = slots[ny, nx]
+            if j < 0:
+                continue
+            cy = nnf_ys[j] + (y - ny)
+            cx = nnf_xs[j] + (x - nx)
+            if cy < 0 or cy >= height or cx < 0 or cx >= width or not sources[cy, cx]:
+                continue
+            if cy == by and cx == bx:
+                continue
+            d = patch_distance(features, weights, y, x, cy, cx, radius, best * norm) / norm
+            if d < best:
+                best = d
+                by = cy
+                bx = cx
+        r = float(search_radius)
+        for _ in range(candidates):
+            span = max(1, int(r))
+            cy = by + np.random.randint(-span, span + 1)
+            cx = bx + np.random.randint(-span, span + 1)
+            r *= 0.5
+            if cy < 0 or cy >= height or cx < 0 or cx >= width or not sources[cy, cx]:
+                continue
+            d = patch_distance(features, weights, y, x, cy, cx, radius, best * norm) / norm
+            if d < best:
+                best = d
+                by = cy
+                bx = cx
+        nnf_ys[i] = by
+        nnf_xs[i] = bx
+        costs[i] = best
+
+
+@njit(cache=True, nogil=True)
+def vote(
+    image: np.ndarray,
+    target_ys: np.ndarray,
+    target_xs: np.ndarray,
+    nnf_ys: np.ndarray,
+    nnf_xs: np.ndarray,
+    patch_weights: np.ndarray,
+    radius: int,
+    totals: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """Accumulate every target patch's source pixels, weighted, over its window.
+
+    ``totals`` (H×W×3) and ``counts`` (H×W) receive the sums; the caller divides. Every
+    pixel of a window counts, known or not (the caller keeps what it needs).
+    """
+    height, width = counts.shape
+    channels = image.shape[2]
+    for i in range(target_ys.size):
+        w = patch_weights[i]
+        ty = target_ys[i]
+        tx = target_xs[i]
+        sy = nnf_ys[i]
+        sx = nnf_xs[i]
+        for dy in range(-radius, radius + 1):
+            y = ty + dy
+            if y < 0 or y >= height:
+                continue
+            for dx in range(-radius, radius + 1):
+                x = tx + dx
+                if x < 0 or x >= width:
+                    continue
+                for c in range(channels):
+                    totals[y, x, c] += w * image[sy + dy, sx + dx, c]
+                counts[y, x] += w
+
+
+@njit(cache=True, nogil=True)
+def onion_peel(
+    image: np.ndarray,
+    known: np.ndarray,
+    order_ys: np.ndarray,
+    order_xs: np.ndarray,
+    slots: np.ndarray,
+    source_ys: np.ndarray,
+    source_xs: np.ndarray,
+    candidates: int,
+    radius: int,
+    seed: int,
+    nnf_ys: np.ndarray,
+    nnf_xs: np.ndarray,
+) -> None:
+    """Greedy first fill of a small hole, from its edge inward (``order``).
+
+    Each pixel in turn takes the centre of the source whose window best matches the
+    known and already filled pixels of its own window (distance normalised by how many
+    of them there are). Candidates: the sources of filled neighbours shifted by the
+    offset (propagation) and ``candidates`` sources drawn at random, or every source when
+    there are no more than that. ``image`` and ``known`` (uint8, 1 = known/filled) are
+    updated in place (2 = filled); each filled pixel's source goes to ``nnf_ys/xs`` (same
+    order; ``slots`` gives each hole pixel's position in it).
+    """
+    np.random.seed(seed)
+    height, width, channels = image.shape
+    count = source_ys.size
+    exhaustive = count <= candidates
+    trials = count if exhaustive else candidates
+    for i in range(order_ys.size):
+        ty = order_ys[i]
+        tx = order_xs[i]
+        best = np.inf
+        by = source_ys[0]
+        bx = source_xs[0]
+        for k in range(trials + 8):
+            if k < 8:
+                # a filled neighbour's source, shifted by the offset to this pixel
+                oy = (k // 3) - 1 if k < 4 else ((k + 1) // 3) - 1
+                ox = (k % 3) - 1 if k < 4 else ((k + 1) % 3) - 1
+                ny = ty + oy
+                nx = tx + ox
+                if ny < 0 or ny >= height or nx < 0 or nx >= width or known[ny, nx] != 2:
+                    continue
+                j = slots[ny, nx]
+                cy = nnf_ys[j] - oy
+                cx = nnf_xs[j] - ox
+                if cy < radius or cy >= height - radius or cx < radius or cx >= width - radius:
+                    continue
+                ok = True
+                for dy in range(-radius, radius + 1):
+                    for dx in range(-radius, radius + 1):
+                        if known[cy + dy, cx + dx] != 1:
+                            ok = False
+                if not ok:
+                    continue
+            else:
+                pick = k - 8 if exhaustive else np.random.randint(0, count)
+                cy = source_ys[pick]
+                cx = source_xs[pick]
+            total = 0.0
+            weight = 0.0
+            for dy in range(-radius, radius + 1):
+                y = ty + dy
+                if y < 0 or y >= height:
+                    continue
+                for dx in range(-radius, radius + 1):
+                    x = tx + dx
+                    if x < 0 or x >= width or known[y, x] == 0:
+                        continue
+                    squared = 0.0
+                    for c in range(channels):
+                        d = image[y, x, c] - image[cy + dy, cx + dx, c]
+                        squared += d * d
+                    total += squared
+                    weight += 1.0
+                if weight > 0.0 and total > best * 49.0:
+                    break
+            if weight == 0.0:
+                continue
+            total /= weight
+            if total < best:
+                best = total
+                by = cy
+                bx = cx
+        for c in range(channels):
+            image[ty, tx, c] = image[by, bx, c]
+        known[ty, tx] = 2
+        nnf_ys[i] = by
+        nnf_xs[i] = bx

@@ -1,0 +1,43 @@
+"""The mask-aware image pyramid the fill works down and up."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from segswap.engine.fill.sources import hole_thickness, whole_windows
+
+COARSEST_THICKNESS = 20
+"""The pyramid stops once the hole is at most this many pixels thick (twice its
+inscribed radius): a few patches across, so the coarsest search sees the hole's
+surroundings at a scale where its patches still mean something. (A long, thin hole is
+not shrunk until its thickness vanishes, as its longer side would make it.)"""
+
+MIN_SIDE = 42
+"""No level is made whose shorter side is under this many pixels (6 patches)."""
+
+MIN_SOURCES = 16
+"""A coarser level is made only if it keeps at least this many whole known windows."""
+
+
+def pyramid(lab: np.ndarray, hole: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Levels (Lab image, hole), finest first, halving until the hole is small.
+
+    A coarse pixel averages the known pixels under it only, so the removed content never
+    leaks into the coarse levels; it is in the hole unless every pixel under it was known.
+    """
+    levels = [(lab, hole)]
+    while True:
+        image, mask = levels[-1]
+        height, width = mask.shape
+        if hole_thickness(mask) <= COARSEST_THICKNESS or min(height, width) < MIN_SIDE:
+            return levels
+        size = ((width + 1) // 2, (height + 1) // 2)
+        known = (~mask).astype(np.float32)
+        weight = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
+        summed = cv2.resize(image * known[:, :, None], size, interpolation=cv2.INTER_AREA)
+        coarse_hole = weight < 0.999
+        if coarse_hole.all() or np.count_nonzero(whole_windows(coarse_hole)) < MIN_SOURCES:
+            return levels
+        coarse = summed / np.maximum(weight, 1e-6)[:, :, None]
+        levels.append((coarse.astype(np.float32), coarse_hole))
