@@ -39,6 +39,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -310,8 +311,7 @@ def main() -> None:
         region = feather_reach(grow_mask(mask, GROWMASK))
         results = {}
         for method in METHODS:
-            fill = FILLS[method]
-            results[method], took = timed(lambda f=fill: f(scene, mask, region), args.repeats)
+            results[method], took = timed(partial(FILLS[method], scene, mask, region), args.repeats)
             seconds[method] += took
         if args.sheets:
             image = sheet(scene, region, results, case.view)

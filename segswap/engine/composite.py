@@ -29,10 +29,10 @@ REDUCED_FILL_PIXELS = 40_000
 
 def fill_effort(steps: int, full_resolution: bool) -> FillEffort:
     """Search effort of the fill for ``steps`` (10–100): ``steps // 3`` random
-    candidates per round (10 at the default 30); a full-resolution round and an unaveraged
-    final copy only when the fill is what the user sees (remove mode); under an object
-    the smoother averaged fill keeps the edges around it quiet, and a search at quarter
-    resolution carried up is enough for the little of it that shows."""
+    candidates per PatchMatch pass (10 at the default 30); a full-resolution EM round and
+    a sharper last vote only when the fill is what the user sees (remove mode); under an
+    object a search down to quarter resolution, carried up and voted, is enough for the
+    little of it that shows."""
     return FillEffort(
         candidates=max(2, steps // 3),
         finest_iterations=int(full_resolution),

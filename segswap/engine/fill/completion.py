@@ -48,7 +48,23 @@ ESTIMATE_WEIGHT = 0.5
 """Weight of a hole pixel's current estimate in a patch distance (known pixels: 1)."""
 
 ONION_CANDIDATES = 800
-"""Sources tried per pixel by the coarsest level's first fill (all when there are fewer)."""
+"""Sources tried per pixel by the coarsest level's first fill (all when there are fewer)..."""
+
+ONION_BUDGET = 300_000
+"""... but at most this many in all: a coarsest level with a large hole (a thin ring
+around a placed object stays thin, so its pyramid stays fine) tries fewer per pixel and
+leaves the rest to the EM search."""
+
+LARGE_LEVEL_TARGETS = 10_000
+"""Above this many target patches, an intermediate level runs one EM round instead of
+``FillEffort.iterations`` (the coarser levels settled the layout, and one round there
+costs as much as all coarser levels together), and full resolution runs one PatchMatch
+pass per round (forward; the other direction's propagation comes from the coarser
+level's field) with half the random candidates."""
+
+SEAM_RADIUS = 2
+"""Known pixels up to this far from the hole are compared with what the hole's patches
+say they should be (:meth:`_Level.match_boundary`)."""
 
 COARSEST_ROUNDS = 6
 """EM rounds at the coarsest level (it is tiny, and settles the layout)."""
@@ -57,6 +73,10 @@ VOTE_RADIUS = 1
 """Each patch votes for the pixels within this many pixels of its centre (1: its central
 3×3), not its whole window: on stochastic texture (fur, grass) neighbouring patches
 come from different places, and averaging all 49 overlapping copies blurs it away."""
+
+NEAREST_RADIUS = 1
+"""The final pick (:meth:`_Level.pick_nearest_votes`) considers the votes of the patches
+centred within this many pixels."""
 
 VOTE_PERCENTILE = 75.0
 """Patch weights in a vote are exp(-cost / 2σ²), σ² this percentile of the costs."""
@@ -134,17 +154,24 @@ def fill_hole(
         if level is None:
             level = _Level(level_image, level_hole, level_reach)
             level.start_onion(rng)
-            rounds = max(COARSEST_ROUNDS, effort.iterations)
+            rounds = effort.iterations
+            if level.target_ys.size <= LARGE_LEVEL_TARGETS:
+                rounds = max(COARSEST_ROUNDS, rounds)
         else:
             level = level.refined(level_image, level_hole, level_reach)
             rounds = effort.iterations if depth > 0 else effort.finest_iterations
+            if depth > 0 and level.target_ys.size > LARGE_LEVEL_TARGETS:
+                rounds = min(rounds, 1)
             if depth < effort.search_depth:
                 rounds = 0
-        for round_index in range(rounds):
-            level.search(rng, effort.candidates)
-            last = depth == 0 and round_index == rounds - 1
-            level.vote(SHARP_VOTE_PERCENTILE if last and effort.sharpen else VOTE_PERCENTILE)
+        for _ in range(rounds):
+            large = depth == 0 and level.target_ys.size > LARGE_LEVEL_TARGETS
+            candidates = max(1, effort.candidates // 2) if large else effort.candidates
+            level.search(rng, candidates, passes=1 if large else 2)
+            level.vote(VOTE_PERCENTILE)
     assert level is not None
+    if effort.sharpen:
+        level.pick_nearest_votes()
     level.match_boundary()
     rgb = cv2.cvtColor(level.image, cv2.COLOR_Lab2RGB)
     filled = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
@@ -246,7 +273,7 @@ class _Level:
             slots,
             self.source_ys,
             self.source_xs,
-            ONION_CANDIDATES,
+            int(np.clip(ONION_BUDGET // max(order_ys.size, 1), 16, ONION_CANDIDATES)),
             RADIUS,
             int(rng.integers(0, 2**31 - 1)),
             peel_ys,
@@ -298,9 +325,9 @@ class _Level:
             xs[bad] = label_x[nearest]
         self.nnf_ys, self.nnf_xs = ys.astype(np.int32), xs.astype(np.int32)
 
-    def search(self, rng: np.random.Generator, candidates: int) -> None:
-        """Re-score every target against the current image, then a forward and a
-        backward PatchMatch pass."""
+    def search(self, rng: np.random.Generator, candidates: int, passes: int = 2) -> None:
+        """Re-score every target against the current image, then ``passes`` PatchMatch
+        passes (forward, backward, forward...)."""
         described = features(self.image)
         weights = np.where(self.hole, ESTIMATE_WEIGHT, 1.0).astype(np.float32)
         window = cv2.boxFilter(
@@ -319,7 +346,8 @@ class _Level:
             RADIUS,
         )
         radius = max(self.height, self.width)
-        for forward in (True, False):
+        for index in range(passes):
+            forward = index % 2 == 0
             kernels.search(
                 described,
                 weights,
@@ -360,18 +388,49 @@ class _Level:
         hole = self.hole
         self.image[hole] = (totals[hole] / counts[hole][:, None]).astype(np.float32)
 
+    def pick_nearest_votes(self) -> None:
+        """Replace each hole pixel's averaged vote by the single vote closest to it
+        (:func:`kernels.vote_nearest`): full texture grain, no specks."""
+        nearest = np.full((self.height, self.width), np.inf, np.float64)
+        chosen = self.image.copy()
+        kernels.vote_nearest(
+            self.image,
+            self.target_ys,
+            self.target_xs,
+            self.nnf_ys,
+            self.nnf_xs,
+            NEAREST_RADIUS,
+            self.image,
+            nearest,
+            chosen,
+        )
+        self.image[self.hole] = chosen[self.hole]
+
     def match_boundary(self) -> None:
-        """Shift the fill so its low frequencies meet the known pixels along its edge:
-        there, the scene is compared with what the overlapping patches' sources say it
-        should be, and that difference is spread smoothly over the hole and added."""
-        if self.totals is None or self.counts is None:
-            return
-        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
-        edge = cv2.dilate(self.hole.view(np.uint8), kernel).astype(bool) & ~self.hole
-        edge &= self.counts > 0
+        """Shift the fill so its low frequencies meet the known pixels along its edge.
+
+        The patches centred in the hole also cover known pixels next to it; there, what
+        their sources say the scene should be is compared with what it is, and that
+        difference is spread smoothly over the hole and added (:mod:`.seam`).
+        """
+        inside = self.hole[self.target_ys, self.target_xs]
+        totals = np.zeros((self.height, self.width, 3), np.float64)
+        counts = np.zeros((self.height, self.width), np.float64)
+        kernels.vote(
+            self.image,
+            np.ascontiguousarray(self.target_ys[inside]),
+            np.ascontiguousarray(self.target_xs[inside]),
+            np.ascontiguousarray(self.nnf_ys[inside]),
+            np.ascontiguousarray(self.nnf_xs[inside]),
+            np.ones(int(inside.sum())),
+            SEAM_RADIUS,
+            totals,
+            counts,
+        )
+        edge = (counts > 0) & ~self.hole
         if not edge.any():
             return
         predicted = np.zeros_like(self.image)
-        predicted[edge] = self.totals[edge] / self.counts[edge][:, None]
+        predicted[edge] = totals[edge] / counts[edge][:, None]
         correction = boundary_correction(self.image - predicted, edge)
         self.image[self.hole] += correction[self.hole]

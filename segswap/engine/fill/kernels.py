@@ -284,3 +284,47 @@ def onion_peel(
         known[ty, tx] = 2
         nnf_ys[i] = by
         nnf_xs[i] = bx
+
+
+@njit(cache=True, nogil=True)
+def vote_nearest(
+    image: np.ndarray,
+    target_ys: np.ndarray,
+    target_xs: np.ndarray,
+    nnf_ys: np.ndarray,
+    nnf_xs: np.ndarray,
+    radius: int,
+    means: np.ndarray,
+    nearest: np.ndarray,
+    chosen: np.ndarray,
+) -> None:
+    """For each pixel, the one vote (a source pixel's value) closest to ``means`` there.
+
+    ``nearest`` (H×W, start at +inf) keeps each pixel's smallest squared distance so far
+    and ``chosen`` (H×W×3) that vote. An actual copied value keeps the source's grain,
+    which an average of many slightly shifted copies loses; the one closest to the
+    average is one most patches agree on, so a stray copy does not show as a speck.
+    """
+    height, width = nearest.shape
+    channels = image.shape[2]
+    for i in range(target_ys.size):
+        ty = target_ys[i]
+        tx = target_xs[i]
+        sy = nnf_ys[i]
+        sx = nnf_xs[i]
+        for dy in range(-radius, radius + 1):
+            y = ty + dy
+            if y < 0 or y >= height:
+                continue
+            for dx in range(-radius, radius + 1):
+                x = tx + dx
+                if x < 0 or x >= width:
+                    continue
+                squared = 0.0
+                for c in range(channels):
+                    d = image[sy + dy, sx + dx, c] - means[y, x, c]
+                    squared += d * d
+                if squared < nearest[y, x]:
+                    nearest[y, x] = squared
+                    for c in range(channels):
+                        chosen[y, x, c] = image[sy + dy, sx + dx, c]

@@ -18,7 +18,7 @@ PATCH = 7
 
 RADIUS = PATCH // 2
 
-SAMPLING_SCALE = 2.0
+SAMPLING_SCALE = 0.5
 """Sampling area: known pixels at most this many hole thicknesses from the hole."""
 
 SAMPLING_MIN_PX = 48
@@ -40,9 +40,7 @@ def whole_windows(hole: np.ndarray) -> np.ndarray:
 def hole_thickness(hole: np.ndarray) -> float:
     """Twice the hole's inscribed radius (pixels): the width of a strip, the diameter of
     a disk. The image's border counts as known (a hole there is not thinned by it)."""
-    inside = cv2.distanceTransform(
-        np.pad(hole, 1).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5
-    )
+    inside = cv2.distanceTransform(np.pad(hole, 1).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
     return 2.0 * float(inside.max())
 
 
