@@ -396,6 +396,7 @@ def test_a_job_stored_by_a_node_that_died_before_sending_it_still_runs(cluster: 
     """An API node killed between storing a job (and charging it) and sending its Celery
     message: a worker's reaper finds the unsent job and sends it; it completes, once."""
     from segswap.params import SwapRequest
+    from segswap.service.accounts.credits import Charge
     from segswap.service.accounts.keys import hash_key
     from segswap.service.jobs.redis_records import RedisJobStore
 
@@ -406,9 +407,7 @@ def test_a_job_stored_by_a_node_that_died_before_sending_it_still_runs(cluster: 
     job_id = "died-before-send-0001"
     outcome, remaining = store.submit(  # what the node did before it died: no message sent
         job_id,
-        key_id=key_id,
-        charge=True,
-        price=1.0,
+        charge=Charge(key_id, price=1.0, balance=10.0),
         capacity=1000,
         fields={
             "kind": "v2",

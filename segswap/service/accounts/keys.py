@@ -4,8 +4,8 @@ A key is ``sgs_`` + 43 URL-safe characters (256 random bits). Only its SHA-256 a
 short display prefix are stored; a presented key is looked up by prefix and its hash
 compared with :func:`hmac.compare_digest`. Keys are never logged.
 
-Credits are plain numbers. A call's price is debited with one conditional ``UPDATE``
-(``WHERE credits >= price``), so concurrent calls can never overdraw a key.
+Credits are debited and refunded by :mod:`segswap.service.accounts.credits`, in the
+same atomic step as the job change that causes them.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from typing import Protocol
 
 KEY_PREFIX = "sgs_"
 DISPLAY_CHARS = 12
-AUTH_CACHE_SECONDS = 1.0  # how long a successful authentication is reused
-CACHE_MAX_KEYS = 10_000  # "sgs_" + 8 characters: shown in listings, used as the lookup index
+# "sgs_" + 8 characters: shown in listings, used as the lookup index
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,8 @@ class KeyRecord:
     """One API key as stored (never the secret itself).
 
     ``credits`` is a number of credits; ``created``/``revoked`` are Unix times (seconds).
-    ``models`` is None when the key may use every model.
+    ``models`` is None when the key may use every model. ``metered`` is False only for
+    the ``--no-auth`` identity, which is never charged and has unlimited credits.
     """
 
     id: str
@@ -37,6 +37,7 @@ class KeyRecord:
     models: tuple[str, ...] | None
     created: float
     revoked: float | None
+    metered: bool = True
 
     def allows(self, model: str) -> bool:
         """Whether this key may call ``model``."""
@@ -66,6 +67,7 @@ ANONYMOUS = KeyRecord(
     models=None,
     created=0.0,
     revoked=None,
+    metered=False,
 )
 
 
@@ -104,6 +106,11 @@ class KeyStore(Protocol):
 def hash_key(presented: str) -> str:
     """SHA-256 hex digest of a key (keys are 256-bit random, so no salt/stretching)."""
     return hashlib.sha256(presented.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def plausible_key(presented: str) -> bool:
+    """Whether ``presented`` has the shape of a key at all (else no store is asked)."""
+    return presented.startswith(KEY_PREFIX) and len(presented) >= DISPLAY_CHARS + 8
 
 
 def new_key() -> str:

@@ -11,18 +11,9 @@ from typing import Any
 
 import redis
 
-from segswap.service.accounts.keys import (
-    DISPLAY_CHARS,
-    KEY_PREFIX,
-    KeyRecord,
-    UnknownKey,
-    hash_key,
-    make_new_key,
-)
+from segswap.service.accounts.cache import AUTH_CACHE_SECONDS, AuthCache, CachedAuthentication
+from segswap.service.accounts.keys import KeyRecord, UnknownKey, make_new_key
 from segswap.service.redis_client import P, guarded
-
-AUTH_CACHE_SECONDS = 1.0
-
 
 _CREATE_KEY = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
@@ -57,20 +48,19 @@ def _key_record(raw: dict[bytes, bytes]) -> KeyRecord:
     )
 
 
-class RedisKeyStore:
+class RedisKeyStore(CachedAuthentication):
     """API keys and their credits in Redis (the :class:`KeyStore` of scale-out).
 
     As with the SQLite store, a successful authentication is reused for up to
     ``cache_seconds`` (1 s), so a key revoked or credited through another node or
     ``segswap keys`` takes effect within a second. Debits and refunds are done by the
-    job scripts of :class:`RedisJobStore`, in the same atomic step as the job change.
+    job scripts of scale-out (:mod:`segswap.service.accounts.credits`), in the same
+    atomic step as the job change.
     """
 
     def __init__(self, client: redis.Redis, cache_seconds: float = AUTH_CACHE_SECONDS) -> None:
         self.r: Any = client  # redis-py types sync and async results as one union
-        self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[KeyRecord, float]] = {}
-        self._digests: dict[str, str] = {}  # key id -> digest of its cached record
+        self.cache = AuthCache(cache_seconds)
         self._create = client.register_script(_CREATE_KEY)
         self._credit = client.register_script(_CREDIT_KEY)
 
@@ -113,15 +103,8 @@ class RedisKeyStore:
         return new.secret, self.find(key_id)
 
     @guarded
-    def authenticate(self, presented: str) -> KeyRecord | None:
-        """The active key whose secret is ``presented``, or None."""
-        if not presented.startswith(KEY_PREFIX) or len(presented) < DISPLAY_CHARS + 8:
-            return None
-        digest = hash_key(presented)
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+    def lookup(self, presented: str, digest: str) -> KeyRecord | None:
+        """The active key with this secret, found by its digest."""
         key_id = self.r.get(P + f"keyhash:{digest}")
         if key_id is None:
             return None
@@ -129,20 +112,7 @@ class RedisKeyStore:
         if not raw or not hmac.compare_digest(raw.get(b"hash", b"").decode(), digest):
             return None
         record = _key_record(raw)
-        if record.revoked is not None:
-            return None
-        if len(self._cache) >= 10_000:
-            self._cache, self._digests = {}, {}
-        self._cache[digest] = (record, now + self.cache_seconds)
-        self._digests[record.id] = digest
-        return record
-
-    def forget(self, key_id: str) -> None:
-        """Drop the cached record of ``key_id``, so that the next request of that key
-        reads its credits afresh (called after this node debited it)."""
-        digest = self._digests.pop(key_id, None)
-        if digest is not None:
-            self._cache.pop(digest, None)
+        return record if record.revoked is None else None
 
     @guarded
     def list(self) -> list[KeyRecord]:
@@ -171,7 +141,7 @@ class RedisKeyStore:
         record = self.find(id_or_name)
         if record.revoked is None:
             self.r.hset(P + f"key:{record.id}", "revoked", repr(time.time()))
-        self._cache, self._digests = {}, {}
+        self.cache.clear()
         return self.find(record.id)
 
     @guarded
@@ -179,7 +149,7 @@ class RedisKeyStore:
         """Add ``amount`` credits (negative to take some away, not below 0), atomically."""
         record = self.find(id_or_name)
         self._credit(keys=[P + f"key:{record.id}"], args=[float(amount)])
-        self._cache, self._digests = {}, {}
+        self.cache.clear()
         return self.find(record.id)
 
     @guarded

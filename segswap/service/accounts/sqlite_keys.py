@@ -6,16 +6,8 @@ import hmac
 import sqlite3
 import time
 
-from segswap.service.accounts.keys import (
-    AUTH_CACHE_SECONDS,
-    CACHE_MAX_KEYS,
-    DISPLAY_CHARS,
-    KEY_PREFIX,
-    KeyRecord,
-    UnknownKey,
-    hash_key,
-    make_new_key,
-)
+from segswap.service.accounts.cache import AUTH_CACHE_SECONDS, AuthCache, CachedAuthentication
+from segswap.service.accounts.keys import DISPLAY_CHARS, KeyRecord, UnknownKey, make_new_key
 from segswap.service.database import Database
 
 
@@ -33,31 +25,16 @@ def _record(row: sqlite3.Row) -> KeyRecord:
     )
 
 
-class SqliteKeyStore:
-    """Keys in the ``keys`` table of the embedded SQLite store.
-
-    A successful authentication is remembered for ``cache_seconds`` (default 1 s) so
-    that status polls do not query the store each time: a key revoked or credited by
-    another process (``segswap keys``) is seen within that time; changes made through
-    this object are seen at once.
+class SqliteKeyStore(CachedAuthentication):
+    """Keys in the ``keys`` table of the embedded SQLite store, authenticated through an
+    :class:`~segswap.service.accounts.cache.AuthCache` of ``cache_seconds`` (1 s): a key
+    revoked or credited by another process (``segswap keys``) is seen within that time;
+    changes made through this object are seen at once.
     """
 
     def __init__(self, db: Database, cache_seconds: float = AUTH_CACHE_SECONDS) -> None:
         self.db = db
-        self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[KeyRecord, float]] = {}
-        self._digests: dict[str, str] = {}  # key id -> digest of its cached record
-
-    def _forget(self) -> None:
-        self._cache = {}
-        self._digests = {}
-
-    def forget(self, key_id: str) -> None:
-        """Drop the cached record of ``key_id``, so that the next request of that key
-        reads its credits afresh (called after this process debited it)."""
-        digest = self._digests.pop(key_id, None)
-        if digest is not None:
-            self._cache.pop(digest, None)
+        self.cache = AuthCache(cache_seconds)
 
     def create(
         self,
@@ -89,15 +66,8 @@ class SqliteKeyStore:
             )
         return made.secret, self.find(key_id)
 
-    def authenticate(self, presented: str) -> KeyRecord | None:
-        """The active key whose secret is ``presented``, or None."""
-        if not presented.startswith(KEY_PREFIX) or len(presented) < DISPLAY_CHARS + 8:
-            return None
-        digest = hash_key(presented)
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+    def lookup(self, presented: str, digest: str) -> KeyRecord | None:
+        """The active key with this secret, found by its display prefix."""
         rows = (
             self.db.conn()
             .execute(
@@ -110,14 +80,7 @@ class SqliteKeyStore:
         for row in rows:
             if hmac.compare_digest(row["hash"], digest):
                 found = row
-        if found is None:
-            return None
-        record = _record(found)
-        if len(self._cache) >= CACHE_MAX_KEYS:
-            self._forget()
-        self._cache[digest] = (record, now + self.cache_seconds)
-        self._digests[record.id] = digest
-        return record
+        return _record(found) if found is not None else None
 
     def list(self) -> list[KeyRecord]:
         """Every key, oldest first."""
@@ -143,7 +106,7 @@ class SqliteKeyStore:
                 "UPDATE keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
                 (time.time(), record.id),
             )
-        self._forget()
+        self.cache.clear()
         return self.find(record.id)
 
     def credit(self, id_or_name: str, amount: float) -> KeyRecord:
@@ -154,7 +117,7 @@ class SqliteKeyStore:
                 "UPDATE keys SET credits = MAX(credits + ?, 0) WHERE id = ?",
                 (float(amount), record.id),
             )
-        self._forget()
+        self.cache.clear()
         return self.find(record.id)
 
     def count_active(self) -> int:

@@ -19,11 +19,11 @@ from starlette.datastructures import UploadFile
 
 from segswap.errors import InvalidParameter
 from segswap.params import IMAGE_FIELDS, SwapRequest, parse_request
+from segswap.service.accounts.credits import InsufficientCredits
 from segswap.service.accounts.keys import ANONYMOUS, KeyRecord, UnknownKey
 from segswap.service.errors import StoreUnavailable
 from segswap.service.jobs.base import (
     DeadlineExceeded,
-    InsufficientCredits,
     JobView,
     NoWorker,
     QueueFull,
@@ -295,7 +295,7 @@ def build_router(service: Service) -> APIRouter:
         return Response(outcome.data, media_type=outcome.content_type, headers=headers)
 
     def _current_credits(key: KeyRecord) -> float:
-        if key is ANONYMOUS:
+        if not key.metered:
             return float("inf")
         try:
             return keys.find(key.id).credits

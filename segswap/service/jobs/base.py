@@ -14,25 +14,23 @@ input, 413 image too large, 500 internal error, 504 deadline).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from segswap.params import SwapRequest
 from segswap.service.accounts.keys import KeyRecord
 
 JobState = Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED"]
 STATES: tuple[JobState, ...] = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED")
-INTERNAL_ERROR = "internal error while processing the request (it has been logged)"
-DEADLINE_ERROR = "the request did not finish within the synchronous deadline"
-RESTART_ERROR = "the server restarted before this synchronous request finished"
+UNSETTLED: tuple[JobState, ...] = ("QUEUED", "PROCESSING")
+SETTLED: tuple[JobState, ...] = ("COMPLETED", "FAILED")
 
 
-def exhausted_error(attempts: int) -> str:
-    """The error of a job that was running each time the server stopped."""
-    return (
-        f"the request was not finished after {attempts} attempt(s): the server stopped"
-        " while running it each time (crash or out of memory)"
-    )
+class StoredRecord(Protocol):
+    """A stored job's fields by name: a ``sqlite3.Row`` or a decoded Redis hash."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
 
 
 class QueueFull(Exception):
@@ -41,15 +39,6 @@ class QueueFull(Exception):
 
 class NoWorker(Exception):
     """No worker is running to take the job (HTTP 502)."""
-
-
-class InsufficientCredits(Exception):
-    """The key has fewer credits than the price of a call (HTTP 406)."""
-
-    def __init__(self, remaining: float, price: float) -> None:
-        super().__init__(f"not enough credits: this call costs {price:g}, {remaining:g} left")
-        self.remaining = remaining
-        self.price = price
 
 
 class DeadlineExceeded(Exception):
@@ -78,6 +67,23 @@ class JobView:
     media_file: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def from_record(cls, job_id: str, record: StoredRecord) -> JobView:
+        """A job from its stored record: a SQLite row (numbers, NULLs) or a Redis hash
+        (strings, empty for none); ``metrics`` is JSON text in both."""
+        status = record["error_status"]
+        return cls(
+            id=job_id,
+            key_id=record["key_id"],
+            state=record["state"],
+            base64=str(record["base64"]) == "1",
+            created=float(record["created"] or 0),
+            error=record["error"] or None,
+            error_status=int(status) if status not in (None, "") else None,
+            media_file=record["media_file"] or None,
+            metrics=json.loads(record["metrics"] or "{}"),
+        )
+
 
 class JobStatus(NamedTuple):
     """The part of a job a status poll shows."""
@@ -88,14 +94,25 @@ class JobStatus(NamedTuple):
 
 
 @dataclass(frozen=True)
-class SyncOutcome:
-    """How a synchronous (v1) job ended: the image, or an error and its HTTP status."""
+class Outcome:
+    """How one run of a job ended: the encoded image, or an error and its HTTP status.
+
+    ``metrics`` holds timings in seconds (``load_time``, ``inference_time``,
+    ``encode_time``; the queue adds ``queue_time`` and ``total_time``).
+    ``image_format`` names the result's file suffix (``png``, ``jpeg``, ``webp``).
+    """
 
     data: bytes | None
     content_type: str | None
     error: str | None
     error_status: int | None
-    metrics: dict[str, float]
+    metrics: dict[str, float] = field(default_factory=dict)
+    image_format: str | None = None
+
+    @classmethod
+    def failed(cls, error: str, status: int, metrics: dict[str, float] | None = None) -> Outcome:
+        """The outcome of a job that FAILED with ``error`` (HTTP ``status``)."""
+        return cls(None, None, error, status, dict(metrics or {}))
 
 
 class JobQueue(Protocol):
@@ -124,10 +141,11 @@ class JobQueue(Protocol):
     ) -> Accepted:
         """Debit ``price`` and queue ``request``.
 
-        Raises: NoWorker, QueueFull, InsufficientCredits.
+        Raises: NoWorker, QueueFull,
+        :class:`~segswap.service.accounts.credits.InsufficientCredits`.
         """
 
-    async def wait_sync(self, job_id: str, timeout: float) -> SyncOutcome:
+    async def wait_sync(self, job_id: str, timeout: float) -> Outcome:
         """Wait for a job submitted with ``sync=True``. Raises DeadlineExceeded."""
 
     def get(self, job_id: str, key_id: str) -> JobView | None:

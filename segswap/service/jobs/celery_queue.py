@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import uuid
@@ -22,27 +21,34 @@ import uuid
 from celery import Celery
 
 from segswap.params import SwapRequest
+from segswap.service.accounts.credits import Charge, InsufficientCredits, redis_remaining
 from segswap.service.accounts.keys import KeyRecord
 from segswap.service.errors import StoreUnavailable
 from segswap.service.jobs.base import (
-    DEADLINE_ERROR,
+    SETTLED,
     Accepted,
     DeadlineExceeded,
-    InsufficientCredits,
     JobStatus,
     JobView,
     NoWorker,
+    Outcome,
     QueueFull,
-    SyncOutcome,
 )
 from segswap.service.jobs.celery_app import TASK_NAME, WORKER_LIVE_WINDOW
 from segswap.service.jobs.media import RedisMedia, content_type, valid_name
-from segswap.service.jobs.redis_records import RedisJobStore, remaining_credits
+from segswap.service.jobs.messages import (
+    DEADLINE_ERROR,
+    EXPIRED_ERROR,
+    NO_WORKER,
+    PUBLISH_ERROR,
+    RESULT_EXPIRED_ERROR,
+    queue_full_error,
+)
+from segswap.service.jobs.redis_records import RedisJobStore
 from segswap.settings import Settings
 
 log = logging.getLogger("segswap.service")
 
-PUBLISH_ERROR = "the request could not be queued (the broker is unavailable); not charged"
 # Publishing retries a broken connection (e.g. after a Redis restart) a couple of times.
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
@@ -125,14 +131,12 @@ class CeleryQueue:
     ) -> Accepted:
         """Debit ``price`` and store the job (one atomic script), then send its message."""
         if not self._started or self._live_workers(cached=True) == 0:
-            raise NoWorker("no worker is available to run the job")
+            raise NoWorker(NO_WORKER)
         job_id = str(uuid.uuid4())
-        charge = key.id != "anonymous"
+        charge = Charge.for_call(key, price)
         outcome, value = self.jobs.submit(
             job_id,
-            key_id=key.id,
             charge=charge,
-            price=price,
             capacity=self.settings.queue_capacity,
             fields={
                 "kind": "v1" if sync else "v2",
@@ -142,7 +146,7 @@ class CeleryQueue:
             },
         )
         if outcome == "full":
-            raise QueueFull(f"the queue is full ({self.settings.queue_capacity} jobs)")
+            raise QueueFull(queue_full_error(self.settings.queue_capacity))
         if outcome == "credits":
             raise InsufficientCredits(float(value or 0), price)
         try:
@@ -162,15 +166,9 @@ class CeleryQueue:
             raise StoreUnavailable(PUBLISH_ERROR) from None
         with contextlib.suppress(StoreUnavailable):  # if not, the reaper sends it again
             self.jobs.published(job_id)
-        if not charge:
-            remaining = float("inf")
-        elif value:
-            remaining = remaining_credits(value)
-        else:
-            remaining = key.credits
-        return Accepted(job_id, remaining)
+        return Accepted(job_id, redis_remaining(value, charge))
 
-    async def wait_sync(self, job_id: str, timeout: float) -> SyncOutcome:
+    async def wait_sync(self, job_id: str, timeout: float) -> Outcome:
         """Poll the job record until it is settled; past ``timeout``, cancel and refund."""
         deadline = time.monotonic() + timeout
         delay = 0.01
@@ -179,11 +177,10 @@ class CeleryQueue:
                 row = self.jobs.view(job_id)
             except StoreUnavailable:
                 row = {"state": "PROCESSING"}  # keep waiting through a short outage
-            state = row["state"] if row else "FAILED"
-            if row is not None and state in ("COMPLETED", "FAILED"):
-                return self._outcome(row)
             if row is None:
-                return SyncOutcome(None, None, "the request expired", 500, {})
+                return Outcome.failed(EXPIRED_ERROR, 500)
+            if row["state"] in SETTLED:
+                return self._outcome(row)
             if time.monotonic() >= deadline:
                 if self.jobs.fail(job_id, DEADLINE_ERROR, 504):
                     raise DeadlineExceeded(DEADLINE_ERROR)
@@ -191,17 +188,16 @@ class CeleryQueue:
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.1)
 
-    def _outcome(self, row: dict[str, str | None]) -> SyncOutcome:
-        metrics = json.loads(row["metrics"] or "{}")
-        if row["state"] == "FAILED":
-            status = int(row["error_status"] or 500)
-            return SyncOutcome(None, None, row["error"], status, metrics)
-        name = row["media_file"] or ""
+    def _outcome(self, row: dict[str, str | None]) -> Outcome:
+        job = JobView.from_record("", row)
+        if job.state == "FAILED":
+            return Outcome.failed(job.error or "", job.error_status or 500, job.metrics)
+        name = job.media_file or ""
         data = self.media_store.read(name)
         self.media_store.delete(name)  # a v1 result is handed over once
         if data is None:
-            return SyncOutcome(None, None, "the result expired", 500, metrics)
-        return SyncOutcome(data, content_type(name), None, None, metrics)
+            return Outcome.failed(RESULT_EXPIRED_ERROR, 500, job.metrics)
+        return Outcome(data, content_type(name), None, None, job.metrics)
 
     # ----- reads -----
 
@@ -210,17 +206,7 @@ class CeleryQueue:
         row = self.jobs.view(job_id)
         if row is None or row["kind"] != "v2" or row["key_id"] != key_id:
             return None
-        return JobView(
-            id=job_id,
-            key_id=key_id,
-            state=row["state"],  # type: ignore[arg-type]
-            base64=row["base64"] == "1",
-            created=float(row["created"] or 0),
-            error=row["error"] or None,
-            error_status=int(row["error_status"]) if row["error_status"] else None,
-            media_file=row["media_file"] or None,
-            metrics=json.loads(row["metrics"] or "{}"),
-        )
+        return JobView.from_record(job_id, row)
 
     def status(self, job_id: str, key_id: str) -> JobStatus | None:
         """State and error of a v2 job of ``key_id`` that has not expired, else None."""

@@ -8,7 +8,6 @@ redelivery, leases, bounded attempts) this runtime implements.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -21,32 +20,21 @@ from typing import Any, ClassVar
 
 from celery import Celery, signals
 
-from segswap.api import render_request
-from segswap.engine import Engine, resolve_engine
-from segswap.errors import ImageTooLarge, InvalidParameter
-from segswap.params import parse_request
+from segswap.engine import resolve_engine
 from segswap.service.errors import StoreUnavailable
 from segswap.service.jobs.celery_app import TASK_NAME, create_celery, lease_seconds
 from segswap.service.jobs.media import RedisMedia, new_token
+from segswap.service.jobs.messages import exhausted_error
 from segswap.service.jobs.redis_records import RedisJobStore
+from segswap.service.jobs.runner import ThreadEngines, run_job
 from segswap.service.redis_client import connect
 from segswap.settings import Settings
 
 log = logging.getLogger("segswap.worker")
 
-INTERNAL_ERROR = "internal error while processing the request (it has been logged)"
-
-
 UNPUBLISHED_GRACE = 20.0
 """Seconds after which a stored job whose message is still not known to be sent is sent
 by the reaper (publishing itself gives up well before)."""
-
-
-def exhausted_error(settings: Settings) -> str:
-    return (
-        f"the request was not finished after {settings.max_attempts} attempt(s): the worker"
-        " running it stopped each time (crash, out of memory or lost machine)"
-    )
 
 
 def register_task(app: Celery, settings: Settings) -> None:
@@ -74,10 +62,9 @@ class WorkerRuntime:
     pid: int
     jobs: RedisJobStore
     media: RedisMedia
-    engine_factory: Callable[[], Engine]
+    engines: ThreadEngines
     members: list[str]
     running: dict[str, str] = field(default_factory=dict)
-    _engines: threading.local = field(default_factory=threading.local)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -103,21 +90,13 @@ class WorkerRuntime:
             pid=os.getpid(),
             jobs=RedisJobStore(client, settings.result_ttl),
             media=RedisMedia(client, settings.result_ttl),
-            engine_factory=resolve_engine(settings.engine, settings),
+            engines=ThreadEngines(resolve_engine(settings.engine, settings)),
             members=[name] if slots == 1 else [f"{name}:{i}" for i in range(slots)],
         )
-        runtime.engine()  # load it now, not in the first job
+        runtime.engines.get()  # load it now, not in the first job
         thread = threading.Thread(target=runtime._beat, name="segswap-heartbeat", daemon=True)
         thread.start()
         return runtime
-
-    def engine(self) -> Engine:
-        """This thread's engine, built once."""
-        engine: Engine | None = getattr(self._engines, "engine", None)
-        if engine is None:
-            engine = self.engine_factory()
-            self._engines.engine = engine
-        return engine
 
     # --- heartbeat, leases, orphan re-send ---
 
@@ -176,7 +155,7 @@ class WorkerRuntime:
                     owner,
                     lease=self.lease,
                     max_attempts=self.settings.max_attempts,
-                    exhausted_error=exhausted_error(self.settings),
+                    exhausted_error=exhausted_error(self.settings.max_attempts),
                 )
             )
             outcome = started[0]
@@ -213,39 +192,25 @@ class WorkerRuntime:
         created: float,
         started: float,
     ) -> None:
-        metrics: dict[str, float] = {"queue_time": max(0.0, started - created)}
         if attempts > 1:
             log.warning("job %s: delivery %d (its previous worker stopped)", job_id, attempts)
-        error: tuple[str, int] | None = None
-        try:
-            request = parse_request(json.loads(request_json))
-            rendered = render_request(request, engine=self.engine(), settings=self.settings)
-        except ImageTooLarge as exc:
-            error = (str(exc), 413)
-        except InvalidParameter as exc:
-            error = (str(exc), 400)
-        except Exception:
-            log.exception("job %s failed with an internal error", job_id)
-            error = (INTERNAL_ERROR, 500)
-        if error is not None:
+        outcome = run_job(request_json, self.engines.get(), self.settings, job_id=job_id)
+        metrics = {"queue_time": max(0.0, started - created), **outcome.metrics}
+        data = outcome.data
+        if data is None:
             metrics["total_time"] = time.time() - created
             _retrying(
                 lambda: self.jobs.fail(
                     job_id,
-                    error[0],
-                    error[1],
+                    outcome.error or "",
+                    outcome.error_status or 500,
                     metrics=metrics,
                     owner=owner,
                     from_states=("PROCESSING",),
                 )
             )
             return
-        metrics.update(
-            load_time=rendered.load_time,
-            inference_time=rendered.inference_time,
-            encode_time=rendered.encode_time,
-        )
-        name = _retrying(lambda: self.media.write(new_token(), request.image_format, rendered.data))
+        name = _retrying(lambda: self.media.write(new_token(), outcome.image_format or "png", data))
         metrics["total_time"] = time.time() - created
         if not _retrying(lambda: self.jobs.complete(job_id, owner, name, metrics)):
             log.info(

@@ -2,8 +2,9 @@
 
 :class:`EmbeddedQueue` keeps jobs in the ``jobs`` table of ``<data_dir>/segswap.db``,
 result images under ``<data_dir>/results`` and runs them on a thread pool
-(:mod:`segswap.service.jobs.threads`). See :mod:`segswap.service.jobs.base` for the
-states, prices and refunds every backend follows.
+(:mod:`segswap.service.jobs.threads`) with :func:`~segswap.service.jobs.runner.run_job`.
+See :mod:`segswap.service.jobs.base` for the states, prices and refunds every backend
+follows.
 """
 
 from __future__ import annotations
@@ -12,46 +13,51 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from segswap.api import render_request
 from segswap.engine import Engine, resolve_engine
-from segswap.errors import ImageTooLarge, InvalidParameter
-from segswap.params import SwapRequest, parse_request
+from segswap.params import SwapRequest
+from segswap.service.accounts.credits import Charge, SqliteCredits
 from segswap.service.accounts.keys import KeyRecord
 from segswap.service.database import Database
 from segswap.service.jobs.base import (
-    DEADLINE_ERROR,
-    INTERNAL_ERROR,
-    RESTART_ERROR,
     STATES,
+    UNSETTLED,
     Accepted,
     DeadlineExceeded,
-    InsufficientCredits,
     JobStatus,
     JobView,
     NoWorker,
+    Outcome,
     QueueFull,
-    SyncOutcome,
-    exhausted_error,
 )
 from segswap.service.jobs.media import ResultFiles, content_type, new_token
+from segswap.service.jobs.messages import (
+    DEADLINE_ERROR,
+    NO_WORKER,
+    RESTART_ERROR,
+    exhausted_error,
+    queue_full_error,
+)
+from segswap.service.jobs.runner import ThreadEngines, run_job
 from segswap.service.jobs.threads import WorkerPool
 from segswap.settings import Settings
 
 log = logging.getLogger("segswap.service")
 
+_Item = tuple[str, SwapRequest | None]  # a job id and, for a v1 job, its request
+
 
 @dataclass
 class _Pending:
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[SyncOutcome]
+    future: asyncio.Future[Outcome]
 
 
 class EmbeddedQueue:
@@ -76,15 +82,12 @@ class EmbeddedQueue:
         self.settings = settings
         self.db = db
         self.files = ResultFiles(settings.data_dir)
-        self._engine_factory = engine_factory or resolve_engine(settings.engine, settings)
+        self._engines = ThreadEngines(engine_factory or resolve_engine(settings.engine, settings))
         self._on_finish = on_finish
-        self._items: deque[tuple[str, SwapRequest | None]] = deque()
+        self._items: deque[_Item] = deque()
         self._cond = threading.Condition()
         self._pending: dict[str, _Pending] = {}
-        self._local = threading.local()
-        self._pool: WorkerPool[tuple[str, SwapRequest | None]] = WorkerPool(
-            settings.workers, self._take, self._execute
-        )
+        self._pool: WorkerPool[_Item] = WorkerPool(settings.workers, self._take, self._execute)
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
         self._started = False
@@ -102,35 +105,20 @@ class EmbeddedQueue:
         self._started = True
 
     def _recover(self) -> None:
-        now = time.time()
-        expires = now + self.settings.result_ttl
         with self.db.transaction() as conn:
             lost_sync = conn.execute(
-                "SELECT id, key_id, price FROM jobs WHERE kind = 'v1'"
-                " AND state IN ('QUEUED', 'PROCESSING')"
+                "SELECT id FROM jobs WHERE kind = 'v1' AND state IN ('QUEUED', 'PROCESSING')"
             ).fetchall()
             for row in lost_sync:
-                self._fail_row(
-                    conn, row["id"], row["key_id"], row["price"], RESTART_ERROR, 503, now, expires
-                )
+                self._fail(conn, row["id"], RESTART_ERROR, 503)
             # A job that was running each of the last max_attempts times the server died
             # probably kills it (out of memory...): fail it rather than crash forever.
             poisoned = conn.execute(
-                "SELECT id, key_id, price, attempts FROM jobs WHERE state = 'PROCESSING'"
-                " AND attempts >= ?",
+                "SELECT id, attempts FROM jobs WHERE state = 'PROCESSING' AND attempts >= ?",
                 (self.settings.max_attempts,),
             ).fetchall()
             for row in poisoned:
-                self._fail_row(
-                    conn,
-                    row["id"],
-                    row["key_id"],
-                    row["price"],
-                    exhausted_error(row["attempts"]),
-                    500,
-                    now,
-                    expires,
-                )
+                self._fail(conn, row["id"], exhausted_error(row["attempts"]), 500)
             reset = conn.execute(
                 "UPDATE jobs SET state = 'QUEUED', started = NULL WHERE state = 'PROCESSING'"
             ).rowcount
@@ -195,29 +183,15 @@ class EmbeddedQueue:
         failed and refunded on restart instead).
         """
         if self._pool.alive() == 0:
-            raise NoWorker("no worker is available to run the job")
+            raise NoWorker(NO_WORKER)
         job_id = str(uuid.uuid4())
+        charge = Charge.for_call(key, price)
         stored = None if sync else request.model_dump_json()
-        now = time.time()
         with self._cond:
             if len(self._items) >= self.settings.queue_capacity:
-                raise QueueFull(f"the queue is full ({self.settings.queue_capacity} jobs)")
+                raise QueueFull(queue_full_error(self.settings.queue_capacity))
             with self.db.transaction() as conn:
-                remaining = float("inf")
-                if price > 0 and key.id != "anonymous":
-                    row = conn.execute(
-                        "UPDATE keys SET credits = credits - ? WHERE id = ? AND credits >= ?"
-                        " RETURNING credits",
-                        (price, key.id, price),
-                    ).fetchone()
-                    if row is None:
-                        left = conn.execute(
-                            "SELECT credits FROM keys WHERE id = ?", (key.id,)
-                        ).fetchone()
-                        raise InsufficientCredits(float(left[0]) if left else 0.0, price)
-                    remaining = float(row[0])
-                elif key.id != "anonymous":
-                    remaining = key.credits
+                remaining = SqliteCredits.debit(conn, charge)
                 conn.execute(
                     "INSERT INTO jobs (id, key_id, kind, model, state, request, price, base64,"
                     " created) VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)",
@@ -227,9 +201,9 @@ class EmbeddedQueue:
                         "v1" if sync else "v2",
                         model,
                         stored,
-                        price if key.id != "anonymous" else 0.0,
+                        charge.price,
                         int(request.base64),
-                        now,
+                        time.time(),
                     ),
                 )
             if sync:
@@ -239,43 +213,24 @@ class EmbeddedQueue:
             self._cond.notify()
         return Accepted(job_id, remaining)
 
-    async def wait_sync(self, job_id: str, timeout: float) -> SyncOutcome:
+    async def wait_sync(self, job_id: str, timeout: float) -> Outcome:
         """Wait up to ``timeout`` seconds for a v1 job; past it, cancel, refund and raise."""
         pending = self._pending[job_id]
         try:
             return await asyncio.wait_for(asyncio.shield(pending.future), timeout)
         except TimeoutError:
-            if self._cancel(job_id):
+            with self.db.transaction() as conn:
+                cancelled = self._fail(conn, job_id, DEADLINE_ERROR, 504)
+            if cancelled:
                 raise DeadlineExceeded(DEADLINE_ERROR) from None
             # It finished just now: the outcome is on its way.
             return await asyncio.wait_for(pending.future, 5.0)
         finally:
             self._pending.pop(job_id, None)
 
-    def _cancel(self, job_id: str) -> bool:
-        now = time.time()
-        with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT key_id, price FROM jobs WHERE id = ? AND state IN ('QUEUED', 'PROCESSING')",
-                (job_id,),
-            ).fetchone()
-            if row is None:
-                return False
-            self._fail_row(
-                conn,
-                job_id,
-                row["key_id"],
-                row["price"],
-                DEADLINE_ERROR,
-                504,
-                now,
-                now + self.settings.result_ttl,
-            )
-        return True
-
     # ----- workers -----
 
-    def _take(self, timeout: float) -> tuple[str, SwapRequest | None] | None:
+    def _take(self, timeout: float) -> _Item | None:
         with self._cond:
             if not self._items and not self._stopping.is_set():
                 self._cond.wait(timeout)
@@ -283,135 +238,98 @@ class EmbeddedQueue:
                 return None
             return self._items.popleft()
 
-    def _engine(self) -> Engine:
-        engine: Engine | None = getattr(self._local, "engine", None)
-        if engine is None:
-            engine = self._engine_factory()
-            self._local.engine = engine
-        return engine
-
-    def _execute(self, item: tuple[str, SwapRequest | None]) -> None:
+    def _execute(self, item: _Item) -> None:
         job_id, request = item
         started = time.time()
         with self.db.transaction() as conn:
             row = conn.execute(
                 "UPDATE jobs SET state = 'PROCESSING', started = ?, attempts = attempts + 1"
-                " WHERE id = ? AND state = 'QUEUED'"
-                " RETURNING kind, request, created, key_id, price",
+                " WHERE id = ? AND state = 'QUEUED' RETURNING kind, request, created",
                 (started, job_id),
             ).fetchone()
         if row is None:
             return  # cancelled (deadline) or already settled
-        sync = row["kind"] == "v1"
-        metrics: dict[str, float] = {"queue_time": started - row["created"]}
-        try:
-            if request is None:
-                request = parse_request(json.loads(row["request"]))
-            rendered = render_request(request, engine=self._engine(), settings=self.settings)
-        except ImageTooLarge as error:
-            self._finish_failed(job_id, row, str(error), 413, metrics)
-        except InvalidParameter as error:
-            self._finish_failed(job_id, row, str(error), 400, metrics)
-        except Exception:
-            log.exception("job %s failed with an internal error", job_id)
-            self._finish_failed(job_id, row, INTERNAL_ERROR, 500, metrics)
-        else:
-            metrics.update(
-                load_time=rendered.load_time,
-                inference_time=rendered.inference_time,
-                encode_time=rendered.encode_time,
-            )
-            if sync:
-                self._finish_sync(job_id, row, rendered.data, rendered.content_type, metrics)
-            else:
-                self._finish_async(job_id, row, request, rendered.data, metrics)
-
-    def _finish_sync(
-        self, job_id: str, row: Any, data: bytes, ctype: str, metrics: dict[str, float]
-    ) -> None:
+        job = request if request is not None else row["request"]
+        outcome = run_job(job, self._engines.get(), self.settings, job_id=job_id)
+        metrics = {"queue_time": started - row["created"], **outcome.metrics}
+        name = None
+        if outcome.data is not None and row["kind"] == "v2":
+            name = self.files.write(new_token(), outcome.image_format or "png", outcome.data)
         finished = time.time()
         metrics["total_time"] = finished - row["created"]
         with self.db.transaction() as conn:
-            done = conn.execute(
-                "UPDATE jobs SET state = 'COMPLETED', finished = ?, expires = ?, content_type = ?,"
-                " metrics = ? WHERE id = ? AND state = 'PROCESSING'",
-                (finished, finished + self.settings.result_ttl, ctype, json.dumps(metrics), job_id),
-            ).rowcount
-        if done:
-            self._resolve(job_id, SyncOutcome(data, ctype, None, None, metrics))
-            self._finished("COMPLETED", metrics)
-
-    def _finish_async(
-        self, job_id: str, row: Any, request: SwapRequest, data: bytes, metrics: dict[str, float]
-    ) -> None:
-        name = self.files.write(new_token(), request.image_format, data)
-        finished = time.time()
-        metrics["total_time"] = finished - row["created"]
-        with self.db.transaction() as conn:
-            done = conn.execute(
-                "UPDATE jobs SET state = 'COMPLETED', finished = ?, expires = ?, media_file = ?,"
-                " content_type = ?, metrics = ? WHERE id = ? AND state = 'PROCESSING'",
-                (
-                    finished,
-                    finished + self.settings.result_ttl,
-                    name,
-                    content_type(name),
-                    json.dumps(metrics),
+            if outcome.data is None:
+                settled = self._fail(
+                    conn,
                     job_id,
-                ),
-            ).rowcount
-        if not done:
+                    outcome.error or "",
+                    outcome.error_status or 500,
+                    metrics,
+                    from_states=("PROCESSING",),
+                )
+            else:
+                settled = self._complete(conn, job_id, name, metrics, finished)
+        if not settled:  # cancelled meanwhile (deadline)
             self.files.delete(name)
-        else:
-            self._finished("COMPLETED", metrics)
+            return
+        self._resolve(
+            job_id,
+            Outcome(
+                outcome.data, outcome.content_type, outcome.error, outcome.error_status, metrics
+            ),
+        )
+        self._finished("COMPLETED" if outcome.data is not None else "FAILED", metrics)
 
-    def _finish_failed(
-        self, job_id: str, row: Any, error: str, status: int, metrics: dict[str, float]
-    ) -> None:
-        now = time.time()
-        metrics["total_time"] = now - row["created"]
-        with self.db.transaction() as conn:
-            failed = self._fail_row(
-                conn,
-                job_id,
-                row["key_id"],
-                row["price"],
-                error,
-                status,
-                now,
-                now + self.settings.result_ttl,
-                metrics,
-                from_states=("PROCESSING",),
-            )
-        if failed:
-            self._resolve(job_id, SyncOutcome(None, None, error, status, metrics))
-            self._finished("FAILED", metrics)
-
-    @staticmethod
-    def _fail_row(
-        conn: Any,
+    def _complete(
+        self,
+        conn: sqlite3.Connection,
         job_id: str,
-        key_id: str,
-        price: float,
+        media_file: str | None,
+        metrics: dict[str, float],
+        now: float,
+    ) -> bool:
+        """PROCESSING -> COMPLETED, inside the caller's transaction."""
+        return bool(
+            conn.execute(
+                "UPDATE jobs SET state = 'COMPLETED', finished = ?, expires = ?, media_file = ?,"
+                " metrics = ? WHERE id = ? AND state = 'PROCESSING'",
+                (now, now + self.settings.result_ttl, media_file, json.dumps(metrics), job_id),
+            ).rowcount
+        )
+
+    def _fail(
+        self,
+        conn: sqlite3.Connection,
+        job_id: str,
         error: str,
         status: int,
-        now: float,
-        expires: float,
         metrics: dict[str, float] | None = None,
-        from_states: tuple[str, ...] = ("QUEUED", "PROCESSING"),
+        from_states: tuple[str, ...] = UNSETTLED,
     ) -> bool:
-        """Mark a job FAILED and refund its price, inside the caller's transaction."""
+        """Mark a job FAILED and refund its price, inside the caller's transaction;
+        False when it is not in ``from_states`` (settled already)."""
+        now = time.time()
         marks = ",".join("?" * len(from_states))
-        changed = conn.execute(
+        row = conn.execute(
             "UPDATE jobs SET state = 'FAILED', finished = ?, expires = ?, error = ?,"
-            f" error_status = ?, metrics = ? WHERE id = ? AND state IN ({marks})",
-            (now, expires, error, status, json.dumps(metrics or {}), job_id, *from_states),
-        ).rowcount
-        if changed and price:
-            conn.execute("UPDATE keys SET credits = credits + ? WHERE id = ?", (price, key_id))
-        return bool(changed)
+            f" error_status = ?, metrics = ? WHERE id = ? AND state IN ({marks})"
+            " RETURNING key_id, price",
+            (
+                now,
+                now + self.settings.result_ttl,
+                error,
+                status,
+                json.dumps(metrics or {}),
+                job_id,
+                *from_states,
+            ),
+        ).fetchone()
+        if row is None:
+            return False
+        SqliteCredits.refund(conn, row["key_id"], row["price"])
+        return True
 
-    def _resolve(self, job_id: str, outcome: SyncOutcome) -> None:
+    def _resolve(self, job_id: str, outcome: Outcome) -> None:
         pending = self._pending.get(job_id)
         if pending is None:
             return
@@ -432,13 +350,12 @@ class EmbeddedQueue:
 
     # ----- reads -----
 
-    def get(self, job_id: str, key_id: str) -> JobView | None:
-        """A v2 job of ``key_id`` that has not expired, else None."""
-        row = (
+    def _row(self, job_id: str, key_id: str, columns: str) -> sqlite3.Row | None:
+        """The ``columns`` of v2 job ``job_id`` if it is ``key_id``'s and not expired."""
+        row: sqlite3.Row | None = (
             self.db.conn()
             .execute(
-                "SELECT id, key_id, state, base64, created, expires, error, error_status,"
-                " media_file, metrics FROM jobs WHERE id = ? AND kind = 'v2'",
+                f"SELECT key_id, expires, {columns} FROM jobs WHERE id = ? AND kind = 'v2'",
                 (job_id,),
             )
             .fetchone()
@@ -447,31 +364,19 @@ class EmbeddedQueue:
             return None
         if row["expires"] is not None and row["expires"] <= time.time():
             return None
-        return JobView(
-            id=row["id"],
-            key_id=row["key_id"],
-            state=row["state"],
-            base64=bool(row["base64"]),
-            created=row["created"],
-            error=row["error"],
-            error_status=row["error_status"],
-            media_file=row["media_file"],
-            metrics=json.loads(row["metrics"]) if row["metrics"] else {},
+        return row
+
+    def get(self, job_id: str, key_id: str) -> JobView | None:
+        """A v2 job of ``key_id`` that has not expired, else None."""
+        row = self._row(
+            job_id, key_id, "state, base64, created, error, error_status, media_file, metrics"
         )
+        return JobView.from_record(job_id, row) if row is not None else None
 
     def status(self, job_id: str, key_id: str) -> JobStatus | None:
         """State and error of a v2 job of ``key_id`` that has not expired, else None."""
-        row = (
-            self.db.conn()
-            .execute(
-                "SELECT key_id, state, error, expires FROM jobs WHERE id = ? AND kind = 'v2'",
-                (job_id,),
-            )
-            .fetchone()
-        )
-        if row is None or row[0] != key_id or (row[3] is not None and row[3] <= time.time()):
-            return None
-        return JobStatus(job_id, row[1], row[2])
+        row = self._row(job_id, key_id, "state, error")
+        return JobStatus(job_id, row["state"], row["error"]) if row is not None else None
 
     def result_bytes(self, job: JobView) -> bytes | None:
         """The result file of a COMPLETED job."""

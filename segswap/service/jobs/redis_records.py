@@ -11,12 +11,13 @@ whoever fails the job).
 from __future__ import annotations
 
 import json
-import math
 import time
 from typing import Any
 
 import redis
 
+from segswap.service.accounts.credits import REDIS_DEBIT, REDIS_REFUND, Charge
+from segswap.service.jobs.base import STATES
 from segswap.service.jobs.media import content_type
 from segswap.service.redis_client import P, guarded
 from segswap.service.redis_client import number as _f
@@ -25,7 +26,9 @@ from segswap.service.redis_client import text as _s
 PENDING_TTL = 7 * 24 * 3600  # an unfinished job's record outlives any sane queue wait
 
 
-_FAIL_FN = """
+_FAIL_FN = (
+    REDIS_REFUND
+    + """
 local function fail(job, job_id, err, status, now, ttl, metrics)
   redis.call('HSET', job, 'state', 'FAILED', 'error', err, 'error_status', status,
              'finished', now, 'expires', tostring(tonumber(now) + tonumber(ttl)),
@@ -37,36 +40,37 @@ local function fail(job, job_id, err, status, now, ttl, metrics)
   redis.call('ZADD', 'segswap:jobs:FAILED', tonumber(now) + tonumber(ttl), job_id)
   local price = tonumber(redis.call('HGET', job, 'price') or '0') or 0
   if price > 0 and redis.call('HSETNX', job, 'refunded', '1') == 1 then
-    local account = 'segswap:key:' .. redis.call('HGET', job, 'key_id')
-    if redis.call('EXISTS', account) == 1 then
-      redis.call('HINCRBYFLOAT', account, 'credits', price)
-    end
+    refund('segswap:key:' .. redis.call('HGET', job, 'key_id'), price)
   end
 end
 """
+)
 
-# KEYS: job, account, QUEUED set. ARGV: price, charge (1/0), capacity, now, ttl, job id,
-# then field/value pairs of the record.
 UNPUBLISHED = P + "unpublished"
 """Jobs stored by an API node whose Celery message is not known to be sent yet (ZSET by
 time stored). A node that dies between the two steps leaves its job here; a worker's
-reaper sends it (see ``celery_app``)."""
+reaper sends it (see ``celery_worker``)."""
 
-_SUBMIT = """
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then return {'full', ''} end
+# KEYS: job, account, QUEUED set, UNPUBLISHED. ARGV: price (0: not charged), capacity,
+# now, ttl, job id, then field/value pairs of the record.
+_SUBMIT = (
+    REDIS_DEBIT
+    + """
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[2]) then return {'full', ''} end
 local remaining = ''
-if ARGV[2] == '1' then
-  local credits = redis.call('HGET', KEYS[2], 'credits')
-  if not credits then return {'credits', '0'} end
-  if tonumber(credits) < tonumber(ARGV[1]) then return {'credits', credits} end
-  remaining = redis.call('HINCRBYFLOAT', KEYS[2], 'credits', -tonumber(ARGV[1]))
+local price = tonumber(ARGV[1])
+if price > 0 then
+  local debited = debit(KEYS[2], price)
+  if debited[1] ~= 'ok' then return debited end
+  remaining = debited[2]
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[6])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[5])
 return {'ok', remaining}
 """
+)
 
 # KEYS: job, lease. ARGV: job id, owner, lease ms, max attempts, now, ttl, exhausted error.
 _START = (
@@ -131,7 +135,6 @@ end
 return 0
 """
 
-STATES = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED")
 _VIEW_FIELDS = (
     "key_id",
     "kind",
@@ -171,34 +174,31 @@ class RedisJobStore:
 
     @guarded
     def submit(
-        self,
-        job_id: str,
-        *,
-        key_id: str,
-        charge: bool,
-        price: float,
-        capacity: int,
-        fields: dict[str, str],
+        self, job_id: str, *, charge: Charge, capacity: int, fields: dict[str, str]
     ) -> tuple[str, str]:
-        """Debit ``price`` (when ``charge``) and store the QUEUED record, atomically.
+        """Debit ``charge`` and store the QUEUED record, atomically.
 
-        Returns ``("ok", remaining credits or "")``, ``("full", "")`` or
-        ``("credits", credits left)``.
+        Returns ``("ok", remaining credits or "" when nothing was debited)``,
+        ``("full", "")`` or ``("credits", credits left)``.
         """
         now = time.time()
         record = {
             **fields,
             "state": "QUEUED",
-            "key_id": key_id,
-            "price": repr(price if charge else 0.0),
+            "key_id": charge.key_id,
+            "price": repr(charge.price),
             "created": repr(now),
             "attempts": "0",
         }
         result = self._submit(
-            keys=[self.job_key(job_id), P + f"key:{key_id}", P + "jobs:QUEUED", UNPUBLISHED],
+            keys=[
+                self.job_key(job_id),
+                P + f"key:{charge.key_id}",
+                P + "jobs:QUEUED",
+                UNPUBLISHED,
+            ],
             args=[
-                price,
-                "1" if charge and price > 0 else "0",
+                charge.price,
                 capacity,
                 now,
                 PENDING_TTL,
@@ -395,8 +395,3 @@ class RedisJobStore:
     @guarded
     def try_lock(self, name: str, seconds: float, owner: str) -> bool:
         return bool(self.r.set(P + f"lock:{name}", owner, nx=True, px=int(seconds * 1000)))
-
-
-def remaining_credits(text: str) -> float:
-    """Credits left as returned by the submit script ('' = not charged)."""
-    return float(text) if text else math.inf
