@@ -13,7 +13,8 @@ from segswap.service.errors import STORE_DOWN, StoreUnavailable
 from segswap.service.http.bodylimit import BodyLimitMiddleware
 from segswap.service.http.fastpath import StatusFastPath
 from segswap.service.http.metrics import MetricsMiddleware
-from segswap.service.http.routes import ApiError, build_router, credit_headers, json_response
+from segswap.service.http.responses import ApiError, credit_headers, json_response
+from segswap.service.http.routes import ROUTERS
 from segswap.service.server import Service
 from segswap.web import mount
 
@@ -44,7 +45,8 @@ def create_app(service: Service) -> FastAPI:
         description=DESCRIPTION,
     )
     app.state.service = service
-    app.include_router(build_router(service))
+    for router in ROUTERS:
+        app.include_router(router)
     mount(app)  # the page at / (segswap/web)
 
     @app.exception_handler(ApiError)

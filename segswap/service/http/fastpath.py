@@ -13,12 +13,9 @@ import time
 from typing import Any
 
 from segswap.service.errors import STORE_DOWN, StoreUnavailable
-from segswap.service.http.routes import (
-    ApiError,
-    authenticate_key,
-    credit_headers,
-    poll_status,
-)
+from segswap.service.http.dependencies import authenticate_key
+from segswap.service.http.responses import ApiError, credit_headers
+from segswap.service.http.v2 import poll_status
 from segswap.service.server import Service
 
 log = logging.getLogger("segswap.service")

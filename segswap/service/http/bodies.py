@@ -1,0 +1,93 @@
+"""Reading a request body: JSON, or multipart / urlencoded forms, into one dict that
+:func:`segswap.params.parse_request` validates."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from segswap.errors import InvalidParameter
+from segswap.params import IMAGE_FIELDS, SwapRequest, parse_request
+from segswap.service.http.responses import ApiError
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """``raw`` parsed as JSON. Raises a 400 :class:`ApiError` when it is not JSON, including
+    pathological input Python's parser gives up on (nesting too deep, huge numbers)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise ApiError(400, f"body: malformed JSON ({reason})") from None
+
+
+def _convert_form_value(name: str, value: str) -> Any:
+    """A form field's string as the type its parameter has (left as is when it does not
+    convert, so that validation names the field and its range)."""
+    info = SwapRequest.model_fields.get(name)
+    if info is None or name in IMAGE_FIELDS:
+        return value
+    text = value.strip()
+    annotation = info.annotation
+    try:
+        if annotation is bool:
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            return value
+        if annotation is int:
+            return int(text)
+        if annotation is float:
+            return float(text)
+    except ValueError:
+        return value
+    return value
+
+
+async def form_to_body(form: Any) -> dict[str, Any]:
+    """A request body dict from multipart / urlencoded form data.
+
+    Files are accepted for the image fields (sent on as base64); other fields are
+    converted from text to their parameter's type.
+    """
+    body: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if name in body:
+            raise InvalidParameter(name, "given more than once")
+        if isinstance(value, UploadFile):
+            if name not in IMAGE_FIELDS:
+                raise InvalidParameter(
+                    name, f"a file is only accepted for {', '.join(IMAGE_FIELDS)}"
+                )
+            data = await value.read()
+            body[name] = base64.b64encode(data).decode("ascii")
+        else:
+            body[name] = _convert_form_value(name, value)
+    return body
+
+
+async def read_request(request: Request, max_part_bytes: int) -> SwapRequest:
+    """The edit request in the body, validated. Raises a 400 :class:`ApiError` naming
+    the field."""
+    ctype = request.headers.get("content-type", "")
+    try:
+        if ctype.startswith(FORM_TYPES):
+            form = await request.form(max_files=16, max_fields=64, max_part_size=max_part_bytes)
+            try:
+                body: Any = await form_to_body(form)
+            finally:
+                await form.close()
+        else:
+            body = parse_json_body(await request.body())
+        return parse_request(body)
+    except InvalidParameter as error:
+        raise ApiError(400, str(error)) from None

@@ -1,0 +1,34 @@
+"""``/health`` and ``/metrics``: what load balancers and Prometheus read."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from segswap.service.errors import StoreUnavailable
+from segswap.service.http.dependencies import ServiceDep
+from segswap.service.http.responses import json_response
+
+router = APIRouter()
+
+
+@router.get("/health", summary="200 once the server can take work, else 503")
+async def health(service: ServiceDep) -> Response:
+    """``{"status": "ok" | "draining" | "unavailable", "workers", "queue_depth"}``."""
+    queue = service.queue
+    ready = queue.ready() and not service.draining
+    try:
+        workers, depth = queue.live_workers(), queue.depth()
+    except StoreUnavailable:
+        workers = depth = 0
+    body = {
+        "status": "ok" if ready else ("draining" if service.draining else "unavailable"),
+        "workers": workers,
+        "queue_depth": depth,
+    }
+    return json_response(body, 200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(service: ServiceDep) -> Response:
+    """The text exposition of :class:`segswap.service.http.metrics.Metrics`."""
+    return Response(service.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,89 @@
+"""What v1 and v2 share when they take an edit: the model, rate-limit and credit checks,
+and the queue's refusals as HTTP errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from segswap.params import SwapRequest
+from segswap.service.accounts.credits import InsufficientCredits
+from segswap.service.accounts.keys import KeyRecord, UnknownKey
+from segswap.service.http.bodies import read_request
+from segswap.service.http.responses import ApiError, credit_headers
+from segswap.service.jobs.base import Accepted, NoWorker, QueueFull
+from segswap.service.server import Service
+
+MODEL = "seg-swap"
+
+_SCHEMA = SwapRequest.model_json_schema()
+REQUEST_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _SCHEMA},
+            "multipart/form-data": {"schema": _SCHEMA},
+        },
+    }
+}
+"""The OpenAPI request body of both submit routes (the handlers read it themselves)."""
+
+IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}
+}
+
+
+async def accept(service: Service, key: KeyRecord, model: str, request: Request) -> SwapRequest:
+    """The validated edit of a submission by ``key`` to ``model``.
+
+    Raises: 404 unknown model, 403 model not allowed for the key, 429 rate limit,
+    400 unusable body (naming the field).
+    """
+    if model != MODEL:
+        raise ApiError(404, f"model '{model}' not found")
+    if not key.allows(model):
+        raise ApiError(403, f"this API key is not allowed to use the model '{model}'")
+    settings = service.settings
+    wait = service.limiter.acquire(key.id)
+    if wait:
+        raise ApiError(
+            429,
+            f"rate limit exceeded: at most {settings.rate_limit:g} requests per second"
+            f" per key (burst {settings.rate_burst})",
+            {"Retry-After": service.limiter.retry_after(wait)},
+        )
+    return await read_request(request, settings.max_body_bytes)
+
+
+def submit(
+    service: Service, key: KeyRecord, parsed: SwapRequest, model: str, *, sync: bool
+) -> Accepted:
+    """Debit and queue ``parsed``. Raises 502 no worker, 429 queue full, 406 credits."""
+    settings = service.settings
+    try:
+        accepted = service.queue.submit(
+            parsed, key=key, model=model, price=settings.price_per_call, sync=sync
+        )
+    except NoWorker:
+        raise ApiError(502, "no worker is available to run the request; try again later") from None
+    except QueueFull:
+        raise ApiError(
+            429,
+            f"the queue is full ({settings.queue_capacity} jobs waiting); retry shortly",
+            {"Retry-After": "1"},
+        ) from None
+    except InsufficientCredits as error:
+        raise ApiError(406, str(error), credit_headers(error.remaining)) from None
+    service.keys.forget(key.id)  # its cached credits are stale now
+    return accepted
+
+
+def current_credits(service: Service, key: KeyRecord) -> float:
+    """The key's credits as stored now (after a refund, say); inf when not metered."""
+    if not key.metered:
+        return float("inf")
+    try:
+        return service.keys.find(key.id).credits
+    except UnknownKey:  # pragma: no cover - deleted meanwhile
+        return 0.0

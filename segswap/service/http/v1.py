@@ -1,0 +1,64 @@
+"""``POST /v1/{model}``: run an edit and answer with the image (or its base64)."""
+
+from __future__ import annotations
+
+import base64
+
+from fastapi import APIRouter, Request, Response
+
+from segswap.service.http.dependencies import Accepting, Caller
+from segswap.service.http.responses import ApiError, credit_headers, json_response
+from segswap.service.http.submission import (
+    IMAGE_RESPONSES,
+    REQUEST_BODY_DOC,
+    accept,
+    current_credits,
+    submit,
+)
+from segswap.service.jobs.base import DeadlineExceeded
+
+router = APIRouter()
+
+
+@router.post(
+    "/v1/{model}",
+    summary="Run an edit synchronously; returns the image",
+    openapi_extra=REQUEST_BODY_DOC,
+    responses=IMAGE_RESPONSES,
+)
+async def run_sync(
+    model: str,
+    request: Request,
+    service: Accepting,
+    key: Caller,
+) -> Response:
+    """Queue the edit like v2, wait for it up to ``SEGSWAP_SYNC_TIMEOUT`` (504 past it,
+    cancelled and refunded) and answer with the encoded image."""
+    service.in_flight += 1  # a draining server waits for these
+    try:
+        parsed = await accept(service, key, model, request)
+        accepted = submit(service, key, parsed, model, sync=True)
+        timeout = service.settings.sync_timeout
+        try:
+            outcome = await service.queue.wait_sync(accepted.job_id, timeout)
+        except DeadlineExceeded:
+            raise ApiError(
+                504,
+                f"the request did not finish within {timeout:g} s"
+                " (SEGSWAP_SYNC_TIMEOUT); it was cancelled and not charged;"
+                " use /v2 for long jobs",
+                credit_headers(current_credits(service, key)),
+            ) from None
+    finally:
+        service.in_flight -= 1
+    headers = {"X-Request-Id": accepted.job_id}
+    if outcome.data is None:
+        headers.update(credit_headers(current_credits(service, key)))
+        raise ApiError(outcome.error_status or 500, outcome.error or "failed", headers)
+    headers.update(credit_headers(accepted.remaining_credits))
+    if "inference_time" in outcome.metrics:
+        headers["X-Inference-Time"] = f"{outcome.metrics['inference_time']:.6f}"
+    if parsed.base64:
+        encoded = base64.b64encode(outcome.data).decode("ascii")
+        return json_response({"image": encoded}, headers=headers)
+    return Response(outcome.data, media_type=outcome.content_type, headers=headers)
