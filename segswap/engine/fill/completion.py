@@ -44,7 +44,10 @@ GRADIENT_WEIGHT = 2.0
 """Weight of the lightness gradient (ΔL per pixel, each axis) next to Lab colour in the
 patch distance: structure counts as much as a colour difference of twice its size."""
 
-ESTIMATE_WEIGHT = 0.5
+TEXTURE_WEIGHT = 2.0
+"""Weight of the local gradient energy (mean |ΔL| per pixel over 5×5, each axis)."""
+
+ESTIMATE_WEIGHT = 1.0
 """Weight of a hole pixel's current estimate in a patch distance (known pixels: 1)."""
 
 ONION_CANDIDATES = 800
@@ -58,9 +61,9 @@ leaves the rest to the EM search."""
 LARGE_LEVEL_TARGETS = 10_000
 """Above this many target patches, an intermediate level runs one EM round instead of
 ``FillEffort.iterations`` (the coarser levels settled the layout, and one round there
-costs as much as all coarser levels together), and full resolution runs one PatchMatch
-pass per round (forward; the other direction's propagation comes from the coarser
-level's field) with half the random candidates."""
+costs as much as all coarser levels together), and every round of such a level is one
+PatchMatch pass (forward; the other direction's propagation comes from the coarser
+level.s field) with a third of the random candidates."""
 
 SEAM_RADIUS = 2
 """Known pixels up to this far from the hole are compared with what the hole's patches
@@ -73,6 +76,8 @@ VOTE_RADIUS = 1
 """Each patch votes for the pixels within this many pixels of its centre (1: its central
 3×3), not its whole window: on stochastic texture (fur, grass) neighbouring patches
 come from different places, and averaging all 49 overlapping copies blurs it away."""
+
+SHARP_ROUNDS = False
 
 NEAREST_RADIUS = 1
 """The final pick (:meth:`_Level.pick_nearest_votes`) considers the votes of the patches
@@ -165,10 +170,12 @@ def fill_hole(
             if depth < effort.search_depth:
                 rounds = 0
         for _ in range(rounds):
-            large = depth == 0 and level.target_ys.size > LARGE_LEVEL_TARGETS
-            candidates = max(1, effort.candidates // 2) if large else effort.candidates
+            large = level.target_ys.size > LARGE_LEVEL_TARGETS
+            candidates = max(1, effort.candidates // 3) if large else effort.candidates
             level.search(rng, candidates, passes=1 if large else 2)
             level.vote(VOTE_PERCENTILE)
+            if SHARP_ROUNDS:
+                level.pick_nearest_votes()
     assert level is not None
     if effort.sharpen:
         level.pick_nearest_votes()
@@ -222,13 +229,17 @@ def _smooth_guess(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
 
 def features(lab: np.ndarray) -> np.ndarray:
-    """H×W×5 float32: L, a, b and the lightness gradient (ΔL per pixel along y and x,
-    × :data:`GRADIENT_WEIGHT`) of a Lab image."""
+    """H×W×7 float32 of a Lab image: L, a, b; the lightness gradient (ΔL per pixel along
+    y and x, × :data:`GRADIENT_WEIGHT`); and its local energy (the mean |gradient| along
+    y and x over 5×5 pixels, × :data:`TEXTURE_WEIGHT`), which tells grain from a flat
+    area even where the gradients' signs do not line up."""
     lightness = np.ascontiguousarray(lab[:, :, 0])
-    scale = GRADIENT_WEIGHT / 8.0  # a 3×3 Sobel sums 8 one-pixel differences
-    gy = cv2.Sobel(lightness, cv2.CV_32F, 0, 1, ksize=3, scale=scale)
-    gx = cv2.Sobel(lightness, cv2.CV_32F, 1, 0, ksize=3, scale=scale)
-    return np.ascontiguousarray(np.dstack([lab, gy, gx]).astype(np.float32))
+    gy = cv2.Sobel(lightness, cv2.CV_32F, 0, 1, ksize=3, scale=1.0 / 8.0)
+    gx = cv2.Sobel(lightness, cv2.CV_32F, 1, 0, ksize=3, scale=1.0 / 8.0)
+    ey = cv2.blur(np.abs(gy), (5, 5)) * TEXTURE_WEIGHT
+    ex = cv2.blur(np.abs(gx), (5, 5)) * TEXTURE_WEIGHT
+    stack = [lab, gy * GRADIENT_WEIGHT, gx * GRADIENT_WEIGHT, ey, ex]
+    return np.ascontiguousarray(np.dstack(stack).astype(np.float32))
 
 
 class _Level:
@@ -248,8 +259,16 @@ class _Level:
         self.nnf_ys = np.zeros_like(self.target_ys)
         self.nnf_xs = np.zeros_like(self.target_xs)
         self.costs = np.zeros(self.target_ys.size, np.float32)
-        self.totals: np.ndarray | None = None
-        self.counts: np.ndarray | None = None
+        self.described = np.zeros((0, 0, 0), np.float32)
+
+    def describe(self) -> None:
+        """Compute every pixel's features from the current image (see :func:`features`).
+
+        After this, the hole's features are only ever voted from the sources' (never
+        recomputed from the averaged estimate): an average of textured copies is smooth,
+        and its features would draw the search toward smooth sources, round after round.
+        """
+        self.described = features(self.image)
 
     def start_onion(self, rng: np.random.Generator) -> None:
         """First fill of the coarsest hole, from its edge inward (:func:`kernels.onion_peel`):
@@ -286,10 +305,16 @@ class _Level:
         inside = slot >= 0
         self.nnf_ys[inside] = peel_ys[slot[inside]]
         self.nnf_xs[inside] = peel_xs[slot[inside]]
+        self.describe()
 
     def refined(self, image: np.ndarray, hole: np.ndarray, reach: float | None) -> _Level:
         """The next finer level: sources doubled, its hole estimate their vote."""
         finer = _Level(image, hole, reach)
+        # Known pixels next to the hole get their features from this smooth estimate
+        # (never from what was removed); the hole's own come from the vote below.
+        upsampled = cv2.resize(self.image, (finer.width, finer.height))
+        finer.image[hole] = upsampled[hole]
+        finer.describe()
         parent = self.slots[
             np.minimum(finer.target_ys // 2, self.height - 1),
             np.minimum(finer.target_xs // 2, self.width - 1),
@@ -328,7 +353,7 @@ class _Level:
     def search(self, rng: np.random.Generator, candidates: int, passes: int = 2) -> None:
         """Re-score every target against the current image, then ``passes`` PatchMatch
         passes (forward, backward, forward...)."""
-        described = features(self.image)
+        described = self.described
         weights = np.where(self.hole, ESTIMATE_WEIGHT, 1.0).astype(np.float32)
         window = cv2.boxFilter(
             weights, -1, (PATCH, PATCH), normalize=False, borderType=cv2.BORDER_CONSTANT
@@ -367,14 +392,16 @@ class _Level:
             )
 
     def vote(self, percentile: float) -> None:
-        """Set each hole pixel to the similarity-weighted average of the overlapping
-        patches' sources (keeps the sums for :meth:`match_boundary`)."""
+        """Set each hole pixel's colour and features to the similarity-weighted average
+        of what the patches centred within VOTE_RADIUS of it copy there."""
         spread = float(np.percentile(self.costs, percentile)) + 1e-6
-        weights = np.exp(-0.5 * np.minimum(self.costs / spread, 50.0)).astype(np.float64)
-        totals = np.zeros((self.height, self.width, 3), np.float64)
-        counts = np.zeros((self.height, self.width), np.float64)
+        weights = np.exp(-0.5 * np.minimum(self.costs / spread, 50.0)).astype(np.float32)
+        weights = np.maximum(weights, np.float32(1e-20))
+        channels = self.described.shape[2]
+        totals = np.zeros((self.height, self.width, channels), np.float32)
+        counts = np.zeros((self.height, self.width), np.float32)
         kernels.vote(
-            self.image,
+            self.described,
             self.target_ys,
             self.target_xs,
             self.nnf_ys,
@@ -384,9 +411,9 @@ class _Level:
             totals,
             counts,
         )
-        self.totals, self.counts = totals, counts
         hole = self.hole
-        self.image[hole] = (totals[hole] / counts[hole][:, None]).astype(np.float32)
+        self.described[hole] = totals[hole] / counts[hole][:, None]
+        self.image[hole] = self.described[hole][:, :3]
 
     def pick_nearest_votes(self) -> None:
         """Replace each hole pixel's averaged vote by the single vote closest to it
@@ -405,6 +432,7 @@ class _Level:
             chosen,
         )
         self.image[self.hole] = chosen[self.hole]
+        self.described[self.hole, :3] = chosen[self.hole]
 
     def match_boundary(self) -> None:
         """Shift the fill so its low frequencies meet the known pixels along its edge.

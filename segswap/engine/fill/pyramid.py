@@ -7,7 +7,7 @@ import numpy as np
 
 from segswap.engine.fill.sources import hole_thickness, whole_windows
 
-COARSEST_THICKNESS = 20
+COARSEST_THICKNESS = 48
 """The pyramid stops once the hole is at most this many pixels thick (twice its
 inscribed radius): a few patches across, so the coarsest search sees the hole's
 surroundings at a scale where its patches still mean something. (A long, thin hole is
