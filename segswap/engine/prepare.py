@@ -27,6 +27,19 @@ def as_rgba(image: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, alpha], axis=2)
 
 
+def mask_levels(mask: np.ndarray) -> np.ndarray:
+    """The H×W uint8 levels a mask image is read from (> 127 = edit).
+
+    An RGBA mask whose alpha varies is read from its alpha; an RGB(A) one from its
+    luminance; an L one as it is.
+    """
+    if mask.ndim == 3 and mask.shape[2] == 4 and int(mask[:, :, 3].min()) < 255:
+        return mask[:, :, 3]
+    if mask.ndim == 3:
+        return cv2.cvtColor(np.ascontiguousarray(mask[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    return mask
+
+
 def mask_from_image(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The edit region as an H×W bool array for a scene of ``size`` = (H, W).
 
@@ -38,12 +51,7 @@ def mask_from_image(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     Raises:
         InvalidParameter: no pixel of the mask is above 127.
     """
-    if mask.ndim == 3 and mask.shape[2] == 4 and int(mask[:, :, 3].min()) < 255:
-        gray = mask[:, :, 3]
-    elif mask.ndim == 3:
-        gray = cv2.cvtColor(np.ascontiguousarray(mask[:, :, :3]), cv2.COLOR_RGB2GRAY)
-    else:
-        gray = mask
+    gray = mask_levels(mask)
     height, width = size
     if gray.shape != (height, width):
         gray = cv2.resize(gray, (width, height), interpolation=cv2.INTER_NEAREST)
