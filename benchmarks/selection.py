@@ -1,0 +1,102 @@
+"""Box-select quality and speed on real photos, against hand-drawn reference outlines.
+
+Run: ``.venv/bin/python benchmarks/selection.py [--repeats N]``
+
+For every reference in ``tests/engine/data/selection_references.json`` (objects in
+``skimage.data`` photos, outlined by hand as polygons) it prints, in one process:
+
+- IoU of :func:`segswap.engine.selection.select_mask` with the reference's box against
+  the reference outline; also with the box 10 % looser on every side, and with a single
+  click at the outline's median pixel and no box (the click-only fallback);
+- the median time of one box selection over N runs (target: under 300 ms), and that
+  time as a multiple of decoding the photo's PNG once (a baseline measured in the same
+  process, so the ratio says how heavy a selection is on whatever machine runs it);
+- the same selection with the photo pasted into a 4096×4096 scene: the time shows the
+  cost follows the box, not the scene;
+- the median time of the mask doctor (:func:`segswap.engine.mask_doctor.diagnose`) on
+  the selection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from segswap.engine.mask_doctor import diagnose
+from segswap.engine.selection import Click, select_mask
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engine"))
+from selection_references import iou, load_references, reference_mask  # noqa: E402
+
+TARGET_MS = 300.0
+BIG_SIDE = 4096
+
+
+def median_seconds(action: Callable[[], object], repeats: int) -> float:
+    action()  # warm caches and lazy imports
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args()
+
+    print(f"box-select, medians of {args.repeats} runs; baseline = decoding the photo's PNG")
+    header = (
+        f"{'object':<16}{'photo':<11}{'box px':>9}{'IoU':>7}{'loose':>7}{'click':>7}"
+        f"{'ms':>8}{'x PNG':>7}{'4096² ms':>10}{'doctor ms':>11}"
+    )
+    print(header)
+    all_pass = True
+    for reference in load_references():
+        scene = reference.image()
+        expected = reference_mask(reference)
+        box = list(reference.box)
+        left, top, right, bottom = box
+        dx, dy = 0.1 * (right - left), 0.1 * (bottom - top)
+        loose = [left - dx, top - dy, right + dx, bottom + dy]
+        ys, xs = np.nonzero(expected)
+        click = Click(float(np.median(xs)), float(np.median(ys)))
+
+        selected = select_mask(scene, box)
+        score = iou(selected, expected)
+        loose_score = iou(select_mask(scene, loose), expected)
+        click_score = iou(select_mask(scene, None, [click]), expected)
+
+        ok, encoded = cv2.imencode(".png", np.ascontiguousarray(scene[:, :, ::-1]))
+        assert ok
+        baseline = median_seconds(lambda: cv2.imdecode(encoded, cv2.IMREAD_COLOR), args.repeats)
+        seconds = median_seconds(lambda: select_mask(scene, box), args.repeats)
+
+        big = np.full((BIG_SIDE, BIG_SIDE, 3), 90, np.uint8)
+        big[: scene.shape[0], : scene.shape[1]] = scene
+        big_seconds = median_seconds(lambda: select_mask(big, box), args.repeats)
+        doctor_seconds = median_seconds(lambda: diagnose(selected, scene), args.repeats)
+
+        passed = score >= 0.8 and seconds * 1000 < TARGET_MS
+        all_pass &= passed
+        print(
+            f"{reference.name:<16}{reference.photo:<11}"
+            f"{f'{right - left}×{bottom - top}':>9}{score:>7.3f}{loose_score:>7.3f}"
+            f"{click_score:>7.3f}{seconds * 1000:>8.1f}{seconds / baseline:>7.1f}"
+            f"{big_seconds * 1000:>10.1f}{doctor_seconds * 1000:>11.1f}"
+            f"  {'ok' if passed else 'MISSED (IoU >= 0.8, < 300 ms)'}"
+        )
+    print("all objects: IoU >= 0.8 and under 300 ms" if all_pass else "some objects missed")
+
+
+if __name__ == "__main__":
+    main()
