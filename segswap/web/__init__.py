@@ -1,7 +1,7 @@
-"""The "swap by hand" web page: paint a mask over a scene, drop in an object, watch the
-request run through ``POST /v2/seg-swap``.
+"""The "swap by hand" web page: select (box, clicks) or paint a mask over a scene, drop
+in an object, watch the request run through ``POST /v2/seg-swap``.
 
-Static files only (``index.html``, ``app.js``, ``style.css``: no framework, no build
+Static files only (``index.html``, ``app.js``, ``mask.js``, ``style.css``: no framework, no build
 step, nothing fetched from elsewhere), shipped inside the package. :func:`mount` serves
 the page at ``GET /`` and its assets at ``GET /web/<name>`` of a FastAPI app; the page
 calls the API with relative URLs, so it works wherever the API is served (same origin,
@@ -21,6 +21,7 @@ WEB_DIR = Path(__file__).resolve().parent
 #: this package's Python files never are).
 ASSETS = {
     "app.js": "text/javascript; charset=utf-8",
+    "mask.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
 

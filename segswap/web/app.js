@@ -1,17 +1,22 @@
 // segswap — the "swap by hand" page. Plain JavaScript, no build step, no dependencies.
 //
-// The mask is kept as a list of brush strokes in the scene's own pixel coordinates
-// (naturalWidth × naturalHeight). The on-screen canvas is scaled with CSS and redrawn
-// from the strokes when its size changes; on submit the strokes are replayed onto an
-// offscreen canvas of the scene's full size, thresholded to pure black/white and sent
-// as a PNG data URI. Scene and object are sent as loaded (their files' data URIs).
+// The mask is one byte per scene pixel (mask.js, at the scene's own size). It is made
+// by dragging a box around an object (the server selects it: POST /v2/masks), refined
+// by clicks (add / remove part), brush strokes, grow/shrink, invert, or loaded from a
+// file; every change can be undone. The screen canvas shows it scaled. Before a swap the
+// server's mask doctor (POST /v2/masks/check) may warn; the swap then waits for a second
+// press. Scene and object are sent as loaded (their files' data URIs), the mask as a
+// black/white PNG of the scene's size.
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
 
   const KEY_STORAGE = "segswap.apiKey";
-  const MASK_COLOR = "rgb(255, 32, 96)";
+  const MASK_RGB = [255, 32, 96];
+  const MASK_COLOR = `rgb(${MASK_RGB.join(", ")})`;
+  // Undo keeps at most this many bytes of mask snapshots (and at most 30 of them).
+  const HISTORY_BYTES = 256 * 1024 * 1024;
   // A 1×1 fully transparent PNG: the object of a removal when none is loaded.
   const TRANSPARENT_PNG =
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNgYGBgAAAABQABeqhXUAAAAABJRU5ErkJggg==";
@@ -38,8 +43,15 @@
   const state = {
     scene: null, // {dataUrl, url, width, height, name}
     object: null, // {dataUrl, url, width, height, name}
-    strokes: [], // {erase, radius, points: [[x, y], ...]} in scene pixels
-    current: null, // the stroke being drawn
+    mask: null, // SegswapMask.Mask at the scene's size
+    maskView: document.createElement("canvas"), // the mask coloured, at the scene's size
+    maskVersion: 0, // bumped on every change
+    warnedVersion: -1, // the mask version whose warnings were shown (a 2nd press swaps)
+    history: [], // {mask, selection} before each change, for undo
+    selection: null, // {box, points, base}: the selection being refined by clicks
+    selecting: 0, // selection requests in flight
+    current: null, // the stroke or box being drawn
+    engine: null, // what GET /health says runs: {engine, prompt_used}
     busy: false,
     resultUrl: null,
     blockedUntil: 0, // after a 429, submissions wait for Retry-After
@@ -90,7 +102,8 @@
   function setBusy(busy) {
     state.busy = busy;
     submitButton.disabled = busy || Date.now() < state.blockedUntil;
-    submitButton.textContent = busy ? "Working…" : "Swap";
+    const warned = state.warnedVersion === state.maskVersion && !$("mask-warnings").hidden;
+    submitButton.textContent = busy ? "Working…" : warned ? "Swap anyway" : "Swap";
     form.setAttribute("aria-busy", busy ? "true" : "false");
   }
 
@@ -279,8 +292,12 @@
     }
     if (state.scene) URL.revokeObjectURL(state.scene.url);
     state.scene = scene;
-    state.strokes = [];
+    state.mask = new SegswapMask.Mask(scene.width, scene.height);
+    state.history = [];
+    state.selection = null;
     state.current = null;
+    showBox(null);
+    hideWarnings();
     sceneImg.src = scene.url;
     $("scene-empty").hidden = true;
     $("other-scene").hidden = false;
@@ -288,7 +305,7 @@
     $("result").hidden = true;
     layoutStage();
     updateMaskButtons();
-    setStatus("idle", "Scene loaded. Paint over the region to edit.");
+    setStatus("idle", "Scene loaded. Drag a box around what to replace, or paint over it.");
   }
 
   async function loadObject(file) {
@@ -353,7 +370,7 @@
     });
   }
 
-  // ----- mask: layout, strokes, drawing -----
+  // ----- mask: layout, tools, drawing -----
 
   function layoutStage() {
     const scene = state.scene;
@@ -362,7 +379,10 @@
     const style = getComputedStyle(zone);
     const available =
       zone.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-    const maxHeight = Math.max(240, window.innerHeight * 0.72);
+    // Tall enough to work on, short enough that the tools above and the info line below
+    // stay in view with it.
+    const top = zone.getBoundingClientRect().top + window.scrollY;
+    const maxHeight = Math.max(240, window.innerHeight - Math.min(top, 160) - 64);
     const scale = Math.min(available / scene.width, maxHeight / scene.height);
     const width = Math.max(1, Math.floor(scene.width * scale));
     const height = Math.max(1, Math.floor(scene.height * scale));
@@ -393,7 +413,10 @@
     const rect = canvas.getBoundingClientRect();
     const x = ((event.clientX - rect.left) / rect.width) * state.scene.width;
     const y = ((event.clientY - rect.top) / rect.height) * state.scene.height;
-    return [x, y];
+    return [
+      Math.min(state.scene.width - 0.5, Math.max(0, x)),
+      Math.min(state.scene.height - 0.5, Math.max(0, y)),
+    ];
   }
 
   function brushRadiusInScene() {
@@ -401,19 +424,127 @@
     return (Number(brush.value) / 2) * (state.scene.width / rect.width);
   }
 
-  // Draw points[from..] of a stroke (from > 0: only the new segment). For the screen,
-  // erasing cuts the painted colour away; for the export it paints black on white.
-  function paintStroke(target, stroke, scale, from, forExport) {
+  // The mask at the scene's size, drawn (coloured) into a canvas of that size, then
+  // scaled onto the screen canvas.
+  function redrawMask() {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    if (!state.mask) return;
+    const view = state.maskView;
+    if (view.width !== state.mask.width || view.height !== state.mask.height) {
+      view.width = state.mask.width;
+      view.height = state.mask.height;
+    }
+    state.mask.paintInto(view, MASK_RGB);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(view, 0, 0, canvas.width, canvas.height);
+  }
+
+  function maskChanged() {
+    state.maskVersion += 1;
+    hideWarnings();
+    redrawMask();
+    updateMaskButtons();
+  }
+
+  function updateMaskButtons() {
+    const has = Boolean(state.mask) && !state.mask.isEmpty();
+    $("undo").disabled = state.history.length === 0;
+    $("clear-mask").disabled = !has;
+    $("grow-mask").disabled = !has;
+    $("shrink-mask").disabled = !has;
+    $("save-mask").disabled = !has;
+    $("invert-mask").disabled = !state.mask;
+  }
+
+  // Every change to the mask goes through here: the state before it can be undone.
+  function remember() {
+    state.history.push({ mask: state.mask.copy(), selection: state.selection });
+    let bytes = 0;
+    for (const entry of state.history) bytes += entry.mask.data.length;
+    while (state.history.length > 1 && (state.history.length > 30 || bytes > HISTORY_BYTES)) {
+      bytes -= state.history.shift().mask.data.length;
+    }
+  }
+
+  function undo() {
+    const entry = state.history.pop();
+    if (!entry) return;
+    state.mask = entry.mask;
+    state.selection = entry.selection;
+    state.current = null;
+    showBox(state.selection && state.selection.box);
+    maskChanged();
+  }
+
+  function endSelection() {
+    state.selection = null;
+    showBox(null);
+  }
+
+  function editWhole(change) {
+    if (!state.mask) return;
+    remember();
+    endSelection();
+    change(state.mask);
+    maskChanged();
+  }
+
+  function clearMask() {
+    if (!state.mask || state.mask.isEmpty()) return;
+    editWhole((mask) => mask.data.fill(0));
+  }
+
+  function growStep() {
+    const step = Math.round(Number($("grow-step").value));
+    return Number.isFinite(step) && step > 0 ? Math.min(step, 50) : 4;
+  }
+
+  function currentTool() {
+    const checked = document.querySelector("input[name=tool]:checked");
+    return checked ? checked.value : "box";
+  }
+
+  function moveRing(event) {
+    const tool = currentTool();
+    if (tool !== "paint" && tool !== "erase") {
+      ring.hidden = true;
+      return;
+    }
+    const rect = stage.getBoundingClientRect();
+    const size = Number(brush.value);
+    ring.style.width = ring.style.height = `${size}px`;
+    ring.style.left = `${event.clientX - rect.left - size / 2}px`;
+    ring.style.top = `${event.clientY - rect.top - size / 2}px`;
+    ring.classList.toggle("erase", tool === "erase");
+    ring.hidden = false;
+  }
+
+  // The box of the current selection, drawn over the scene (scene pixels → screen).
+  function showBox(box) {
+    const el = $("select-box");
+    if (!box || !state.scene) {
+      el.hidden = true;
+      return;
+    }
+    const rect = canvas.getBoundingClientRect();
+    const sx = rect.width / state.scene.width;
+    const sy = rect.height / state.scene.height;
+    el.style.left = `${box[0] * sx}px`;
+    el.style.top = `${box[1] * sy}px`;
+    el.style.width = `${(box[2] - box[0]) * sx}px`;
+    el.style.height = `${(box[3] - box[1]) * sy}px`;
+    el.hidden = false;
+  }
+
+  // ----- brush strokes -----
+
+  // Draw points[from..] of a stroke onto a 2D context at `scale` (scene px → context px).
+  function paintStroke(target, stroke, scale, from, color, erase) {
     const points = stroke.points;
     target.save();
     target.scale(scale, scale);
-    if (forExport) {
-      target.globalCompositeOperation = "source-over";
-      target.fillStyle = target.strokeStyle = stroke.erase ? "#000" : "#fff";
-    } else {
-      target.globalCompositeOperation = stroke.erase ? "destination-out" : "source-over";
-      target.fillStyle = target.strokeStyle = MASK_COLOR;
-    }
+    target.globalCompositeOperation = erase ? "destination-out" : "source-over";
+    target.fillStyle = target.strokeStyle = color;
     target.lineCap = "round";
     target.lineJoin = "round";
     target.lineWidth = stroke.radius * 2;
@@ -432,111 +563,329 @@
     target.restore();
   }
 
-  function redrawMask() {
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    const scale = displayScale();
-    for (const stroke of state.strokes) paintStroke(ctx, stroke, scale, 0, false);
+  // A finished stroke goes into the mask: drawn at the scene's size over its own box
+  // only, then thresholded (its anti-aliased rim at > 127, as the server reads masks).
+  function commitStroke(stroke) {
+    const pad = Math.ceil(stroke.radius) + 2;
+    const xs = stroke.points.map((p) => p[0]);
+    const ys = stroke.points.map((p) => p[1]);
+    const left = Math.max(0, Math.floor(Math.min(...xs) - pad));
+    const top = Math.max(0, Math.floor(Math.min(...ys) - pad));
+    const right = Math.min(state.mask.width, Math.ceil(Math.max(...xs) + pad));
+    const bottom = Math.min(state.mask.height, Math.ceil(Math.max(...ys) + pad));
+    const w = right - left;
+    const h = bottom - top;
+    if (w <= 0 || h <= 0) return;
+    const off = document.createElement("canvas");
+    off.width = w;
+    off.height = h;
+    const octx = off.getContext("2d", { willReadFrequently: true });
+    octx.translate(-left, -top);
+    paintStroke(octx, stroke, 1, 0, "#fff", false);
+    const pixels = octx.getImageData(0, 0, w, h).data;
+    state.mask.stamp(pixels, left, top, w, h, stroke.erase ? 0 : 1);
   }
 
-  function updateMaskButtons() {
-    $("undo").disabled = state.strokes.length === 0;
-    $("clear-mask").disabled = state.strokes.length === 0;
+  // ----- box and click selection (POST /v2/masks) -----
+
+  // The part of the scene the server needs for a box: the box plus the margin the
+  // selection looks at (15 % of its longer side; 20 % here), as a PNG data URI. The
+  // result is the same as with the whole scene, for less upload.
+  async function sceneCrop(area) {
+    const [left, top, right, bottom] = area;
+    const c = document.createElement("canvas");
+    c.width = right - left;
+    c.height = bottom - top;
+    c.getContext("2d").drawImage(sceneImg, left, top, c.width, c.height, 0, 0, c.width, c.height);
+    return blobToDataUrl(await canvasToBlob(c, "image/png"));
   }
 
-  function undo() {
-    if (!state.strokes.length) return;
-    state.strokes.pop();
-    state.current = null;
-    redrawMask();
-    updateMaskButtons();
+  function cropFor(box) {
+    const { width, height } = state.scene;
+    const margin = Math.ceil(0.2 * Math.max(box[2] - box[0], box[3] - box[1])) + 8;
+    return [
+      Math.max(0, Math.floor(box[0] - margin)),
+      Math.max(0, Math.floor(box[1] - margin)),
+      Math.min(width, Math.ceil(box[2] + margin)),
+      Math.min(height, Math.ceil(box[3] + margin)),
+    ];
   }
 
-  function clearMask() {
-    state.strokes = [];
-    state.current = null;
-    redrawMask();
-    updateMaskButtons();
+  async function requestSelection(selection) {
+    const headers = { "content-type": "application/json", ...authHeaders() };
+    const area = selection.box
+      ? cropFor(selection.box)
+      : [0, 0, state.scene.width, state.scene.height];
+    const [left, top] = area;
+    const body = {
+      main_image: selection.box ? await sceneCrop(area) : state.scene.dataUrl,
+    };
+    if (selection.box) {
+      const b = selection.box;
+      body.box = [b[0] - left, b[1] - top, b[2] - left, b[3] - top];
+    }
+    if (selection.points.length) {
+      body.points = selection.points.map((p) => ({
+        x: p.x - left,
+        y: p.y - top,
+        positive: p.positive,
+      }));
+    }
+    const response = await fetch("v2/masks", {
+      method: "POST",
+      headers: { ...headers, accept: "image/png" },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw apiError(response, await readJson(response));
+    const bitmap = await createImageBitmap(await response.blob());
+    const w = area[2] - area[0];
+    const h = area[3] - area[1];
+    if (bitmap.width !== w || bitmap.height !== h) {
+      throw new UserError(`The server's mask is ${bitmap.width}×${bitmap.height}, not ${w}×${h}.`);
+    }
+    const c = document.createElement("canvas");
+    c.width = w;
+    c.height = h;
+    const cx = c.getContext("2d", { willReadFrequently: true });
+    cx.drawImage(bitmap, 0, 0);
+    const rgba = cx.getImageData(0, 0, w, h).data;
+    const picked = new SegswapMask.Mask(state.scene.width, state.scene.height);
+    for (let y = 0; y < h; y += 1) {
+      for (let x = 0; x < w; x += 1) {
+        if (rgba[(y * w + x) * 4] > 127) picked.data[(y + top) * picked.width + x + left] = 1;
+      }
+    }
+    return picked;
   }
 
-  function currentTool() {
-    return $("tool-erase").checked ? "erase" : "paint";
+  // Runs one selection request at a time; the latest selection wins.
+  async function runSelection(selection) {
+    state.selecting += 1;
+    stage.classList.add("selecting");
+    setStatus("working", selection.box ? "Selecting the object in the box…" : "Selecting…");
+    try {
+      const picked = await requestSelection(selection);
+      if (state.selection !== selection) return; // undone or replaced meanwhile
+      const mask = selection.base.copy();
+      mask.union(picked);
+      state.mask = mask;
+      maskChanged();
+      const share = Math.round((picked.count() / (picked.width * picked.height)) * 1000) / 10;
+      setStatus(
+        "idle",
+        picked.isEmpty()
+          ? "Nothing was selected: draw the box around an object, or click on it."
+          : `Selected ${share} % of the scene. Click “Add part” / “Remove part” to refine, ` +
+              "or paint.",
+      );
+    } catch (error) {
+      if (state.selection === selection) undo();
+      showError(error);
+    } finally {
+      state.selecting -= 1;
+      if (!state.selecting) stage.classList.remove("selecting");
+    }
   }
 
-  function moveRing(event) {
-    const rect = stage.getBoundingClientRect();
-    const size = Number(brush.value);
-    ring.style.width = ring.style.height = `${size}px`;
-    ring.style.left = `${event.clientX - rect.left - size / 2}px`;
-    ring.style.top = `${event.clientY - rect.top - size / 2}px`;
-    ring.classList.toggle("erase", currentTool() === "erase");
-    ring.hidden = false;
+  function startBoxSelection(box) {
+    remember();
+    state.selection = { box, points: [], base: state.mask.copy() };
+    showBox(box);
+    return runSelection(state.selection);
   }
+
+  function clickSelection(x, y, positive) {
+    remember();
+    const previous = state.selection;
+    state.selection = previous
+      ? { box: previous.box, points: [...previous.points, { x, y, positive }], base: previous.base }
+      : { box: null, points: [{ x, y, positive }], base: state.mask.copy() };
+    if (!state.selection.box && !state.selection.points.some((p) => p.positive)) {
+      // Removing with nothing selected yet: nothing for the server to do.
+      state.history.pop();
+      state.selection = previous;
+      setStatus("idle", "“Remove part” refines a selection: select with a box first.");
+      return Promise.resolve();
+    }
+    return runSelection(state.selection);
+  }
+
+  // ----- pointer on the scene -----
 
   canvas.addEventListener("pointerdown", (event) => {
     if (!state.scene || event.button !== 0) return;
     event.preventDefault();
-    // Painting leaves any text field, so that Ctrl+Z undoes the stroke.
+    // Working on the mask leaves any text field, so that Ctrl+Z undoes the edit.
     if (isTextField(document.activeElement)) document.activeElement.blur();
-    canvas.setPointerCapture(event.pointerId);
-    const stroke = {
-      erase: currentTool() === "erase",
-      radius: brushRadiusInScene(),
-      points: [toScene(event)],
-    };
-    state.current = stroke;
-    state.strokes.push(stroke);
-    paintStroke(ctx, stroke, displayScale(), 0, false);
-    updateMaskButtons();
     $("scene-drop").classList.remove("invalid");
+    const tool = currentTool();
+    const [x, y] = toScene(event);
+    if (tool === "add" || tool === "remove") {
+      clickSelection(x, y, tool === "add");
+      return;
+    }
+    canvas.setPointerCapture(event.pointerId);
+    if (tool === "box") {
+      state.current = { kind: "box", start: [x, y], end: [x, y] };
+      showBox([x, y, x, y]);
+      return;
+    }
+    const stroke = { kind: "stroke", erase: tool === "erase", radius: brushRadiusInScene(), points: [[x, y]] };
+    state.current = stroke;
+    paintStroke(ctx, stroke, displayScale(), 0, MASK_COLOR, stroke.erase);
   });
 
   canvas.addEventListener("pointermove", (event) => {
     moveRing(event);
-    const stroke = state.current;
-    if (!stroke) return;
+    const current = state.current;
+    if (!current) return;
+    if (current.kind === "box") {
+      current.end = toScene(event);
+      showBox(boxOf(current));
+      return;
+    }
     const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-    const from = stroke.points.length;
+    const from = current.points.length;
     for (const e of events.length ? events : [event]) {
       const point = toScene(e);
-      const last = stroke.points[stroke.points.length - 1];
-      if (Math.hypot(point[0] - last[0], point[1] - last[1]) >= 0.5) stroke.points.push(point);
+      const last = current.points[current.points.length - 1];
+      if (Math.hypot(point[0] - last[0], point[1] - last[1]) >= 0.5) current.points.push(point);
     }
-    if (stroke.points.length > from) paintStroke(ctx, stroke, displayScale(), from, false);
+    if (current.points.length > from) {
+      paintStroke(ctx, current, displayScale(), from, MASK_COLOR, current.erase);
+    }
   });
 
-  const endStroke = () => {
+  function boxOf(current) {
+    const [x0, y0] = current.start;
+    const [x1, y1] = current.end;
+    return [
+      Math.floor(Math.min(x0, x1)),
+      Math.floor(Math.min(y0, y1)),
+      Math.ceil(Math.max(x0, x1)),
+      Math.ceil(Math.max(y0, y1)),
+    ];
+  }
+
+  const endPointer = (event) => {
+    const current = state.current;
     state.current = null;
+    if (!current) return;
+    if (current.kind === "box") {
+      if (event.type === "pointerup") current.end = toScene(event);
+      const box = boxOf(current);
+      if (event.type !== "pointerup" || box[2] - box[0] < 4 || box[3] - box[1] < 4) {
+        showBox(state.selection && state.selection.box);
+        if (event.type === "pointerup") {
+          setStatus("idle", "Drag a box around the object (at least a few pixels each way).");
+        }
+        return;
+      }
+      startBoxSelection(box);
+      return;
+    }
+    remember();
+    endSelection();
+    commitStroke(current);
+    maskChanged();
   };
-  canvas.addEventListener("pointerup", endStroke);
-  canvas.addEventListener("pointercancel", endStroke);
+  canvas.addEventListener("pointerup", endPointer);
+  canvas.addEventListener("pointercancel", endPointer);
   canvas.addEventListener("pointerleave", () => {
     ring.hidden = true;
   });
 
-  async function renderMask() {
-    const { width, height } = state.scene;
-    const off = document.createElement("canvas");
-    off.width = width;
-    off.height = height;
-    const octx = off.getContext("2d", { willReadFrequently: true });
-    octx.fillStyle = "#000";
-    octx.fillRect(0, 0, width, height);
-    for (const stroke of state.strokes) paintStroke(octx, stroke, 1, 0, true);
-    // Anti-aliased edges -> pure black or white (the server's threshold is > 127).
-    const image = octx.getImageData(0, 0, width, height);
-    const data = image.data;
-    let white = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      const v = data[i] > 127 ? 255 : 0;
-      white += v & 1;
-      data[i] = v;
-      data[i + 1] = v;
-      data[i + 2] = v;
-      data[i + 3] = 255;
+  // ----- mask files -----
+
+  async function loadMaskFile(file) {
+    if (!state.scene) {
+      setStatus("failed", "Load a scene first, then its mask.");
+      return;
     }
-    octx.putImageData(image, 0, 0);
-    const blob = await canvasToBlob(off, "image/png");
-    return { dataUrl: await blobToDataUrl(blob), white, width, height };
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file);
+    } catch (_) {
+      setStatus("failed", `${file.name || "That file"} is not an image this browser can read.`);
+      return;
+    }
+    const { width, height } = state.scene;
+    const c = document.createElement("canvas");
+    c.width = width;
+    c.height = height;
+    const cx = c.getContext("2d", { willReadFrequently: true });
+    cx.imageSmoothingEnabled = false; // nearest neighbour, as the server resizes masks
+    cx.drawImage(bitmap, 0, 0, width, height);
+    const read = SegswapMask.fromRgba(cx.getImageData(0, 0, width, height).data, width, height);
+    remember();
+    endSelection();
+    state.mask = read.mask;
+    maskChanged();
+    const resized = bitmap.width !== width || bitmap.height !== height;
+    let text = `Mask loaded: ${file.name || "image"} (${bitmap.width}×${bitmap.height}`;
+    text += resized ? `, resized to ${width}×${height}).` : ").";
+    if (read.notBinary) {
+      text += ` It is not black and white (${Math.round(read.greyShare * 100)} % grey):` +
+        " pixels above 127 count as the mask.";
+    }
+    setStatus("idle", text);
+  }
+
+  async function saveMask() {
+    if (!state.mask) return;
+    const blob = await canvasToBlob(state.mask.toCanvas(), "image/png");
+    const url = URL.createObjectURL(blob);
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = `${(state.scene.name || "scene").replace(/\.[^.]*$/, "")}-mask.png`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  async function renderMask() {
+    const blob = await canvasToBlob(state.mask.toCanvas(), "image/png");
+    return { dataUrl: await blobToDataUrl(blob), white: state.mask.count() };
+  }
+
+  // ----- mask doctor (POST /v2/masks/check) -----
+
+  function hideWarnings() {
+    $("mask-warnings").hidden = true;
+    $("mask-warning-list").textContent = "";
+    state.warnedVersion = -1;
+    if (!state.busy) submitButton.textContent = "Swap";
+  }
+
+  function showWarnings(warnings) {
+    const list = $("mask-warning-list");
+    list.textContent = "";
+    for (const warning of warnings) {
+      const item = document.createElement("li");
+      item.dataset.code = warning.code;
+      item.textContent = warning.message;
+      list.appendChild(item);
+    }
+    $("mask-warnings").hidden = false;
+  }
+
+  // The server's warnings about the mask as it will be sent, or [] (also when this
+  // server has no check endpoint).
+  async function checkMask(mask, headers, growmask) {
+    const response = await fetch("v2/masks/check", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        main_image: state.scene.dataUrl,
+        mask_image: mask.dataUrl,
+        growmask: Number.isInteger(growmask) ? growmask : 5,
+      }),
+    });
+    if (response.status === 404 || response.status === 405) return [];
+    const body = await readJson(response);
+    if (!response.ok) throw apiError(response, body);
+    return Array.isArray(body.warnings) ? body.warnings : [];
   }
 
   // ----- parameters -----
@@ -590,8 +939,14 @@
       if (!state.scene) {
         throw new UserError("Load a scene first: choose, drop or paste an image.", "scene-drop");
       }
-      if (!state.strokes.some((stroke) => !stroke.erase)) {
-        throw new UserError("Paint over the region to edit first: the mask is empty.", "scene-drop");
+      if (state.selecting) {
+        throw new UserError("Wait for the selection to finish.", "scene-drop");
+      }
+      if (!state.mask || state.mask.isEmpty()) {
+        throw new UserError(
+          "Select or paint the region to edit first: the mask is empty.",
+          "scene-drop",
+        );
       }
       const params = collectParams();
       let objectImage = state.object ? state.object.dataUrl : null;
@@ -608,8 +963,19 @@
       setBusy(true);
       setStatus("working", "Preparing the mask…");
       const mask = await renderMask();
-      if (mask.white === 0) {
-        throw new UserError("The mask is empty (everything painted was erased).", "scene-drop");
+      if (state.warnedVersion !== state.maskVersion) {
+        setStatus("working", "Checking the mask…");
+        const warnings = await checkMask(mask, headers, params.growmask);
+        if (warnings.length) {
+          showWarnings(warnings);
+          state.warnedVersion = state.maskVersion;
+          setStatus(
+            "warned",
+            `The mask doctor has ${warnings.length === 1 ? "a warning" : `${warnings.length} warnings`}` +
+              " (below the scene). Fix the mask, or press “Swap anyway”.",
+          );
+          return;
+        }
       }
       const body = JSON.stringify({
         main_image: state.scene.dataUrl,
@@ -667,6 +1033,10 @@
     if (!image.ok) throw new UserError(`Could not fetch the result image (${image.status}).`);
     const blob = await image.blob();
     await showResult(blob, result, job);
+    if (Array.isArray(result.warnings) && result.warnings.length) {
+      $("result-info").textContent +=
+        ` The server warned: ${result.warnings.map((w) => w.message).join("; ")}.`;
+    }
     const inference = result.metrics && Number(result.metrics.inference_time);
     setStatus(
       "done",
@@ -737,6 +1107,28 @@
     setCompare(50);
   }
 
+
+  // ----- which engine runs (GET /health) -----
+
+  async function loadEngine() {
+    const note = $("prompt-note");
+    try {
+      const response = await fetch("health", { cache: "no-store" });
+      const body = await readJson(response);
+      if (typeof body.engine !== "string") throw new Error("no engine in /health");
+      state.engine = body;
+    } catch (_) {
+      note.textContent = "Could not ask the server which engine runs.";
+      return;
+    }
+    const used = Boolean(state.engine.prompt_used);
+    $("prompt-field").classList.toggle("unused", !used);
+    note.textContent = used
+      ? `Used: the running engine (${state.engine.engine}) is guided by the prompt.`
+      : `Ignored: the running engine (${state.engine.engine}) has no text model; ` +
+        "the prompt is only checked and passed on.";
+  }
+
   // ----- keyboard and clipboard -----
 
   function isTextField(el) {
@@ -789,6 +1181,17 @@
   $("object-clear").addEventListener("click", clearObject);
   $("undo").addEventListener("click", undo);
   $("clear-mask").addEventListener("click", clearMask);
+  $("invert-mask").addEventListener("click", () => editWhole((mask) => mask.invert()));
+  $("grow-mask").addEventListener("click", () => editWhole((mask) => mask.grow(growStep())));
+  $("shrink-mask").addEventListener("click", () => editWhole((mask) => mask.shrink(growStep())));
+  $("save-mask").addEventListener("click", saveMask);
+  wireFileInput("mask-file", loadMaskFile);
+  for (const radio of document.querySelectorAll("input[name=tool]")) {
+    radio.addEventListener("change", () => {
+      stage.dataset.tool = currentTool();
+      ring.hidden = true;
+    });
+  }
   $("reset-params").addEventListener("click", resetParams);
   $("seed-random").addEventListener("click", () => {
     $("seed").value = String(crypto.getRandomValues(new Uint32Array(1))[0]);
@@ -819,6 +1222,8 @@
   window.addEventListener("resize", layoutStage);
 
   loadKey();
+  loadEngine();
+  stage.dataset.tool = currentTool();
   updateOutputs();
   updateMaskButtons();
   document.documentElement.dataset.ready = "true";
