@@ -13,7 +13,9 @@ router = APIRouter()
 
 @router.get("/health", summary="200 once the server can take work, else 503")
 async def health(service: ServiceDep) -> Response:
-    """``{"status": "ok" | "draining" | "unavailable", "workers", "queue_depth"}``."""
+    """``{"status": "ok" | "draining" | "unavailable", "workers", "queue_depth", "engine",
+    "prompt_used"}``: which engine runs the edits, and whether it reads the prompt (the
+    web page says so next to its prompt field)."""
     queue = service.queue
     ready = queue.ready() and not service.draining
     try:
@@ -24,6 +26,8 @@ async def health(service: ServiceDep) -> Response:
         "status": "ok" if ready else ("draining" if service.draining else "unavailable"),
         "workers": workers,
         "queue_depth": depth,
+        "engine": service.settings.engine,
+        "prompt_used": service.settings.engine == "diffusion",
     }
     return json_response(body, 200 if ready else 503)
 

@@ -12,6 +12,8 @@ deadline.
 path                                   method  handler
 =====================================  ======  ==========================
 ``/v1/{model}``                        POST    :func:`v1.run_sync`
+``/v2/masks``                          POST    :func:`masks.select`
+``/v2/masks/check``                    POST    :func:`masks.check`
 ``/v2/{model}``                        POST    :func:`v2.submit_async`
 ``/v2/requests/{request_id}/status``   GET     :func:`v2.status` (+ fastpath)
 ``/v2/requests/{request_id}``          GET     :func:`v2.result`
@@ -27,7 +29,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from segswap.service.http import admin, media, ops, v1, v2
+from segswap.service.http import admin, masks, media, ops, v1, v2
 
-ROUTERS: tuple[APIRouter, ...] = (v1.router, v2.router, media.router, admin.router, ops.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    v1.router,
+    masks.router,  # before v2's /v2/{model}, which would take "masks" for a model
+    v2.router,
+    media.router,
+    admin.router,
+    ops.router,
+)
 """Every router of the API, in the order they are mounted."""

@@ -44,6 +44,12 @@ async def accept(service: Service, key: KeyRecord, model: str, request: Request)
         raise ApiError(404, f"model '{model}' not found")
     if not key.allows(model):
         raise ApiError(403, f"this API key is not allowed to use the model '{model}'")
+    take_rate_token(service, key)
+    return await read_request(request, service.settings.max_body_bytes)
+
+
+def take_rate_token(service: Service, key: KeyRecord) -> None:
+    """One request's token from ``key``'s rate-limit bucket. Raises 429 (Retry-After)."""
     settings = service.settings
     wait = service.limiter.acquire(key.id)
     if wait:
@@ -53,7 +59,6 @@ async def accept(service: Service, key: KeyRecord, model: str, request: Request)
             f" per key (burst {settings.rate_burst})",
             {"Retry-After": service.limiter.retry_after(wait)},
         )
-    return await read_request(request, settings.max_body_bytes)
 
 
 def submit(
