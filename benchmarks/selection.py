@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -78,13 +79,13 @@ def main() -> None:
 
         ok, encoded = cv2.imencode(".png", np.ascontiguousarray(scene[:, :, ::-1]))
         assert ok
-        baseline = median_seconds(lambda: cv2.imdecode(encoded, cv2.IMREAD_COLOR), args.repeats)
-        seconds = median_seconds(lambda: select_mask(scene, box), args.repeats)
+        baseline = median_seconds(partial(cv2.imdecode, encoded, cv2.IMREAD_COLOR), args.repeats)
+        seconds = median_seconds(partial(select_mask, scene, box), args.repeats)
 
         big = np.full((BIG_SIDE, BIG_SIDE, 3), 90, np.uint8)
         big[: scene.shape[0], : scene.shape[1]] = scene
-        big_seconds = median_seconds(lambda: select_mask(big, box), args.repeats)
-        doctor_seconds = median_seconds(lambda: diagnose(selected, scene), args.repeats)
+        big_seconds = median_seconds(partial(select_mask, big, box), args.repeats)
+        doctor_seconds = median_seconds(partial(diagnose, selected, scene), args.repeats)
 
         passed = score >= 0.8 and seconds * 1000 < TARGET_MS
         all_pass &= passed

@@ -173,7 +173,8 @@ def diagnose(
                 f"but {centre:.0%} of its centre (white = the region to edit)",
             )
         )
-    if scene is not None and share < MOST_SHARE:
+    if scene is not None and not any(w.code in ("covers_most", "inverted") for w in warnings):
+        # (Around an inverted or near-full mask the "object" is the scene: no ring to find.)
         grown = grow_mask(region, max(0, int(growmask)))
         for width in RING_WIDTHS:
             judged, like_inside = _ring_share(scene, grown, width)

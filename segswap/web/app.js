@@ -382,7 +382,7 @@
     // Tall enough to work on, short enough that the tools above and the info line below
     // stay in view with it.
     const top = zone.getBoundingClientRect().top + window.scrollY;
-    const maxHeight = Math.max(240, window.innerHeight - Math.min(top, 160) - 64);
+    const maxHeight = Math.max(240, window.innerHeight - Math.min(top, 320) - 64);
     const scale = Math.min(available / scene.width, maxHeight / scene.height);
     const width = Math.max(1, Math.floor(scene.width * scale));
     const height = Math.max(1, Math.floor(scene.height * scale));
@@ -675,8 +675,7 @@
         "idle",
         picked.isEmpty()
           ? "Nothing was selected: draw the box around an object, or click on it."
-          : `Selected ${share} % of the scene. Click “Add part” / “Remove part” to refine, ` +
-              "or paint.",
+          : `Selected ${share} % of the scene. Refine: Add / Remove part, or the brush.`,
       );
     } catch (error) {
       if (state.selection === selection) undo();
@@ -696,7 +695,14 @@
 
   function clickSelection(x, y, positive) {
     remember();
-    const previous = state.selection;
+    let previous = state.selection;
+    const box = previous && previous.box;
+    if (box && positive && !(x >= box[0] && x < box[2] && y >= box[1] && y < box[3])) {
+      // Outside the box nothing is selected: a part out there is a selection of its own,
+      // added to what is there.
+      previous = null;
+      showBox(null);
+    }
     state.selection = previous
       ? { box: previous.box, points: [...previous.points, { x, y, positive }], base: previous.base }
       : { box: null, points: [{ x, y, positive }], base: state.mask.copy() };
@@ -852,7 +858,9 @@
   // ----- mask doctor (POST /v2/masks/check) -----
 
   function hideWarnings() {
+    const shown = !$("mask-warnings").hidden;
     $("mask-warnings").hidden = true;
+    if (shown) layoutStage();
     $("mask-warning-list").textContent = "";
     state.warnedVersion = -1;
     if (!state.busy) submitButton.textContent = "Swap";
@@ -868,6 +876,7 @@
       list.appendChild(item);
     }
     $("mask-warnings").hidden = false;
+    layoutStage(); // the scene makes room for them
   }
 
   // The server's warnings about the mask as it will be sent, or [] (also when this
@@ -969,11 +978,8 @@
         if (warnings.length) {
           showWarnings(warnings);
           state.warnedVersion = state.maskVersion;
-          setStatus(
-            "warned",
-            `The mask doctor has ${warnings.length === 1 ? "a warning" : `${warnings.length} warnings`}` +
-              " (below the scene). Fix the mask, or press “Swap anyway”.",
-          );
+          const what = warnings.length === 1 ? "A mask warning" : `${warnings.length} mask warnings`;
+          setStatus("warned", `${what} (above the scene): fix it, or press “Swap anyway”.`);
           return;
         }
       }
@@ -1124,9 +1130,8 @@
     const used = Boolean(state.engine.prompt_used);
     $("prompt-field").classList.toggle("unused", !used);
     note.textContent = used
-      ? `Used: the running engine (${state.engine.engine}) is guided by the prompt.`
-      : `Ignored: the running engine (${state.engine.engine}) has no text model; ` +
-        "the prompt is only checked and passed on.";
+      ? `Used: the running engine (${state.engine.engine}) follows the prompt.`
+      : `Ignored: the running engine (${state.engine.engine}) has no text model.`;
   }
 
   // ----- keyboard and clipboard -----

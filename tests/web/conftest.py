@@ -52,7 +52,11 @@ def web_key(web_server: Server) -> str:
     env = {**os.environ, "SEGSWAP_DATA_DIR": str(web_server.data_dir)}
     done = subprocess.run(
         [sys.executable, "-m", "segswap.cli", "keys", "create", "--credits", "1000"],
-        env=env, capture_output=True, text=True, timeout=60, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return done.stdout.strip()
 
@@ -94,8 +98,9 @@ def new_page(browser: Any, web_server: Server) -> Iterator[Any]:
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.on(
             "console",
-            lambda message: page.console_errors.append(message.text)
-            if message.type == "error" else None,
+            lambda message: (
+                page.console_errors.append(message.text) if message.type == "error" else None
+            ),
         )
         page.goto(web_server.url + "/")
         page.wait_for_selector("html[data-ready=true]")

@@ -36,6 +36,7 @@ def load_inputs(page: Any, images: dict[str, Path], key: str | None, with_object
         page.fill("#api-key", key)
     page.set_input_files("#scene-file", str(images["scene"]))
     page.wait_for_selector("#stage", state="visible")
+    page.click("label[for=tool-paint]")  # these tests paint (the default tool selects a box)
     if with_object:
         page.set_input_files("#object-file", str(images["object"]))
         page.wait_for_selector("#object-img", state="visible")
@@ -89,8 +90,9 @@ def record_submissions(page: Any) -> list[dict[str, Any]]:
     return sent
 
 
-def test_swap_by_hand(new_page, web_server: Any, web_key: str,
-                      web_images: dict[str, Path], artifacts: Path) -> None:
+def test_swap_by_hand(
+    new_page, web_server: Any, web_key: str, web_images: dict[str, Path], artifacts: Path
+) -> None:
     page = new_page(1280, 800)
     sent = record_submissions(page)
     load_inputs(page, web_images, web_key)
@@ -105,8 +107,16 @@ def test_swap_by_hand(new_page, web_server: Any, web_key: str,
 
     page.fill("#brush-size", "70")
     # Kept: a zigzag over the cup.
-    stroke(page, (0.34, 0.12), (0.62, 0.12), (0.34, 0.3), (0.64, 0.3), (0.36, 0.5),
-           (0.62, 0.5), (0.4, 0.62))
+    stroke(
+        page,
+        (0.34, 0.12),
+        (0.62, 0.12),
+        (0.34, 0.3),
+        (0.64, 0.3),
+        (0.36, 0.5),
+        (0.62, 0.5),
+        (0.4, 0.62),
+    )
     page.fill("#brush-size", "30")
     stroke(page, (0.05, 0.08), (0.15, 0.12))  # undone with Ctrl+Z
     assert page.is_enabled("#undo")
@@ -147,15 +157,11 @@ def test_swap_by_hand(new_page, web_server: Any, web_key: str,
     assert body["image_format"] == "png" and body["fashion_strength"] == 1
 
     # The result, at the scene's natural size, in the before/after view.
-    natural = page.eval_on_selector(
-        "#result-img", "img => [img.naturalWidth, img.naturalHeight]"
-    )
+    natural = page.eval_on_selector("#result-img", "img => [img.naturalWidth, img.naturalHeight]")
     assert tuple(natural) == SCENE_SIZE
     assert page.is_visible("#compare")
     page.fill("#compare-range", "80")
-    assert page.eval_on_selector(
-        "#compare", "el => el.style.getPropertyValue('--pos')"
-    ) == "80%"
+    assert page.eval_on_selector("#compare", "el => el.style.getPropertyValue('--pos')") == "80%"
 
     with page.expect_download() as info:
         page.click("#download")
@@ -179,8 +185,7 @@ def test_swap_by_hand(new_page, web_server: Any, web_key: str,
     assert page.input_value("#api-key") == web_key
 
 
-def test_invalid_key_shows_the_401(new_page, web_server: Any,
-                                   web_images: dict[str, Path]) -> None:
+def test_invalid_key_shows_the_401(new_page, web_server: Any, web_images: dict[str, Path]) -> None:
     page = new_page()
     load_inputs(page, web_images, "sk-not-a-real-key")
     stroke(page, (0.4, 0.4), (0.6, 0.6))
@@ -218,8 +223,12 @@ def test_errors_are_readable(new_page, web_key: str, web_images: dict[str, Path]
 
     # 429 and 406 as the server sends them (answered here, before the server).
     def rate_limited(route: Any) -> None:
-        route.fulfill(status=429, headers={"Retry-After": "2"}, content_type="application/json",
-                      body=json.dumps({"error": "rate limit exceeded: at most 50 requests"}))
+        route.fulfill(
+            status=429,
+            headers={"Retry-After": "2"},
+            content_type="application/json",
+            body=json.dumps({"error": "rate limit exceeded: at most 50 requests"}),
+        )
 
     page.route("**/v2/seg-swap", rate_limited)
     page.click("#submit")
@@ -230,8 +239,11 @@ def test_errors_are_readable(new_page, web_key: str, web_images: dict[str, Path]
     page.wait_for_selector("#submit:enabled", timeout=5_000)
 
     def no_credits(route: Any) -> None:
-        route.fulfill(status=406, content_type="application/json",
-                      body=json.dumps({"error": "not enough credits: 0 left"}))
+        route.fulfill(
+            status=406,
+            content_type="application/json",
+            body=json.dumps({"error": "not enough credits: 0 left"}),
+        )
 
     page.route("**/v2/seg-swap", no_credits)
     page.click("#submit")
@@ -253,9 +265,9 @@ def test_errors_are_readable(new_page, web_key: str, web_images: dict[str, Path]
     assert page.errors == []
 
 
-def test_narrow_window_remove_mode_and_labels(new_page, web_key: str,
-                                              web_images: dict[str, Path],
-                                              artifacts: Path) -> None:
+def test_narrow_window_remove_mode_and_labels(
+    new_page, web_key: str, web_images: dict[str, Path], artifacts: Path
+) -> None:
     page = new_page(400, 800)
     assert page.evaluate(UNLABELLED_JS) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 400
@@ -321,7 +333,9 @@ def test_drop_and_paste(new_page, web_images: dict[str, Path]) -> None:
     page.wait_for_selector("#stage", state="visible")
     assert "600×400" in page.inner_text("#scene-info")
     assert page.eval_on_selector("#scene-img", "i => [i.naturalWidth, i.naturalHeight]") == [
-        600, 400]
+        600,
+        400,
+    ]
     # A file that is not an image: a readable message, nothing replaced.
     page.evaluate(send, ["scene-drop", "image/png", "x.png", b64(Path(__file__)), "drop"])
     page.wait_for_function("() => document.getElementById('status').dataset.state === 'failed'")
