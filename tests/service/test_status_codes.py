@@ -270,13 +270,35 @@ def test_504_sync_deadline_and_refund(slow_server, payload):
 
 def test_429_queue_full(slow_server, payload):
     key = slow_server.create_key()
-    codes = [
-        httpx.post(slow_server.url + V2, json=payload, headers=h(key)).status_code for _ in range(5)
+    wait_idle(slow_server)  # an earlier test's abandoned job may still be running
+    first = httpx.post(slow_server.url + V2, json=payload, headers=h(key))
+    wait_state(first.json()["status_url"], h(key), "PROCESSING")
+    codes = [first.status_code] + [
+        httpx.post(slow_server.url + V2, json=payload, headers=h(key)).status_code for _ in range(4)
     ]
     assert codes[:3] == [200, 200, 200]  # one running, two waiting
     assert 429 in codes[3:]
     r = httpx.post(slow_server.url + V2, json=payload, headers=h(key))
     assert r.status_code == 429 and r.headers["Retry-After"] and "queue" in r.json()["error"]
+
+
+def wait_idle(server, timeout: float = 60.0) -> None:
+    """Until no job is queued or running on ``server`` (read from /metrics)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = httpx.get(server.url + "/metrics").text
+        if "segswap_queue_depth 0\n" in text and "segswap_workers_busy 0\n" in text:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{server.url} still busy after {timeout} s")
+
+
+def wait_state(url: str, headers: dict[str, str], state: str, timeout: float = 60.0) -> None:
+    """Until the job at status ``url`` is in ``state``."""
+    deadline = time.monotonic() + timeout
+    while httpx.get(url, headers=headers).json()["status"] != state:
+        assert time.monotonic() < deadline, f"{url} never reached {state}"
+        time.sleep(0.01)
 
 
 # ----- 500 -----
