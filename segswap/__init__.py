@@ -13,6 +13,8 @@ _EXPORTS = {
     "swap": "segswap.api",
     "render_request": "segswap.api",
     "SwapParams": "segswap.params",
+    "EditParams": "segswap.params",
+    "OutputParams": "segswap.params",
     "SwapRequest": "segswap.params",
     "SegswapError": "segswap.errors",
     "InvalidParameter": "segswap.errors",
@@ -23,7 +25,7 @@ _EXPORTS = {
 if TYPE_CHECKING:
     from segswap.api import render_request, swap
     from segswap.errors import ImageTooLarge, InputFetchError, InvalidParameter, SegswapError
-    from segswap.params import SwapParams, SwapRequest
+    from segswap.params import EditParams, OutputParams, SwapParams, SwapRequest
 
 
 def __getattr__(name: str) -> Any:
@@ -36,9 +38,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "EditParams",
     "ImageTooLarge",
     "InputFetchError",
     "InvalidParameter",
+    "OutputParams",
     "SegswapError",
     "SwapParams",
     "SwapRequest",

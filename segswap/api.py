@@ -16,13 +16,11 @@ import numpy as np
 from PIL import Image
 
 from segswap.engine import Engine, get_engine, run_engine
-from segswap.io.encode import CONTENT_TYPES, encode_image
+from segswap.formats import FORMATS
+from segswap.io.encode import encode_image
 from segswap.io.load import ImageLike, load_image
 from segswap.params import SwapRequest, parse_params
 from segswap.settings import Settings
-
-# Parameters that only shape the encoded output; swap() returns a PIL image and ignores them.
-OUTPUT_ONLY = ("image_format", "image_quality", "base64")
 
 
 def swap(
@@ -58,7 +56,7 @@ def swap(
         for value, field in ((main, "main_image"), (mask, "mask_image"), (object, "object_image"))
     ]
     main_array, mask_array, object_array = arrays
-    result = run_engine(engine, main_array, mask_array, object_array, parsed)
+    result = run_engine(engine, main_array, mask_array, object_array, parsed.edit())
     return Image.fromarray(result, "RGB")
 
 
@@ -93,13 +91,14 @@ def render_request(request: SwapRequest, *, engine: Engine, settings: Settings) 
     ]
     loaded = time.perf_counter()
     main_array, mask_array, object_array = arrays
-    result = run_engine(engine, main_array, mask_array, object_array, request.params())
+    result = run_engine(engine, main_array, mask_array, object_array, request.edit())
     inferred = time.perf_counter()
-    data = encode_image(result, request.image_format, request.image_quality)
+    output = request.output()
+    data = encode_image(result, output.image_format, output.image_quality)
     encoded = time.perf_counter()
     return RenderedImage(
         data=data,
-        content_type=CONTENT_TYPES[request.image_format],
+        content_type=FORMATS[output.image_format].mime,
         load_time=loaded - started,
         inference_time=inferred - loaded,
         encode_time=encoded - inferred,

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from segswap.errors import SegswapError
+from segswap.formats import DEFAULT_FORMAT, FORMATS, format_for_suffix
 from segswap.params import PARAM_FIELDS, SwapParams, describe_allowed
-
-FORMAT_BY_SUFFIX = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
 
 def _param_flags(parser: argparse.ArgumentParser) -> None:
@@ -43,13 +42,15 @@ def _format_from_suffix(output: Path) -> str:
     """
     suffix = output.suffix.lower()
     if not suffix:
-        return "png"
-    if suffix not in FORMAT_BY_SUFFIX:
+        return DEFAULT_FORMAT
+    image_format = format_for_suffix(suffix)
+    if image_format is None:
+        known = [s for f in FORMATS.values() for s in f.suffixes]
         raise SegswapError(
-            f"output: cannot write {suffix} files; name the output .png, .jpg, .jpeg or "
-            ".webp, or choose the encoding with --image-format"
+            f"output: cannot write {suffix} files; name the output {', '.join(known[:-1])} or "
+            f"{known[-1]}, or choose the encoding with --image-format"
         )
-    return FORMAT_BY_SUFFIX[suffix]
+    return image_format.name
 
 
 def _swap(args: argparse.Namespace) -> int:

@@ -2,33 +2,40 @@
 
 The names, defaults and ranges are exactly those of the hosted SegSwap v0.1 API; the
 library, the CLI and the HTTP API all validate through :func:`parse_params` /
-:func:`parse_request`, so a value accepted by one is accepted by all.
+:func:`parse_request`, so a value accepted by one is accepted by all. They are
+validated there once; what the engine reads (:class:`EditParams`) and how the result is
+encoded (:class:`OutputParams`) are taken from the validated request without checking
+them again.
 
 ``mode`` is a segswap extension (see README, "Modes").
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from segswap.errors import InvalidParameter
+from segswap.formats import DEFAULT_FORMAT, FORMATS, FormatName
 
 DEFAULT_PROMPT = "photo of a wooden table in center of living room"
 MAX_SEED = 2**32 - 1
 
 Mode = Literal["auto", "object", "pattern", "remove"]
-ImageFormat = Literal["jpeg", "png", "webp"]
+ImageFormat = FormatName  # one of segswap.formats.FORMATS
+
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class SwapParams(BaseModel):
-    """Tunable parameters of one edit (everything but the three images).
+class EditParams(BaseModel):
+    """What the engine reads: the parameters of the edit itself.
 
     Strict types: a bool is not an int, a string is not a number.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = _STRICT
 
     prompt: Annotated[str, Field(max_length=2000)] = DEFAULT_PROMPT
     steps: Annotated[int, Field(ge=10, le=100)] = 30
@@ -38,10 +45,32 @@ class SwapParams(BaseModel):
     subject_strength: Annotated[float, Field(ge=0, le=1)] = 1.0
     horizontal_repeat: Annotated[int, Field(ge=1, le=10)] = 1
     vertical_repeat: Annotated[int, Field(ge=1, le=10)] = 1
-    image_format: ImageFormat = "png"
+    mode: Mode = "auto"
+
+
+class OutputParams(BaseModel):
+    """How the result is handed back: its encoding and, over HTTP, base64 or not."""
+
+    model_config = _STRICT
+
+    image_format: ImageFormat = DEFAULT_FORMAT
     image_quality: Annotated[int, Field(ge=10, le=100)] = 95
     base64: bool = False
-    mode: Mode = "auto"
+
+
+class SwapParams(OutputParams, EditParams):
+    """Every tunable parameter of one call (everything but the three images), as the
+    library, the CLI and the API accept them."""
+
+    model_config = _STRICT
+
+    def edit(self) -> EditParams:
+        """The engine's part, without validating again (these values are valid)."""
+        return EditParams.model_construct(**{name: getattr(self, name) for name in EDIT_FIELDS})
+
+    def output(self) -> OutputParams:
+        """The encoding part, without validating again."""
+        return OutputParams.model_construct(**{name: getattr(self, name) for name in OUTPUT_FIELDS})
 
 
 class SwapRequest(SwapParams):
@@ -56,12 +85,20 @@ class SwapRequest(SwapParams):
     object_image: Annotated[str, Field(min_length=1)]
 
     def params(self) -> SwapParams:
-        """The request without its images."""
-        return SwapParams(**self.model_dump(exclude=set(IMAGE_FIELDS)))
+        """The request without its images (not validated again)."""
+        return SwapParams.model_construct(**self.model_dump(exclude=set(IMAGE_FIELDS)))
+
+    @classmethod
+    def from_stored(cls, stored: str) -> SwapRequest:
+        """A request stored by :meth:`pydantic.BaseModel.model_dump_json` after it was
+        validated (a queued job), read back without validating it again."""
+        return cls.model_construct(**json.loads(stored))
 
 
 IMAGE_FIELDS = ("main_image", "mask_image", "object_image")
-PARAM_FIELDS = tuple(SwapParams.model_fields)
+EDIT_FIELDS = tuple(EditParams.model_fields)
+OUTPUT_FIELDS = tuple(OutputParams.model_fields)
+PARAM_FIELDS = EDIT_FIELDS + OUTPUT_FIELDS
 
 
 def describe_allowed(field: str) -> str:
@@ -78,7 +115,7 @@ def describe_allowed(field: str) -> str:
         max_len = getattr(meta, "max_length", max_len)
     annotation = info.annotation
     if field == "image_format":
-        return 'one of "jpeg", "png", "webp"'
+        return "one of " + ", ".join(f'"{name}"' for name in FORMATS)
     if field == "mode":
         return 'one of "auto", "object", "pattern", "remove"'
     if annotation is bool:

@@ -7,11 +7,11 @@ import numpy as np
 from segswap.engine.base import Engine
 from segswap.engine.prepare import prepare_inputs
 from segswap.engine.registry import ENGINE_NAMES, get_engine, resolve_engine
-from segswap.params import SwapParams
+from segswap.params import EditParams
 
 
 def run_engine(
-    engine: Engine, main: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+    engine: Engine, main: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: EditParams
 ) -> np.ndarray:
     """Normalise decoded arrays (any of H×W, H×W×3, H×W×4 uint8) and run ``engine``.
 

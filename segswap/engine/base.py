@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from segswap.params import SwapParams
+from segswap.params import EditParams
 
 
 class Engine(Protocol):
@@ -25,5 +25,5 @@ class Engine(Protocol):
     name: str
 
     def __call__(
-        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: EditParams
     ) -> np.ndarray: ...

@@ -15,7 +15,7 @@ from segswap.engine.objects import compose_object, layout_object
 from segswap.engine.pattern import transfer_pattern
 from segswap.engine.region import edit_region, paste_back
 from segswap.errors import InvalidParameter
-from segswap.params import SwapParams
+from segswap.params import EditParams
 
 CONTEXT = {"remove": 0.5, "object": 0.15, "pattern": 0.05}
 """Scene kept around the mask, as a share of its longer side, per edit: a removal fills
@@ -52,7 +52,7 @@ class CompositeEngine:
     name = "composite"
 
     def __call__(
-        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: EditParams
     ) -> np.ndarray:
         edit = choose_edit(params, obj)
         region = edit_region(mask, params.growmask, CONTEXT[edit])
@@ -79,7 +79,7 @@ class CompositeEngine:
         return paste_back(scene, edited, region)
 
     @staticmethod
-    def _fill(crop: np.ndarray, hole: np.ndarray, removing: bool, params: SwapParams) -> np.ndarray:
+    def _fill(crop: np.ndarray, hole: np.ndarray, removing: bool, params: EditParams) -> np.ndarray:
         if hole.all():
             if removing:
                 raise InvalidParameter(

@@ -7,12 +7,12 @@ from typing import Literal
 import numpy as np
 
 from segswap.engine.matte import has_transparency, is_texture
-from segswap.params import SwapParams
+from segswap.params import EditParams
 
 Edit = Literal["object", "pattern", "remove"]
 
 
-def choose_edit(params: SwapParams, rgba: np.ndarray) -> Edit:
+def choose_edit(params: EditParams, rgba: np.ndarray) -> Edit:
     """The edit to run for ``params.mode`` and the object image (h×w×4 uint8).
 
     ``auto`` decides, in this order:

@@ -16,11 +16,10 @@ import numpy as np
 from PIL import Image
 
 from segswap.errors import InvalidParameter
+from segswap.formats import FORMATS
 
-CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-
-# Largest width or height each format can store (PNG's 2^31-1 is out of reach).
-MAX_SIDE = {"png": 2**31 - 1, "jpeg": 65_535, "webp": 16_383}
+CONTENT_TYPES = {name: f.mime for name, f in FORMATS.items()}
+"""Content type by format name (from :data:`segswap.formats.FORMATS`)."""
 
 # PNG: zlib level 1, Z_RLE strategy, Paeth filter on every row.
 #   default strategy, levels 1 / 2 / 3:  44-48 / 49-52 / 65-71 ms, 1403 / 1376 / 1344 kB
@@ -53,7 +52,8 @@ def encode_image(rgb: np.ndarray, fmt: str, quality: int) -> bytes:
 
     Args:
         rgb: the image, ``H×W×3`` uint8, RGB order.
-        fmt: one of :data:`CONTENT_TYPES`.
+        fmt: a name in :data:`segswap.formats.FORMATS` (already validated: the API
+            checks ``image_format`` once, when it parses the request).
         quality: 1–100 (the API allows 10–100).
 
             * ``jpeg``: libjpeg quality (4:2:0 chroma); higher is larger and sharper
@@ -69,22 +69,24 @@ def encode_image(rgb: np.ndarray, fmt: str, quality: int) -> bytes:
 
     Raises:
         InvalidParameter: (field ``image_format``) the image is wider or higher than the
-            format can store (:data:`MAX_SIDE`).
+            format can store (:attr:`segswap.formats.ImageFormat.max_side`).
         ValueError: ``rgb``, ``fmt`` or ``quality`` is not as described (a programming
             error: the API validates parameters before they get here).
     """
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an H×W×3 uint8 RGB array, got {rgb.dtype} {rgb.shape}")
-    if fmt not in CONTENT_TYPES:
-        raise ValueError(f"image format must be one of {', '.join(CONTENT_TYPES)}, got {fmt!r}")
+    image_format = FORMATS.get(fmt)
+    if image_format is None:  # the registry lookup: only a library caller can miss
+        raise ValueError(f"image format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    max_side = image_format.max_side
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be in 1-100, got {quality}")
     height, width = rgb.shape[:2]
-    if max(height, width) > MAX_SIDE[fmt]:
+    if max(height, width) > max_side:
         raise InvalidParameter(
             "image_format",
-            f"{fmt} images are at most {MAX_SIDE[fmt]} pixels wide and high; this one is "
-            f"{width}×{height}, use png",
+            f"{fmt} images are at most {max_side} pixels wide and high; this one is "
+            f"{width}×{height}",
         )
     if fmt == "webp":
         out = io.BytesIO()

@@ -17,20 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS keys (
-    id TEXT PRIMARY KEY,
-    name TEXT UNIQUE NOT NULL,
-    prefix TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    credits REAL NOT NULL,
-    admin INTEGER NOT NULL DEFAULT 0,
-    models TEXT,
-    created REAL NOT NULL,
-    revoked REAL
-);
-CREATE INDEX IF NOT EXISTS keys_prefix ON keys(prefix);
-CREATE TABLE IF NOT EXISTS jobs (
+JOBS_TABLE = """
+CREATE TABLE {name} (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT UNIQUE NOT NULL,
     key_id TEXT NOT NULL,
@@ -46,18 +34,39 @@ CREATE TABLE IF NOT EXISTS jobs (
     expires REAL,
     error TEXT,
     error_status INTEGER,
-    media_token TEXT UNIQUE,
     media_file TEXT,
-    content_type TEXT,
     metrics TEXT,
     attempts INTEGER NOT NULL DEFAULT 0
+)"""
+
+SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS keys (
+    id TEXT PRIMARY KEY,
+    name TEXT UNIQUE NOT NULL,
+    prefix TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    credits REAL NOT NULL,
+    admin INTEGER NOT NULL DEFAULT 0,
+    models TEXT,
+    created REAL NOT NULL,
+    revoked REAL
 );
+CREATE INDEX IF NOT EXISTS keys_prefix ON keys(prefix);
+"""
+    + JOBS_TABLE.format(name="IF NOT EXISTS jobs")
+    + """;
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE INDEX IF NOT EXISTS jobs_expires ON jobs(expires);
 CREATE INDEX IF NOT EXISTS jobs_media_file ON jobs(media_file);
 """
+)
+
 # Columns added after the first release: (table, column, definition), added when missing.
 MIGRATIONS = (("jobs", "attempts", "INTEGER NOT NULL DEFAULT 0"),)
+# Columns of older releases that nothing reads: the jobs table is rebuilt without them
+# (``media_token`` is UNIQUE, which ``ALTER TABLE ... DROP COLUMN`` cannot drop).
+DROPPED = ("media_token", "content_type")
 
 DB_NAME = "segswap.db"
 BUSY_TIMEOUT_MS = 10_000
@@ -79,6 +88,7 @@ class Database:
                 names = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
                 if names and column not in names:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            _drop_dead_columns(conn)
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -126,3 +136,16 @@ class Database:
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+def _drop_dead_columns(conn: sqlite3.Connection) -> None:
+    """Rebuild an older store's ``jobs`` table without :data:`DROPPED`, keeping every row
+    (and ``seq``, so the queue order survives); the indexes are made again afterwards."""
+    names = [row[1] for row in conn.execute("PRAGMA table_info(jobs)")]
+    if not any(column in names for column in DROPPED):
+        return
+    kept = ", ".join(column for column in names if column not in DROPPED)
+    conn.execute(JOBS_TABLE.format(name="jobs_migrated"))
+    conn.execute(f"INSERT INTO jobs_migrated ({kept}) SELECT {kept} FROM jobs")
+    conn.execute("DROP TABLE jobs")
+    conn.execute("ALTER TABLE jobs_migrated RENAME TO jobs")

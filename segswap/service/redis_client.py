@@ -13,7 +13,7 @@ Layout (all names start with ``segswap:``):
 - ``job:<id>`` hash: one job (``state``, ``kind``, ``key_id``, ``price``, ``request`` (the
   validated request JSON, dropped once the job is finished), ``attempts``, ``created``,
   ``started``, ``finished``, ``expires``, ``error``, ``error_status``, ``media_file``,
-  ``content_type``, ``metrics``, ``refunded``). An unfinished job's record expires after
+  ``metrics``, ``refunded``). An unfinished job's record expires after
   :data:`PENDING_TTL` (a safety net only); a finished one ``result_ttl`` seconds after
   it finished.
 - ``jobs:QUEUED`` / ``jobs:PROCESSING`` sorted sets (score: time queued / started) and

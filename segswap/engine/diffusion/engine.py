@@ -27,7 +27,7 @@ from segswap.engine.modes import choose_edit
 from segswap.engine.objects import cut_out
 from segswap.engine.pattern import tile_pattern
 from segswap.engine.region import bounding_box, feather_reach, paste_back
-from segswap.params import SwapParams
+from segswap.params import EditParams
 from segswap.settings import Settings
 
 GUIDANCE_SCALE = 7.5
@@ -64,7 +64,7 @@ class Plan:
     reference_scale: float
 
 
-def plan_edit(edit: str, params: SwapParams) -> Plan:
+def plan_edit(edit: str, params: EditParams) -> Plan:
     """The denoising strength and IP-Adapter scale for ``edit`` (see docs/diffusion.md).
 
     - object: strength ``0.9 − 0.6 × subject_strength`` (1 → 0.3: the placed object's
@@ -97,7 +97,7 @@ def pipeline_strength(steps: int, count: int) -> float:
 
 
 def reference_image(
-    edit: str, obj: np.ndarray, params: SwapParams, shape: tuple[int, int]
+    edit: str, obj: np.ndarray, params: EditParams, shape: tuple[int, int]
 ) -> np.ndarray:
     """What the IP-Adapter sees: the object cut out on neutral grey (object mode), the
     pattern tiled ``horizontal_repeat`` × ``vertical_repeat`` over the region's aspect
@@ -150,7 +150,7 @@ class DiffusionEngine:
         return self.model.pipe
 
     def __call__(
-        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: EditParams
     ) -> np.ndarray:
         initial = self.composite(scene, mask, obj, params)
         edit = choose_edit(params, obj)

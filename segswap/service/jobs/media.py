@@ -19,10 +19,10 @@ from typing import Any, Protocol
 
 import redis
 
+from segswap.formats import FORMATS, mime_of_name
 from segswap.service.redis_client import P, guarded
 
-EXTENSIONS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-_NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(png|jpeg|webp)$")
+_NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(" + "|".join(FORMATS) + r")$")
 
 
 def new_token() -> str:
@@ -104,7 +104,7 @@ class ResultFiles:
 
 def content_type(name: str) -> str:
     """The MIME type of a result file name."""
-    return EXTENSIONS.get(name.rsplit(".", 1)[-1], "application/octet-stream")
+    return mime_of_name(name)
 
 
 class RedisMedia:

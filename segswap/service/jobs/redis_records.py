@@ -18,7 +18,6 @@ import redis
 
 from segswap.service.accounts.credits import REDIS_DEBIT, REDIS_REFUND, Charge
 from segswap.service.jobs.base import STATES
-from segswap.service.jobs.media import content_type
 from segswap.service.redis_client import P, guarded
 from segswap.service.redis_client import number as _f
 from segswap.service.redis_client import text as _s
@@ -97,12 +96,12 @@ return {'run', tostring(attempts), f[1] or '', f[2] or '', f[3] or '', f[4] or '
 """
 )
 
-# KEYS: job, lease. ARGV: job id, owner, now, ttl, media name, content type, metrics.
+# KEYS: job, lease. ARGV: job id, owner, now, ttl, media name, metrics.
 _COMPLETE = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'PROCESSING' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'COMPLETED', 'finished', ARGV[3],
            'expires', tostring(tonumber(ARGV[3]) + tonumber(ARGV[4])),
-           'media_file', ARGV[5], 'content_type', ARGV[6], 'metrics', ARGV[7])
+           'media_file', ARGV[5], 'metrics', ARGV[6])
 redis.call('HDEL', KEYS[1], 'request')
 redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4]) * 1000))
 redis.call('ZREM', 'segswap:jobs:PROCESSING', ARGV[1])
@@ -323,7 +322,6 @@ class RedisJobStore:
                 time.time(),
                 self.ttl,
                 media_name,
-                content_type(media_name),
                 json.dumps(metrics),
             ],
         )

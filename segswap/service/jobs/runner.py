@@ -9,7 +9,6 @@ else (logged with its traceback, never shown to the client).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from segswap.api import render_request
 from segswap.engine import Engine
 from segswap.errors import ImageTooLarge, InvalidParameter
-from segswap.params import SwapRequest, parse_request
+from segswap.params import SwapRequest
 from segswap.service.jobs.base import Outcome
 from segswap.service.jobs.messages import INTERNAL_ERROR
 from segswap.settings import Settings
@@ -44,7 +43,7 @@ def run_job(
     """
     try:
         if isinstance(request, str):
-            request = parse_request(json.loads(request))
+            request = SwapRequest.from_stored(request)  # validated when it was accepted
         rendered = render_request(request, engine=engine, settings=settings)
     except ImageTooLarge as error:
         return Outcome.failed(str(error), 413)
