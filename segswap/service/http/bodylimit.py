@@ -7,7 +7,8 @@ past the cap (chunked, or a lying ``Content-Length``) is cut off as soon as it d
 from __future__ import annotations
 
 import json
-from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyTooLarge(Exception):
@@ -23,11 +24,11 @@ def _message(limit: int) -> bytes:
 class BodyLimitMiddleware:
     """Pure ASGI middleware refusing bodies over ``max_bytes`` with 413 JSON."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def _reply_413(self, send: Any) -> None:
+    async def _reply_413(self, send: Send) -> None:
         body = _message(self.max_bytes)
         await send(
             {
@@ -42,7 +43,7 @@ class BodyLimitMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -58,7 +59,7 @@ class BodyLimitMiddleware:
         received = 0
         started = False
 
-        async def limited_receive() -> Any:
+        async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -67,7 +68,7 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge()
             return message
 
-        async def tracking_send(message: Any) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from segswap.service.errors import STORE_DOWN, StoreUnavailable
 from segswap.service.http.dependencies import authenticate_key
@@ -28,11 +29,11 @@ ROUTE = "/v2/requests/{request_id}/status"
 class StatusFastPath:
     """Pure ASGI middleware answering status polls itself (and counting them in metrics)."""
 
-    def __init__(self, app: Any, service: Service) -> None:
+    def __init__(self, app: ASGIApp, service: Service) -> None:
         self.app = app
         self.service = service
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         if (
             scope["type"] != "http"
