@@ -16,6 +16,8 @@ import numpy as np
 from PIL import Image
 
 from segswap.engine import Engine, get_engine, run_engine
+from segswap.engine.mask_doctor import MaskWarning, diagnose
+from segswap.engine.prepare import as_rgb
 from segswap.formats import FORMATS
 from segswap.io.encode import encode_image
 from segswap.io.load import ImageLike, load_image
@@ -77,6 +79,8 @@ class RenderedImage:
     load_time: float
     inference_time: float
     encode_time: float
+    warnings: tuple[MaskWarning, ...] = ()
+    """The mask doctor's warnings about the request's mask (checked while loading)."""
 
 
 def render_request(request: SwapRequest, *, engine: Engine, settings: Settings) -> RenderedImage:
@@ -91,6 +95,8 @@ def render_request(request: SwapRequest, *, engine: Engine, settings: Settings) 
     ]
     loaded = time.perf_counter()
     main_array, mask_array, object_array = arrays
+    warnings = tuple(diagnose(mask_array, as_rgb(main_array), request.growmask))
+    loaded = time.perf_counter()
     result = run_engine(engine, main_array, mask_array, object_array, request.edit())
     inferred = time.perf_counter()
     output = request.output()
@@ -102,4 +108,5 @@ def render_request(request: SwapRequest, *, engine: Engine, settings: Settings) 
         load_time=loaded - started,
         inference_time=inferred - loaded,
         encode_time=encoded - inferred,
+        warnings=warnings,
     )

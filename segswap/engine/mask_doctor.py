@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from segswap.engine.prepare import mask_levels
-from segswap.engine.region import bounding_box, expand_box, grow_mask
+from segswap.engine.region import Box, expand_box, grow_mask
 
 #: A mask covering at least this share of the scene gets ``covers_most``.
 MOST_SHARE = 0.9
@@ -42,6 +42,8 @@ RING_JUDGED_SHARE = 0.4
 RING_OBJECT_SHARE = 0.65
 #: Side (pixels) of the neighbourhood over which inside/outside colours are averaged.
 RING_WINDOW = 21
+#: The ring check works on the mask's box reduced to at most this many pixels a side.
+RING_WORK_SIDE = 192
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ def _region(mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.nda
         levels = None
         region = mask
     else:
-        levels = mask_levels(mask)
-        region = levels > 127
+        levels = np.ascontiguousarray(mask_levels(mask))
+        region = cv2.threshold(levels, 127, 1, cv2.THRESH_BINARY)[1].view(bool)
     if region.shape != size:
         height, width = size
         region = cv2.resize(
@@ -71,56 +73,102 @@ def _region(mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.nda
     return region, levels
 
 
-def _border_band(region: np.ndarray) -> np.ndarray:
-    """Pixels of ``region`` within 2 % of the scene's shorter side (≥ 1 px) of its edge."""
+def _covered(region: np.ndarray) -> int:
+    return int(cv2.countNonZero(region.view(np.uint8)))
+
+
+def _border_share(region: np.ndarray) -> float:
+    """Share of the band within 2 % of the scene's shorter side (≥ 1 px) of its edge
+    that ``region`` covers."""
     height, width = region.shape
-    band = max(1, round(0.02 * min(height, width)))
-    edge = np.ones_like(region)
-    edge[band:-band, band:-band] = False
-    return region[edge]
+    band = max(1, min(round(0.02 * min(height, width)), height // 2, width // 2))
+    strips = [region[:band], region[height - band :]]
+    if height > 2 * band:
+        middle = region[band : height - band]
+        strips += [middle[:, :band], middle[:, width - band :]]
+    return sum(_covered(np.ascontiguousarray(s)) for s in strips) / sum(s.size for s in strips)
 
 
-def _centre(region: np.ndarray) -> np.ndarray:
+def _centre_share(region: np.ndarray) -> float:
+    """Share of the middle third (in each direction) that ``region`` covers."""
     height, width = region.shape
-    return region[height // 3 : height - height // 3, width // 3 : width - width // 3]
+    centre = region[height // 3 : height - height // 3, width // 3 : width - width // 3]
+    return _covered(np.ascontiguousarray(centre)) / max(1, centre.size)
 
 
-def _ring_share(scene: np.ndarray, region: np.ndarray, width: int) -> tuple[float, float]:
-    """(share of the edge judged, share of the judged ring that looks like the inside)
-    for a ring of ``width`` px just outside ``region``, judged against the inside band
-    (1–3 px in) and the band beyond the ring (``width``+2 to ``width``+6 px out)."""
-    box = expand_box(bounding_box(region), width + 8 + RING_WINDOW, *region.shape)
-    inside = region[box.slices]
-    lab = cv2.cvtColor(np.ascontiguousarray(scene[box.slices]), cv2.COLOR_RGB2LAB).astype(
-        np.float32
-    )
+def _ring_shares(
+    scene: np.ndarray, region: np.ndarray, growmask: int
+) -> list[tuple[int, float, float]]:
+    """For each of :data:`RING_WIDTHS`: (width px, share of the edge judged, share of the
+    judged ring that looks like the inside), the ring being that many pixels just outside
+    ``region`` grown by ``growmask``, judged against the band just inside (1–3 px) and
+    the band beyond the ring (``width``+2 to ``width``+6 px out).
+
+    Works on the mask's box (reduced to :data:`RING_WORK_SIDE` when larger, distances
+    scaled with it), so the cost follows the mask, not the scene.
+    """
+    reach = growmask + max(RING_WIDTHS) + 8 + RING_WINDOW
+    left, top, box_width, box_height = cv2.boundingRect(region.view(np.uint8))
+    box = expand_box(Box(top, left, top + box_height, left + box_width), reach, *region.shape)
+    inside = grow_mask(np.ascontiguousarray(region[box.slices]), growmask)
+    rgb = np.ascontiguousarray(scene[box.slices])
+    scale = min(1.0, RING_WORK_SIDE / max(box.height, box.width))
+    if scale < 1.0:
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        size = (rgb.shape[1], rgb.shape[0])
+        inside = cv2.resize(inside.view(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 127
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab[:, :, 0] *= 100.0 / 255.0
     lab[:, :, 1:] -= 128.0
-    outside_distance = cv2.distanceTransform((~inside).view(np.uint8), cv2.DIST_L2, 3)
-    inside_distance = cv2.distanceTransform(inside.view(np.uint8), cv2.DIST_L2, 3)
-    inner = inside & (inside_distance <= 3)
-    ring = (~inside) & (outside_distance <= width)
-    outer = (~inside) & (outside_distance >= width + 2) & (outside_distance <= width + 6)
-    if not ring.any() or not inner.any() or not outer.any():
-        return 0.0, 0.0
+    outside_distance = cv2.distanceTransform((~inside).view(np.uint8), cv2.DIST_L2, 3) / scale
+    inside_distance = cv2.distanceTransform(inside.view(np.uint8), cv2.DIST_L2, 3) / scale
+    window = max(5, round(RING_WINDOW * scale))
+    # Local means vary slowly: they are taken on a grid `cell` times coarser and read
+    # back at each ring pixel's cell.
+    cell = max(1, window // 5)
+    grid = (max(1, lab.shape[1] // cell), max(1, lab.shape[0] // cell))
+    side = max(3, round(window / cell) | 1)
 
     def local_mean(where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        weight = cv2.boxFilter(where.astype(np.float32), -1, (RING_WINDOW, RING_WINDOW))
-        total = cv2.boxFilter(lab * where[:, :, None], -1, (RING_WINDOW, RING_WINDOW))
+        weight: np.ndarray = where.astype(np.float32)
+        total: np.ndarray = lab * weight[:, :, None]
+        if cell > 1:
+            weight = cv2.resize(weight, grid, interpolation=cv2.INTER_AREA)
+            total = cv2.resize(total, grid, interpolation=cv2.INTER_AREA)
+        weight = cv2.boxFilter(weight, -1, (side, side))
+        total = cv2.boxFilter(total, -1, (side, side))
         return total / np.maximum(weight, 1e-6)[:, :, None], weight
 
+    # Bands at least a pixel wide at the working scale.
+    step = 1.0 / scale
+    inner = inside & (inside_distance <= max(3.0, step))
+    if not inner.any():
+        return []
     mean_in, weight_in = local_mean(inner)
-    mean_out, weight_out = local_mean(outer)
-    colours = lab[ring]
-    m_in, m_out = mean_in[ring], mean_out[ring]
-    present = (weight_in[ring] > 0.01) & (weight_out[ring] > 0.01)
-    contrast = np.linalg.norm(m_in - m_out, axis=1)
-    judged = present & (contrast >= RING_MIN_CONTRAST)
-    if not judged.any():
-        return 0.0, 0.0
-    d_in = np.linalg.norm(colours - m_in, axis=1)[judged]
-    d_out = np.linalg.norm(colours - m_out, axis=1)[judged]
-    return float(judged.mean()), float((d_in < d_out).mean())
+    shares = []
+    for width in RING_WIDTHS:
+        ring = (~inside) & (outside_distance <= max(width, step))
+        near, far = width + max(2.0, step), width + max(6.0, 2 * step)
+        outer = (~inside) & (outside_distance >= near) & (outside_distance <= far)
+        if not ring.any() or not outer.any():
+            shares.append((width, 0.0, 0.0))
+            continue
+        mean_out, weight_out = local_mean(outer)
+        ys, xs = np.nonzero(ring)
+        cy = np.minimum(ys // cell, grid[1] - 1)
+        cx = np.minimum(xs // cell, grid[0] - 1)
+        colours = lab[ys, xs]
+        m_in, m_out = mean_in[cy, cx], mean_out[cy, cx]
+        present = (weight_in[cy, cx] > 0.01) & (weight_out[cy, cx] > 0.01)
+        contrast = np.linalg.norm(m_in - m_out, axis=1)
+        judged = present & (contrast >= RING_MIN_CONTRAST)
+        if not judged.any():
+            shares.append((width, 0.0, 0.0))
+            continue
+        d_in = np.linalg.norm(colours - m_in, axis=1)[judged]
+        d_out = np.linalg.norm(colours - m_out, axis=1)[judged]
+        shares.append((width, float(judged.mean()), float((d_in < d_out).mean())))
+    return shares
 
 
 def diagnose(
@@ -143,7 +191,7 @@ def diagnose(
     warnings: list[MaskWarning] = []
     if levels is not None:
         low, high = GREY_LEVELS
-        grey = float(((levels >= low) & (levels <= high)).mean())
+        grey = cv2.countNonZero(cv2.inRange(levels, low, high)) / levels.size
         if grey > GREY_SHARE:
             warnings.append(
                 MaskWarning(
@@ -153,9 +201,10 @@ def diagnose(
                     "are cut hard",
                 )
             )
-    if not region.any():
+    covered = _covered(region)
+    if not covered:
         return warnings
-    share = float(region.mean())
+    share = covered / region.size
     if share >= MOST_SHARE:
         warnings.append(
             MaskWarning(
@@ -164,7 +213,7 @@ def diagnose(
                 "everything (is it inverted? white = the region to edit)",
             )
         )
-    border, centre = float(_border_band(region).mean()), float(_centre(region).mean())
+    border, centre = _border_share(region), _centre_share(region)
     if border >= INVERTED_BORDER_SHARE and centre <= INVERTED_CENTRE_SHARE:
         warnings.append(
             MaskWarning(
@@ -175,9 +224,7 @@ def diagnose(
         )
     if scene is not None and not any(w.code in ("covers_most", "inverted") for w in warnings):
         # (Around an inverted or near-full mask the "object" is the scene: no ring to find.)
-        grown = grow_mask(region, max(0, int(growmask)))
-        for width in RING_WIDTHS:
-            judged, like_inside = _ring_share(scene, grown, width)
+        for width, judged, like_inside in _ring_shares(scene, region, max(0, int(growmask))):
             if judged >= RING_JUDGED_SHARE and like_inside >= RING_OBJECT_SHARE:
                 warnings.append(
                     MaskWarning(

@@ -182,3 +182,57 @@ def test_in_the_openapi(server: Server) -> None:
     assert set(schema["properties"]) == {"main_image", "box", "points", "base64"}
     assert "image/png" in select["responses"]["200"]["content"]
     assert "/v2/masks/check" in spec["paths"]
+
+
+# ----- warnings on edits: the v1 header, the v2 status and result bodies -----
+
+
+def edit_body(scene: str, mask: np.ndarray, **extra: object) -> dict[str, object]:
+    transparent = b64(png_bytes(np.zeros((4, 4, 4), np.uint8)))  # a removal
+    return {
+        "main_image": scene,
+        "mask_image": b64(png_bytes(np.where(mask, 255, 0).astype(np.uint8))),
+        "object_image": transparent,
+        "steps": 10,
+        **extra,
+    }
+
+
+def test_an_edit_reports_the_mask_doctors_warnings(server: Server, key, cup) -> None:
+    _, cup_mask, scene = cup
+    # A small off-centre removal keeps the jobs quick: the clean mask is the name tag's
+    # outline on the astronaut photo, the inverted one everything but the cup.
+    tag = REFERENCES["name-tag"]
+    tag_scene = b64(png_bytes(tag.image()))
+    clean = edit_body(tag_scene, reference_mask(tag))
+    inverted = edit_body(scene, ~cup_mask, mode="object", object_image=cup[2])
+
+    r = httpx.post(server.url + "/v1/seg-swap", json=clean, headers=h(key))
+    assert r.status_code == 200, r.text
+    assert "X-Mask-Warnings" not in r.headers
+    r = httpx.post(server.url + "/v1/seg-swap", json=inverted, headers=h(key))
+    assert r.status_code == 200, r.text
+    assert r.headers["X-Mask-Warnings"] == "inverted"
+
+    for body, expected in ((clean, []), (inverted, ["inverted"])):
+        job = httpx.post(server.url + "/v2/seg-swap", json=body, headers=h(key)).json()
+        status = wait_completed(job["status_url"], key)
+        assert [w["code"] for w in status["warnings"]] == expected
+        result = httpx.get(job["response_url"], headers=h(key)).json()
+        assert result["warnings"] == status["warnings"]
+        assert all(isinstance(v, float) for v in result["metrics"].values()), result["metrics"]
+    assert "border" in status["warnings"][0]["message"]
+
+
+def wait_completed(url: str, key: str) -> dict:
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = httpx.get(url, headers=h(key)).json()
+        assert body["status"] != "FAILED", body
+        if body["status"] == "COMPLETED":
+            return body
+        assert "warnings" not in body  # known once the job has run
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not complete")

@@ -423,3 +423,32 @@ def test_a_job_stored_by_a_node_that_died_before_sending_it_still_runs(cluster: 
     assert cluster.job(job_id)["attempts"] == "1"
     assert cluster.credits(secret) == 9.0
     assert r.zscore("segswap:unpublished", job_id) is None
+
+
+def test_mask_warnings_travel_through_redis(cluster: Cluster, payload):
+    """The mask doctor's warnings reach the v2 status and result bodies and the v1 header
+    from a Celery worker too."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    key = cluster.new_key(credits=10)
+    client = httpx.Client(timeout=30)
+    full = np.full((128, 128), 255, np.uint8)
+    full[60:68, 60:68] = 0  # 99.6 % covered
+    buffer = io.BytesIO()
+    Image.fromarray(full).save(buffer, "PNG")
+    body = {**payload, "mask_image": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    job = client.post(cluster.a.url + V2, json=body, headers=h(key)).json()
+    status = settle(client, cluster, job["request_id"], key)
+    assert status["status"] == "COMPLETED"
+    assert "covers_most" in [w["code"] for w in status["warnings"]]
+    result = client.get(f"{cluster.b.url}/v2/requests/{job['request_id']}", headers=h(key))
+    assert result.json()["warnings"] == status["warnings"]
+    assert "warnings" not in result.json()["metrics"]
+    r = client.post(cluster.b.url + V1, json=body, headers=h(key))
+    assert r.status_code == 200 and "covers_most" in r.headers["X-Mask-Warnings"]
+    clean = client.post(cluster.a.url + V2, json=payload, headers=h(key)).json()
+    assert settle(client, cluster, clean["request_id"], key)["warnings"] == []

@@ -58,6 +58,10 @@ async def run_sync(
     headers.update(credit_headers(accepted.remaining_credits))
     if "inference_time" in outcome.metrics:
         headers["X-Inference-Time"] = f"{outcome.metrics['inference_time']:.6f}"
+    warnings = outcome.warnings
+    if warnings:
+        # Codes only (a header is one ASCII line); the messages are in /v2/masks/check.
+        headers["X-Mask-Warnings"] = ", ".join(warning["code"] for warning in warnings)
     if parsed.base64:
         encoded = base64.b64encode(outcome.data).decode("ascii")
         return json_response({"image": encoded}, headers=headers)

@@ -28,6 +28,8 @@ def poll_status(service: Service, key: KeyRecord, request_id: str) -> tuple[int,
     if job.state == "FAILED":
         body["error"] = job.error
         return 422, body
+    if job.state == "COMPLETED":
+        body["warnings"] = list(job.warnings)
     return 200, body
 
 
@@ -94,5 +96,5 @@ async def result(
         output = base64.b64encode(data).decode("ascii")
     else:
         output = f"{base_url(request, service)}/media/{job.media_file}"
-    body.update(output=output, metrics=job.metrics)
+    body.update(output=output, metrics=job.metrics, warnings=list(job.warnings))
     return json_response(body, 200, headers)

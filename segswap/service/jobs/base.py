@@ -66,12 +66,16 @@ class JobView:
     error_status: int | None = None
     media_file: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[dict[str, str], ...] = ()
+    """The mask doctor's ``{"code", "message"}`` warnings (a COMPLETED job's)."""
 
     @classmethod
     def from_record(cls, job_id: str, record: StoredRecord) -> JobView:
         """A job from its stored record: a SQLite row (numbers, NULLs) or a Redis hash
         (strings, empty for none); ``metrics`` is JSON text in both."""
         status = record["error_status"]
+        metrics = json.loads(record["metrics"] or "{}")
+        warnings = tuple(metrics.pop(WARNINGS_KEY, ()))
         return cls(
             id=job_id,
             key_id=record["key_id"],
@@ -81,7 +85,8 @@ class JobView:
             error=record["error"] or None,
             error_status=int(status) if status not in (None, "") else None,
             media_file=record["media_file"] or None,
-            metrics=json.loads(record["metrics"] or "{}"),
+            metrics=metrics,
+            warnings=warnings,
         )
 
 
@@ -91,6 +96,18 @@ class JobStatus(NamedTuple):
     id: str
     state: JobState
     error: str | None
+    warnings: tuple[dict[str, str], ...] = ()
+
+
+WARNINGS_KEY = "warnings"
+"""Where a job's mask warnings travel inside its stored ``metrics`` JSON."""
+
+
+def stored_warnings(metrics: str | None) -> tuple[dict[str, str], ...]:
+    """The mask warnings inside a job record's ``metrics`` JSON text (none when empty)."""
+    if not metrics or WARNINGS_KEY not in metrics:
+        return ()
+    return tuple(json.loads(metrics).get(WARNINGS_KEY, ()))
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,13 @@ class Outcome:
     error_status: int | None
     metrics: dict[str, float] = field(default_factory=dict)
     image_format: str | None = None
+
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        """The mask doctor's warnings of the run (carried in ``metrics``, see
+        :data:`WARNINGS_KEY`)."""
+        found: Any = self.metrics.get(WARNINGS_KEY)
+        return list(found or ())
 
     @classmethod
     def failed(cls, error: str, status: int, metrics: dict[str, float] | None = None) -> Outcome:

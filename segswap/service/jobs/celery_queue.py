@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 import uuid
+from typing import Any
 
 from celery import Celery
 
@@ -26,6 +27,7 @@ from segswap.service.accounts.keys import KeyRecord
 from segswap.service.errors import StoreUnavailable
 from segswap.service.jobs.base import (
     SETTLED,
+    WARNINGS_KEY,
     Accepted,
     DeadlineExceeded,
     JobStatus,
@@ -33,6 +35,7 @@ from segswap.service.jobs.base import (
     NoWorker,
     Outcome,
     QueueFull,
+    stored_warnings,
 )
 from segswap.service.jobs.celery_app import TASK_NAME, WORKER_LIVE_WINDOW
 from segswap.service.jobs.media import RedisMedia, content_type, valid_name
@@ -197,7 +200,10 @@ class CeleryQueue:
         self.media_store.delete(name)  # a v1 result is handed over once
         if data is None:
             return Outcome.failed(RESULT_EXPIRED_ERROR, 500, job.metrics)
-        return Outcome(data, content_type(name), None, None, job.metrics)
+        metrics: dict[str, Any] = dict(job.metrics)
+        if job.warnings:
+            metrics[WARNINGS_KEY] = list(job.warnings)
+        return Outcome(data, content_type(name), None, None, metrics)
 
     # ----- reads -----
 
@@ -213,7 +219,12 @@ class CeleryQueue:
         row = self.jobs.view(job_id)
         if row is None or row["kind"] != "v2" or row["key_id"] != key_id:
             return None
-        return JobStatus(job_id, row["state"], row["error"] or None)  # type: ignore[arg-type]
+        return JobStatus(
+            job_id,
+            row["state"],  # type: ignore[arg-type]
+            row["error"] or None,
+            stored_warnings(row["metrics"]),
+        )
 
     def result_bytes(self, job: JobView) -> bytes | None:
         return self.media_store.read(job.media_file) if job.media_file else None

@@ -36,6 +36,7 @@ from segswap.service.jobs.base import (
     NoWorker,
     Outcome,
     QueueFull,
+    stored_warnings,
 )
 from segswap.service.jobs.media import ResultFiles, content_type, new_token
 from segswap.service.jobs.messages import (
@@ -375,8 +376,10 @@ class EmbeddedQueue:
 
     def status(self, job_id: str, key_id: str) -> JobStatus | None:
         """State and error of a v2 job of ``key_id`` that has not expired, else None."""
-        row = self._row(job_id, key_id, "state, error")
-        return JobStatus(job_id, row["state"], row["error"]) if row is not None else None
+        row = self._row(job_id, key_id, "state, error, metrics")
+        if row is None:
+            return None
+        return JobStatus(job_id, row["state"], row["error"], stored_warnings(row["metrics"]))
 
     def result_bytes(self, job: JobView) -> bytes | None:
         """The result file of a COMPLETED job."""

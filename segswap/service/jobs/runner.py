@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from segswap.api import render_request
 from segswap.engine import Engine
 from segswap.errors import ImageTooLarge, InvalidParameter
 from segswap.params import SwapRequest
-from segswap.service.jobs.base import Outcome
+from segswap.service.jobs.base import WARNINGS_KEY, Outcome
 from segswap.service.jobs.messages import INTERNAL_ERROR
 from segswap.settings import Settings
 
@@ -52,16 +53,21 @@ def run_job(
     except Exception:
         log.exception("job %s failed with an internal error", job_id)
         return Outcome.failed(INTERNAL_ERROR, 500)
+    metrics: dict[str, Any] = {
+        "load_time": rendered.load_time,
+        "inference_time": rendered.inference_time,
+        "encode_time": rendered.encode_time,
+    }
+    if rendered.warnings:
+        # Stored with the timings (the job records keep one JSON text); JobView splits
+        # them out again.
+        metrics[WARNINGS_KEY] = [warning.as_dict() for warning in rendered.warnings]
     return Outcome(
         data=rendered.data,
         content_type=rendered.content_type,
         error=None,
         error_status=None,
-        metrics={
-            "load_time": rendered.load_time,
-            "inference_time": rendered.inference_time,
-            "encode_time": rendered.encode_time,
-        },
+        metrics=metrics,
         image_format=request.image_format,
     )
 
