@@ -217,9 +217,11 @@ def test_an_edit_reports_the_mask_doctors_warnings(server: Server, key, cup) -> 
     for body, expected in ((clean, []), (inverted, ["inverted"])):
         job = httpx.post(server.url + "/v2/seg-swap", json=body, headers=h(key)).json()
         status = wait_completed(job["status_url"], key)
-        assert [w["code"] for w in status["warnings"]] == expected
+        # Absent when there is none: the body is then exactly the hosted API's.
+        assert [w["code"] for w in status.get("warnings", [])] == expected
+        assert ("warnings" in status) == bool(expected)
         result = httpx.get(job["response_url"], headers=h(key)).json()
-        assert result["warnings"] == status["warnings"]
+        assert result.get("warnings") == status.get("warnings")
         assert all(isinstance(v, float) for v in result["metrics"].values()), result["metrics"]
     assert "border" in status["warnings"][0]["message"]
 

@@ -451,4 +451,4 @@ def test_mask_warnings_travel_through_redis(cluster: Cluster, payload):
     r = client.post(cluster.b.url + V1, json=body, headers=h(key))
     assert r.status_code == 200 and "covers_most" in r.headers["X-Mask-Warnings"]
     clean = client.post(cluster.a.url + V2, json=payload, headers=h(key)).json()
-    assert settle(client, cluster, clean["request_id"], key)["warnings"] == []
+    assert "warnings" not in settle(client, cluster, clean["request_id"], key)

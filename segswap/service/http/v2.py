@@ -28,7 +28,7 @@ def poll_status(service: Service, key: KeyRecord, request_id: str) -> tuple[int,
     if job.state == "FAILED":
         body["error"] = job.error
         return 422, body
-    if job.state == "COMPLETED":
+    if job.warnings:  # only a COMPLETED job has any; absent otherwise, as in the hosted API
         body["warnings"] = list(job.warnings)
     return 200, body
 
@@ -96,5 +96,7 @@ async def result(
         output = base64.b64encode(data).decode("ascii")
     else:
         output = f"{base_url(request, service)}/media/{job.media_file}"
-    body.update(output=output, metrics=job.metrics, warnings=list(job.warnings))
+    body.update(output=output, metrics=job.metrics)
+    if job.warnings:
+        body["warnings"] = list(job.warnings)
     return json_response(body, 200, headers)
