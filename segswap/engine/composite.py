@@ -17,10 +17,10 @@ from segswap.engine.region import edit_region, paste_back
 from segswap.errors import InvalidParameter
 from segswap.params import EditParams
 
-CONTEXT = {"remove": 0.5, "object": 0.15, "pattern": 0.05}
+CONTEXT = {"remove": 0.5, "object": 0.25, "pattern": 0.05}
 """Scene kept around the mask, as a share of its longer side, per edit: a removal fills
-from a wide neighbourhood; under an object only a thin ring shows, and a pattern needs
-only the feather band."""
+from a wide neighbourhood; an object swap rebuilds what its object leaves uncovered from
+a ring of a quarter of the mask's size, and a pattern needs only the feather band."""
 
 
 REDUCED_FILL_PIXELS = 40_000
@@ -73,9 +73,10 @@ class CompositeEngine:
                 layer = layout_object(crop, region, obj, params.subject_strength)
             except ValueError as error:
                 raise InvalidParameter("object_image", str(error)) from None
-            # What the object hides completely need not be filled.
-            hole = region.reach & ~layer.hides()
-            edited = compose_object(self._fill(crop, hole, False, params), layer)
+            # The old object goes entirely: every pixel the edit reaches is rebuilt from
+            # the scene outside the grown mask (never from the old object), then the new
+            # object is laid over it.
+            edited = compose_object(fill_under_object(crop, region.reach, params), layer)
         return paste_back(scene, edited, region)
 
     @staticmethod
@@ -91,3 +92,29 @@ class CompositeEngine:
             return np.broadcast_to(np.rint(mean).astype(np.uint8), crop.shape).copy()
         rng = np.random.default_rng(params.seed)
         return fill_hole(crop, hole, rng, fill_effort(params.steps, removing))
+
+
+# -- object swap: the fill under the placed object ----------------------------------------
+
+
+OBJECT_FILL_FULL_PIXELS = 80_000
+"""Around a placed object, a fill of at most this many pixels is made at the removal's
+full quality; a larger one (about 280×280 px and up) with the reduced-resolution search
+of :func:`fill_effort`, which bounds its cost (a 500×400 mask at full quality would take
+several times the whole request's I/O)."""
+
+
+def object_fill_effort(steps: int, hole_pixels: int) -> FillEffort:
+    """The fill's effort under an object for ``steps`` and a hole of ``hole_pixels``."""
+    return fill_effort(steps, hole_pixels <= OBJECT_FILL_FULL_PIXELS)
+
+
+def fill_under_object(crop: np.ndarray, hole: np.ndarray, params: SwapParams) -> np.ndarray:
+    """``crop`` with ``hole`` rebuilt from the pixels outside it (see
+    :func:`object_fill_effort`); a hole covering the whole crop (a mask over the whole
+    scene) becomes the crop's mean colour, under an object that covers it anyway."""
+    if hole.all():
+        mean = crop.reshape(-1, 3).mean(axis=0)
+        return np.broadcast_to(np.rint(mean).astype(np.uint8), crop.shape).copy()
+    rng = np.random.default_rng(params.seed)
+    return fill_hole(crop, hole, rng, object_fill_effort(params.steps, int(hole.sum())))

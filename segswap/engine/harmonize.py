@@ -1,9 +1,46 @@
-"""Colour harmonisation: pull an object's colours toward the scene around it."""
+"""Light and colour harmonisation: the object takes on the light of the scene around it.
+
+Two parts, both measured on a ring of scene just outside the grown mask:
+
+- **Light** (applied at every ``subject_strength``, in linear RGB, multiplicative like
+  real light): the luminance *gradient* of the surroundings across the object (a plane
+  fitted to log luminance); the *ambient level* (the object's mean luminance moves toward
+  the surroundings', a fifth of the way at ``subject_strength`` 1); the *colour
+  temperature* (a von Kries white balance toward the surroundings' cast, capped at
+  ±CAST_LIMIT per channel, a third of it at ``subject_strength`` 1). Multiplying channels
+  keeps each colour's hue family: a blue box under warm light stays blue.
+- **Harmonisation** (in proportion ``1 - subject_strength``, in CIE LCh): the lightness
+  mean and spread move to the surroundings' (Reinhard), the chroma is scaled toward the
+  surroundings' (within CHROMA_RATIO), the hue angle is kept, so colours fade toward the
+  scene's look instead of being rotated into other colours.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
+
+CAST_LIMIT = 0.15
+"""Largest white-balance correction per channel (±15 %): the surroundings' mean colour
+is a mix of illuminant and surface colour, so only a limited cast is read as light."""
+
+LEVEL_AT_FULL = 0.2
+"""Share of the way the object's mean luminance moves to the surroundings' at
+``subject_strength`` 1 (all the way at 0)."""
+
+CAST_AT_FULL = 1.0 / 3.0
+"""Share of the (capped) colour cast applied at ``subject_strength`` 1 (all of it at 0)."""
+
+GRADIENT_LIMIT = (0.7, 1.4)
+"""Range of the luminance gradient's gain across the object (relative to its centre)."""
+
+CHROMA_RATIO = (0.4, 1.25)
+"""Range of the chroma scaling toward the surroundings' at ``subject_strength`` 0."""
+
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+"""Rec. 709 weights of linear R, G, B in luminance."""
 
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -17,6 +54,19 @@ def to_rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
+def to_linear(rgb: np.ndarray) -> np.ndarray:
+    """uint8 (or 0–255 float) sRGB to float32 linear RGB in [0, 1]."""
+    c = np.asarray(rgb, np.float32) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def from_linear(linear: np.ndarray) -> np.ndarray:
+    """float linear RGB to float32 sRGB in 0–255 (not rounded, clipped to [0, 255])."""
+    c = np.clip(linear, 0.0, 1.0)
+    srgb = np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1 / 2.4) - 0.055)
+    return (srgb * 255.0).astype(np.float32)
+
+
 def weighted_stats(lab: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel weighted mean and standard deviation of an H×W×3 Lab image."""
     w = weight.astype(np.float64)[:, :, None]
@@ -26,36 +76,129 @@ def weighted_stats(lab: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.
     return mean, np.sqrt(var)
 
 
+@dataclass(frozen=True)
+class SceneLight:
+    """The light of the surroundings, as :func:`scene_light` measures it.
+
+    Attributes:
+        mean, std: Lab mean and standard deviation (3,) of the surroundings.
+        luminance: their mean linear luminance (0–1).
+        chroma: their mean CIE chroma (per pixel, not of the mean colour).
+        cast: per-channel white-balance gains (3,), luminance-neutral, within ±CAST_LIMIT.
+        slope: (d/dy, d/dx) of log luminance per pixel: the gradient of the light.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    luminance: float
+    chroma: float
+    cast: np.ndarray
+    slope: tuple[float, float]
+
+    @staticmethod
+    def neutral(mean: np.ndarray, std: np.ndarray) -> SceneLight:
+        """Surroundings with the given Lab statistics and no measurable light: no cast,
+        no gradient, a luminance that matches the mean lightness."""
+        lightness = float(mean[0])
+        y = ((lightness + 16.0) / 116.0) ** 3 if lightness > 8.0 else lightness / 903.3
+        chroma = float(np.hypot(mean[1], mean[2]))
+        return SceneLight(mean, std, y, chroma, np.ones(3, np.float32), (0.0, 0.0))
+
+
+def scene_light(rgb: np.ndarray, ring: np.ndarray) -> SceneLight:
+    """Measure the light of ``rgb`` (H×W×3 uint8) over the bool ``ring`` (every other row
+    and column is sampled)."""
+    if not ring.any():
+        ring = np.ones_like(ring)
+    step = 2 if ring[::2, ::2].sum() >= 32 else 1
+    sampled = ring[::step, ::step]
+    pixels = rgb[::step, ::step][sampled]
+    lab = to_lab(pixels[None]).reshape(-1, 3).astype(np.float64)
+    linear = to_linear(pixels).astype(np.float64)
+    mean_linear = linear.mean(axis=0)
+    luminance = float(mean_linear @ LUMA)
+    cast = np.ones(3, np.float32)
+    if luminance > 1e-4:
+        cast = np.clip(mean_linear / luminance, 1.0 - CAST_LIMIT, 1.0 + CAST_LIMIT)
+        cast = (cast / float(cast @ LUMA)).astype(np.float32)
+    ys, xs = np.nonzero(sampled)
+    log_y = np.log(np.maximum(linear @ LUMA, 1e-3))
+    slope = (0.0, 0.0)
+    if ys.size >= 8 and np.ptp(ys) > 0 and np.ptp(xs) > 0:
+        design = np.stack([np.ones_like(ys), ys * step, xs * step], axis=1).astype(np.float64)
+        coefficients, *_ = np.linalg.lstsq(design, log_y, rcond=None)
+        slope = (float(coefficients[1]), float(coefficients[2]))
+    chroma = float(np.hypot(lab[:, 1], lab[:, 2]).mean())
+    return SceneLight(lab.mean(axis=0), lab.std(axis=0), luminance, chroma, cast, slope)
+
+
 def harmonize(
     object_rgb: np.ndarray,
     object_weight: np.ndarray,
-    scene_mean: np.ndarray,
-    scene_std: np.ndarray,
+    scene_mean: np.ndarray | SceneLight,
+    scene_std: np.ndarray | None,
     subject_strength: float,
 ) -> np.ndarray:
-    """Move the object's Lab statistics toward the scene's.
-
-    At ``subject_strength`` 1 the object is returned unchanged; at 0 its mean and spread
-    of lightness and colour are those of the scene (Reinhard-style transfer, with the
-    lightness spread only narrowed or widened by at most 2×, so the object keeps its
-    form). In between the transfer is applied in proportion ``1 - subject_strength``,
-    so the object's mean colour moves monotonically toward the scene's.
+    """The object (h×w×3 uint8) in the scene's light, harmonised by ``1 - subject_strength``.
 
     Args:
         object_rgb: h×w×3 uint8 RGB.
         object_weight: h×w float alpha in [0, 1] saying which pixels are the object.
-        scene_mean, scene_std: Lab mean and standard deviation (3,) of the surroundings.
-        subject_strength: 0–1.
+        scene_mean: the surroundings' :class:`SceneLight`, or their Lab mean (3,) alone
+            (then ``scene_std`` is their Lab standard deviation and no cast or gradient
+            is known).
+        scene_std: see ``scene_mean``.
+        subject_strength: 0–1. 1: the object keeps its own colours, only lit by the
+            scene (gradient, a fifth of the level, a third of the capped cast); lower
+            values move lightness mean and spread and chroma toward the surroundings
+            (hue kept); 0: the object's mean lightness is the surroundings'.
+
+    Returns:
+        h×w×3 uint8 RGB.
     """
-    amount = 1.0 - float(subject_strength)
-    if amount <= 0.0:
-        return object_rgb.copy()
-    lab = to_lab(object_rgb)
+    if isinstance(scene_mean, SceneLight):
+        light = scene_mean
+    else:
+        assert scene_std is not None
+        light = SceneLight.neutral(np.asarray(scene_mean), np.asarray(scene_std))
+    amount = float(np.clip(1.0 - subject_strength, 0.0, 1.0))
     # The object's statistics come from its solid pixels; an object that is translucent
     # everywhere (a glass, a faint print) has none above 0.5, so its alpha weighs them.
     solid = object_weight > 0.5
-    mean, std = weighted_stats(lab, solid if solid.any() else object_weight)
-    ratio = np.clip(scene_std / np.maximum(std, 1e-3), 0.5, 2.0)
-    ratio[1:] = 1.0  # chroma: shift only, so colours don't wash out or saturate wildly
-    transferred = (lab - mean) * ratio + scene_mean
-    return to_rgb(lab + amount * (transferred - lab))
+    weight = solid if solid.any() else object_weight
+
+    linear = to_linear(object_rgb)
+    height, width = object_weight.shape
+    dy, dx = light.slope
+    rows = (np.arange(height, dtype=np.float32) - (height - 1) / 2.0)[:, None]
+    cols = (np.arange(width, dtype=np.float32) - (width - 1) / 2.0)[None, :]
+    gain = np.clip(np.exp(dy * rows + dx * cols), *GRADIENT_LIMIT).astype(np.float32)
+
+    w = weight.astype(np.float64)
+    own_luminance = float(((linear @ LUMA) * w).sum() / max(float(w.sum()), 1e-6))
+    level_share = LEVEL_AT_FULL + (1.0 - LEVEL_AT_FULL) * amount
+    level = (max(light.luminance, 1e-4) / max(own_luminance, 1e-4)) ** level_share
+    cast_share = CAST_AT_FULL + (1.0 - CAST_AT_FULL) * amount
+    cast = np.power(light.cast, cast_share).astype(np.float32)
+    lit = linear * (gain * np.float32(level))[:, :, None] * cast
+    lit_rgb = from_linear(lit)
+    if amount <= 0.0:
+        return np.clip(np.rint(lit_rgb), 0, 255).astype(np.uint8)
+
+    lab = cv2.cvtColor(lit_rgb / 255.0, cv2.COLOR_RGB2Lab)
+    mean, std = weighted_stats(lab, weight)
+    ratio = float(np.clip(light.std[0] / max(std[0], 1e-3), 0.5, 2.0))
+    moved = (lab[:, :, 0] - mean[0]) * ratio + light.mean[0]
+    lightness = lab[:, :, 0] + amount * (moved - lab[:, :, 0])
+    chroma = np.hypot(lab[:, :, 1], lab[:, :, 2])
+    own_chroma = float((chroma * w).sum() / max(float(w.sum()), 1e-6))
+    chroma_ratio = float(np.clip(light.chroma / max(own_chroma, 1e-3), *CHROMA_RATIO)) ** amount
+    out = np.stack(
+        [
+            np.clip(lightness, 0.0, 100.0),
+            lab[:, :, 1] * chroma_ratio,
+            lab[:, :, 2] * chroma_ratio,
+        ],
+        axis=2,
+    )
+    return to_rgb(out.astype(np.float32))

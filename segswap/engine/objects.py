@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from segswap.engine.harmonize import harmonize, to_lab
-from segswap.engine.matte import object_matte
-from segswap.engine.region import Box, EditRegion, bounding_box
+from segswap.engine.harmonize import SceneLight, harmonize, scene_light, to_lab
+from segswap.engine.matte import object_layers
+from segswap.engine.region import FEATHER_PX, Box, EditRegion, bounding_box
 
 INSET_SHARE = 0.03
 """Gap kept between the object and the mask's box, as a share of the box's shorter side."""
@@ -20,6 +20,19 @@ MAX_OUTSIDE_SHARE = 0.03
 SHADOW_OPACITY = 0.35
 """How much the soft contact shadow under the object darkens the fill (0–1)."""
 
+STANDING_GAP_SHARE = 0.1
+"""The object stands on the mask's bottom edge when its base is at most this share of
+its height above it (median over its footprint's columns)."""
+
+SURFACE_DELTA_E = 10.0
+"""Lab distance between the scene just below the mask and just above it from which what
+is below counts as a surface the object stands on (a table under a wall)."""
+
+SURFACE_TEXTURE = 4.0
+"""Mean gray-level gradient (0–255 per pixel) of the scene just below the mask from
+which it counts as a surface (wood, cloth, a floor) even when it looks like what is
+above; clear sky and plain walls stay below it."""
+
 
 def cut_out(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(RGB, alpha) of the object cropped to where its alpha is above 2 %.
@@ -27,12 +40,41 @@ def cut_out(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Raises:
         ValueError: the object has no opaque pixel.
     """
-    alpha = object_matte(rgba)
+    rgb, alpha = object_layers(rgba)
     solid = alpha > 0.02
     if not solid.any():
         raise ValueError("the object image has no visible pixel")
     box = bounding_box(solid)
-    return np.ascontiguousarray(rgba[box.slices][:, :, :3]), alpha[box.slices]
+    return np.ascontiguousarray(rgb[box.slices]), np.ascontiguousarray(alpha[box.slices])
+
+
+def resize_object(
+    rgb: np.ndarray, alpha: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The object (h×w×3 uint8, h×w float alpha) scaled to ``width`` × ``height``.
+
+    Colour is scaled premultiplied by alpha, so the colour of transparent pixels (often
+    white or black in an RGBA file) never bleeds into the edge; area averaging when
+    shrinking, bicubic when enlarging (the alpha ramp stays smooth).
+    """
+    shrinking = width < alpha.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+    weight = alpha.astype(np.float32)
+    premultiplied = rgb.astype(np.float32) * weight[:, :, None]
+    size = (width, height)
+    scaled_alpha = np.clip(cv2.resize(weight, size, interpolation=interpolation), 0.0, 1.0)
+    scaled = cv2.resize(premultiplied, size, interpolation=interpolation)
+    if scaled.ndim == 2:
+        scaled = scaled[:, :, None]
+    # Where the object is almost transparent, its nearby colour stands in.
+    safe = np.maximum(scaled_alpha, 1e-3)[:, :, None]
+    colour = np.clip(scaled / safe, 0.0, 255.0)
+    faint = scaled_alpha < 0.05
+    if faint.any() and (~faint).any():
+        weight_blur = cv2.GaussianBlur(scaled_alpha, (0, 0), 2.0)
+        spread = cv2.GaussianBlur(scaled, (0, 0), 2.0) / np.maximum(weight_blur, 1e-4)[:, :, None]
+        colour[faint] = np.clip(spread[faint], 0.0, 255.0)
+    return np.rint(colour).astype(np.uint8), scaled_alpha.astype(np.float32)
 
 
 def fit_box(target: Box, height: int, width: int) -> Box:
@@ -84,26 +126,87 @@ def fit_in_mask(mask: np.ndarray, alpha: np.ndarray) -> Box:
     return largest
 
 
-def ring_stats(rgb: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lab mean and spread of the scene (H×W×3 uint8) in a ring just outside the grown
-    mask (``distance``: each pixel's distance to it), from every other row and column."""
+def ring_light(rgb: np.ndarray, distance: np.ndarray) -> SceneLight:
+    """The light of the scene (H×W×3 uint8) in a ring just outside the grown mask
+    (``distance``: each pixel's distance to it, pixels), beyond the feather band."""
     size = max(8, int(0.1 * max(distance.shape)))
-    ring = (distance > 0) & (distance <= size)
+    ring = (distance > FEATHER_PX) & (distance <= FEATHER_PX + size)
     if not ring.any():
-        ring = np.ones_like(ring)
-    pixels = to_lab(rgb[::2, ::2][ring[::2, ::2]][None]).reshape(-1, 3).astype(np.float64)
-    return pixels.mean(axis=0), pixels.std(axis=0)
+        ring = distance > 0
+    return scene_light(rgb, ring)
+
+
+def ring_stats(rgb: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lab mean and spread of the scene in the ring :func:`ring_light` measures."""
+    light = ring_light(rgb, distance)
+    return light.mean, light.std
+
+
+def footprint(alpha: np.ndarray) -> np.ndarray:
+    """The object's base, seen from above (w float32 in [0, 1]): per column, the alpha of
+    its lowest tenth (what touches the ground), not of the whole object."""
+    rows = np.flatnonzero(alpha.max(axis=1) > 0.5)
+    if rows.size == 0:
+        return np.zeros(alpha.shape[1], np.float32)
+    bottom = int(rows[-1]) + 1
+    top = max(0, bottom - max(2, alpha.shape[0] // 10))
+    return alpha[top:bottom].max(axis=0).astype(np.float32)
+
+
+def stands_on_surface(
+    original: np.ndarray, region: EditRegion, place: Box, alpha: np.ndarray
+) -> bool:
+    """Whether the placed object stands on something (so it casts a contact shadow).
+
+    Its base must sit on the grown mask's bottom edge (within STANDING_GAP_SHARE of its
+    height), and what lies just below the mask there must be a surface: textured
+    (SURFACE_TEXTURE) or unlike the scene just above the mask (SURFACE_DELTA_E). Clear
+    sky or a plain wall around the whole mask means the object is in mid-air. When the
+    mask reaches the crop's bottom there is nothing below to judge, and it stands.
+    """
+    feet = footprint(alpha) > 0.5
+    if not feet.any():
+        return False
+    columns = place.left + np.flatnonzero(feet)
+    grown = region.grown
+    rows_in_mask = grown[:, columns]
+    if not rows_in_mask.any(axis=0).all():
+        return False
+    lowest = grown.shape[0] - 1 - np.argmax(rows_in_mask[::-1], axis=0)
+    base = place.top + int(np.flatnonzero(alpha.max(axis=1) > 0.5)[-1])
+    if float(np.median(lowest)) - base > STANDING_GAP_SHARE * place.height + 1:
+        return False
+    strip = max(4, place.height // 12)
+    below_top = int(np.median(lowest)) + FEATHER_PX + 2
+    if below_top + 2 > original.shape[0]:
+        return True
+    left, right = int(columns.min()), int(columns.max()) + 1
+    below = original[below_top : below_top + strip, left:right]
+    gray = cv2.cvtColor(below, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    texture = float(np.abs(np.diff(gray, axis=1)).mean()) if gray.shape[1] > 1 else 0.0
+    if texture >= SURFACE_TEXTURE:
+        return True
+    top = int(np.flatnonzero(grown.any(axis=1))[0]) - FEATHER_PX - 2
+    above = original[max(0, top - strip) : max(0, top), left:right]
+    if above.size == 0:
+        return True
+    below_lab = to_lab(below).reshape(-1, 3).mean(axis=0)
+    above_lab = to_lab(above).reshape(-1, 3).mean(axis=0)
+    return float(np.linalg.norm(below_lab - above_lab)) >= SURFACE_DELTA_E
 
 
 def contact_shadow(place: Box, alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A soft shadow (H×W float32, 0–1) under the object's base, as lit from above."""
+    """A soft shadow (H×W float32, 0–1) under the object's base, as lit from above: as
+    wide as its footprint, a twelfth of its height tall, centred on its base line."""
     shadow = np.zeros(shape, np.float32)
-    footprint = alpha.max(axis=0)  # the object's width profile, seen from above
+    feet = footprint(alpha)
     height = max(2, place.height // 12)
-    base = np.tile(footprint[None, :], (height, 1))
-    top = place.bottom - height // 2
+    base_row = place.top + int(np.flatnonzero(alpha.max(axis=1) > 0.5)[-1]) + 1
+    base = np.tile(feet[None, :], (height, 1))
+    top = base_row - height // 2
     rows = slice(max(0, top), min(shape[0], top + height))
-    shadow[rows, place.left : place.right] = base[: rows.stop - rows.start]
+    if rows.stop > rows.start:
+        shadow[rows, place.left : place.right] = base[: rows.stop - rows.start]
     sigma = max(1.5, place.height / 40)
     return cv2.GaussianBlur(shadow, (0, 0), sigma)
 
@@ -142,22 +245,20 @@ def layout_object(
     """
     rgb, alpha = cut_out(rgba)
     place = fit_in_mask(region.mask, alpha)
-    size = (place.width, place.height)
-    shrinking = place.width < alpha.shape[1]
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    rgb = cv2.resize(rgb, size, interpolation=interpolation)
-    alpha = np.clip(cv2.resize(alpha, size, interpolation=interpolation), 0.0, 1.0)
+    rgb, alpha = resize_object(rgb, alpha, place.width, place.height)
+    rgb = harmonize(rgb, alpha, ring_light(original, region.distance), None, subject_strength)
 
-    mean, std = ring_stats(original, region.distance)
-    rgb = harmonize(rgb, alpha, mean, std, subject_strength)
-
-    inside = region.grown.astype(np.float32)
     layer = np.zeros(original.shape, np.float32)
     cover = np.zeros(region.grown.shape, np.float32)
     layer[place.slices] = rgb
     cover[place.slices] = alpha
-    shadow = np.clip(contact_shadow(place, alpha, region.grown.shape), 0.0, 1.0) * inside
-    return ObjectLayer(rgb=layer, cover=cover * inside, shadow=shadow, place=place)
+    # The object is limited to the grown mask, softly: it fades over the feather band
+    # rather than being cut with a one-pixel step.
+    shadow = np.zeros(region.grown.shape, np.float32)
+    if stands_on_surface(original, region, place, alpha):
+        shadow = np.clip(contact_shadow(place, alpha, region.grown.shape), 0.0, 1.0)
+        shadow *= region.grown
+    return ObjectLayer(rgb=layer, cover=cover * region.blend, shadow=shadow, place=place)
 
 
 def compose_object(filled: np.ndarray, layer: ObjectLayer) -> np.ndarray:

@@ -70,3 +70,99 @@ def dominant_period(gray: np.ndarray, axis: int, min_lag: int = 4) -> int:
     highest = max(acf[lag] for lag in peaks)
     # The fundamental: the first peak nearly as high as the highest (multiples tie with it).
     return int(min(lag for lag in peaks if acf[lag] >= 0.8 * highest))
+
+
+def bright_share(image: np.ndarray, where: np.ndarray, reference: np.ndarray) -> float:
+    """Share (0–1) of ``where`` pixels brighter (Lab L) than the 95th percentile of the
+    ``reference`` pixels: traces of a bright old object left in a fill."""
+    lightness = lab(image)[:, :, 0]
+    threshold = float(np.percentile(lightness[reference], 95))
+    return float(np.mean(lightness[where] > threshold))
+
+
+def step_share(image: np.ndarray, alpha: np.ndarray, reach: int = 3) -> tuple[float, int]:
+    """Across an object's soft edge, how much of the change happens in one pixel.
+
+    For each pixel where ``alpha`` (H×W, 0–1, the object's placed alpha) crosses 0.5 and
+    ramps over at least 2 px (its gradient is at most 0.5 per pixel), the output's
+    lightness is sampled along the alpha gradient from ``reach`` px outside to ``reach``
+    px inside. Returns the mean share of the total change taken by the largest one-pixel
+    step (1.0: a hard step; about 1/(2·reach) for a linear ramp over the whole profile),
+    over the profiles whose total change is at least 10 L, and their count.
+    """
+    gy = cv2.Sobel(alpha, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    gx = cv2.Sobel(alpha, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    norm = np.hypot(gx, gy)
+    crossing = (np.abs(alpha - 0.5) < 0.25) & (norm > 0.05) & (norm <= 0.5)
+    ys, xs = np.nonzero(crossing)
+    if ys.size == 0:
+        return 0.0, 0
+    uy, ux = gy[ys, xs] / norm[ys, xs], gx[ys, xs] / norm[ys, xs]
+    lightness = lab(image)[:, :, 0]
+    offsets = np.arange(-reach, reach + 1, dtype=np.float32)
+    py = (ys[:, None] + uy[:, None] * offsets[None]).astype(np.float32)
+    px = (xs[:, None] + ux[:, None] * offsets[None]).astype(np.float32)
+    profile = cv2.remap(lightness, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    total = np.abs(profile[:, -1] - profile[:, 0])
+    steps = np.abs(np.diff(profile, axis=1)).max(axis=1)
+    keep = total >= 10.0
+    if not keep.any():
+        return 0.0, 0
+    return float(np.mean(np.minimum(steps[keep] / total[keep], 1.0))), int(keep.sum())
+
+
+def edge_colour_errors(
+    image: np.ndarray,
+    reference: np.ndarray,
+    alpha: np.ndarray,
+    old_background: tuple[int, int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Colour errors of the pixels within 2 px inside an object's edge.
+
+    ``reference`` is the same edit made with the object's true colours and alpha (so at
+    each pixel a mix of the object's own colour and the scene); ``alpha`` (H×W, 0–1) is
+    the object's placed alpha. For each pixel with alpha at least 0.5 and within 2 px of
+    where it drops below 0.5, returns (ΔE76 from ``image`` to ``reference``, ΔE76 from
+    ``image`` to the object's old background colour ``old_background``, RGB).
+    """
+    inside = alpha >= 0.5
+    depth = cv2.distanceTransform(inside.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    edge = inside & (depth <= 2.0)
+    out = lab(image)[edge]
+    to_reference = np.linalg.norm(out - lab(reference)[edge], axis=1)
+    old = lab(np.asarray(old_background, np.uint8).reshape(1, 1, 3))[0, 0]
+    return to_reference, np.linalg.norm(out - old, axis=1)
+
+
+def edge_mix_errors(
+    image: np.ndarray, alpha: np.ndarray, old_background: tuple[int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`edge_colour_errors` without a reference edit: the nearby interior is
+    the output 4 px further in (along the alpha gradient), the nearby scene the output
+    4 px out from the 0.5 line. Returns (ΔE76 from each edge pixel to the nearest mix of
+    the two, ΔE76 from it to the old background colour)."""
+    inside = alpha >= 0.5
+    depth = cv2.distanceTransform(inside.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    smooth = cv2.GaussianBlur(alpha, (0, 0), 1.0)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    norm = np.hypot(gx, gy)
+    edge = inside & (depth <= 2.0) & (norm > 1e-3)
+    ys, xs = np.nonzero(edge)
+    uy, ux = gy[ys, xs] / norm[ys, xs], gx[ys, xs] / norm[ys, xs]
+    out = lab(image)
+    d = depth[ys, xs]
+
+    def sample(offset: np.ndarray) -> np.ndarray:
+        py = (ys + uy * offset).astype(np.float32)[:, None]
+        px = (xs + ux * offset).astype(np.float32)[:, None]
+        return cv2.remap(out, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[:, 0]
+
+    interior = sample(np.full(d.shape, 4.0, np.float32))
+    scene = sample(-(d + 4.0))
+    pixel = out[ys, xs]
+    span = interior - scene
+    share = ((pixel - scene) * span).sum(axis=1) / np.maximum((span**2).sum(axis=1), 1e-6)
+    nearest = scene + np.clip(share, 0.0, 1.0)[:, None] * span
+    old = lab(np.asarray(old_background, np.uint8).reshape(1, 1, 3))[0, 0]
+    return np.linalg.norm(pixel - nearest, axis=1), np.linalg.norm(pixel - old, axis=1)

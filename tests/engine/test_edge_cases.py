@@ -196,5 +196,6 @@ def test_texture_sent_to_object_mode_is_placed_whole() -> None:
     brick = np.repeat(data.brick()[:, :, None], 3, axis=2)
     out = np.asarray(segswap.swap(scene, mask, brick, mode="object", growmask=0))
     inner = out[120:280, 220:380].astype(np.float32)
-    # Grey bricks fill the square box: no colour is left of the coffee scene there.
-    assert float(np.abs(inner - inner.mean(axis=2, keepdims=True)).mean()) < 2.0
+    # Grey bricks fill the square box: no colour is left of the coffee scene there, only
+    # the warm tint of its light (a third of at most ±15 % per channel at strength 1).
+    assert float(np.abs(inner - inner.mean(axis=2, keepdims=True)).mean()) < 4.0
