@@ -1,20 +1,94 @@
-"""Pattern transfer: a tiled pattern becomes the surface of the region, keeping its shading."""
+"""Pattern transfer: a tiled pattern becomes the surface of the region, keeping its shading.
+
+Two steps:
+
+- **Tiling without seams.** A swatch whose opposite edges do not match (a photo crop,
+  not a designed repeat) shows a hard line at every tile border. Such a swatch is made
+  seamless first: it is cross-faded with a copy of itself shifted by half a tile, the
+  shifted copy taking over toward the tile's edges (where it continues across the
+  border, its own join being hidden in the middle of the tile); the blend keeps the
+  texture's contrast (variance-preserving weights) rather than washing it out.
+- **Shading.** The region's own light (its low-frequency luminance, in linear light,
+  relative to its mean) multiplies the pattern, as light multiplies a surface's colour:
+  folds and shadows darken it, highlights brighten it. Brightening is compressed with
+  a soft knee toward white and the light ratio itself is compressed in the log domain,
+  so highlights stay highlights without clipping to white and a bright label on the old
+  surface does not burn a blob into the pattern.
+"""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from segswap.engine.harmonize import to_lab, to_rgb
+from segswap.engine.harmonize import LUMA, from_linear, to_linear
 from segswap.engine.region import EditRegion, bounding_box
 
-SHADING_OFFSET = 10.0
-"""Lightness (L, 0–100) added to both sides of the shading ratio to damp it in the dark."""
+SEAM_RATIO = 1.5
+"""A swatch is not seamless along an axis when the mean colour step across its wrap-around
+border is more than this many times the mean step between neighbouring pixels inside."""
+
+CROSSFADE_SHARE = 0.2
+"""Width of the cross-fade toward each tile edge, as a share of the tile's side."""
+
+KNEE = 0.8
+"""Linear value above which brightening is compressed toward (never onto) white."""
+
+LIGHT_RANGE = (0.03, 2.0)
+"""Soft limits of the light ratio (darkest shadow, brightest highlight) applied to the
+pattern; ratios inside are kept nearly as measured."""
+
+
+def seam_ratio(tile: np.ndarray, axis: int) -> float:
+    """Mean step across the wrap-around border along ``axis`` (0: rows, the top/bottom
+    join; 1: columns, the left/right join) over the mean step inside (H×W×C array)."""
+    image = tile.astype(np.float32)
+    if image.shape[axis] < 3:
+        return 1.0
+    inside = np.abs(np.diff(image, axis=axis)).mean()
+    first = np.take(image, 0, axis=axis)
+    last = np.take(image, -1, axis=axis)
+    border = np.abs(first - last).mean()
+    return float(border / max(float(inside), 1e-3))
+
+
+def _ramp(length: int, width: int) -> np.ndarray:
+    """1 in the middle, falling smoothly to 0 at both ends over ``width`` samples."""
+    position = np.arange(length, dtype=np.float32) + 0.5
+    distance = np.minimum(position, length - position) / max(width, 1)
+    t = np.clip(distance, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def make_seamless(tile: np.ndarray) -> np.ndarray:
+    """``tile`` (h×w×C uint8) cross-faded at the borders that do not match (see the module
+    docstring); a tile that already repeats cleanly is returned unchanged."""
+    height, width = tile.shape[:2]
+    rough = [a for a in (0, 1) if tile.shape[a] >= 8 and seam_ratio(tile, a) > SEAM_RATIO]
+    if not rough:
+        return tile
+    weight = np.ones((height, width), np.float32)
+    shift = [0, 0]
+    if 0 in rough:
+        weight = np.minimum(weight, _ramp(height, round(CROSSFADE_SHARE * height))[:, None])
+        shift[0] = height // 2
+    if 1 in rough:
+        weight = np.minimum(weight, _ramp(width, round(CROSSFADE_SHARE * width))[None, :])
+        shift[1] = width // 2
+    image = tile.astype(np.float32)
+    shifted = np.roll(image, shift, axis=(0, 1))
+    mean = image.reshape(-1, image.shape[2]).mean(axis=0)
+    w = weight[:, :, None]
+    # Variance-preserving: two uncorrelated textures mixed half and half would lose ~30 %
+    # of their contrast; dividing by the weights' norm keeps it.
+    norm = np.sqrt(w * w + (1.0 - w) ** 2)
+    mixed = mean + (w * (image - mean) + (1.0 - w) * (shifted - mean)) / norm
+    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
 
 
 def tile_pattern(rgb: np.ndarray, height: int, width: int, across: int, down: int) -> np.ndarray:
     """The pattern repeated ``across`` × ``down`` times, filling an H×W area (uint8, any
-    number of channels).
+    number of channels), made seamless first when it is not (:func:`make_seamless`).
 
     Each tile is ``width / across`` × ``height / down`` pixels, so doubling both repeats
     halves the pattern's period.
@@ -23,6 +97,9 @@ def tile_pattern(rgb: np.ndarray, height: int, width: int, across: int, down: in
     tile_h = max(1, round(height / down))
     interpolation = cv2.INTER_AREA if tile_w < rgb.shape[1] else cv2.INTER_LINEAR
     tile = cv2.resize(rgb, (tile_w, tile_h), interpolation=interpolation)
+    if tile.ndim == 2:
+        tile = tile[:, :, None]
+    tile = make_seamless(tile)
     reps = (-(-height // tile_h), -(-width // tile_w), 1)
     return np.tile(tile, reps)[:height, :width]
 
@@ -30,6 +107,24 @@ def tile_pattern(rgb: np.ndarray, height: int, width: int, across: int, down: in
 def shading_sigma(height: int, width: int) -> float:
     """Blur (pixels) separating the region's shading (kept) from its old texture (replaced)."""
     return max(2.0, min(height, width) / 64)
+
+
+def soft_limit(ratio: np.ndarray) -> np.ndarray:
+    """The light ratio compressed in the log domain toward LIGHT_RANGE (never past it)."""
+    log_ratio = np.log(np.maximum(ratio, 1e-4))
+    low, high = np.log(LIGHT_RANGE[0]), np.log(LIGHT_RANGE[1])
+    limit = np.where(log_ratio < 0, -low, high)
+    return np.exp(limit * np.tanh(log_ratio / limit)).astype(np.float32)
+
+
+def apply_light(linear: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """Linear RGB (…×3, 0–1) lit by ``ratio`` (…): multiplied, with values above KNEE
+    compressed so that they approach 1 without reaching it."""
+    lit = linear * ratio[..., None]
+    over = lit > KNEE
+    headroom = 1.0 - KNEE
+    compressed = KNEE + headroom * np.tanh((lit - KNEE) / headroom)
+    return np.where(over, compressed, lit).astype(np.float32)
 
 
 def transfer_pattern(
@@ -42,11 +137,11 @@ def transfer_pattern(
 ) -> np.ndarray:
     """The crop with the pattern laid over its grown mask.
 
-    The pattern's lightness is multiplied by the region's own low-frequency lightness
-    relative to its mean (folds and shadows darken it, highlights brighten it); its
-    colour is the pattern's. ``fashion_strength`` (0–1) mixes from the region unchanged
-    (0) to the full pattern (1); where the pattern is transparent the surface stays.
-    The pattern also covers the feather band, so the edge fades over
+    The pattern, in linear light, is multiplied by the region's own low-frequency
+    luminance relative to its mean (see the module docstring); its colour is the
+    pattern's. ``fashion_strength`` (0–1) mixes from the region unchanged (0) to the
+    full pattern (1); where the pattern is transparent the surface stays. The pattern
+    also covers the feather band, so the edge fades over
     :data:`segswap.engine.region.FEATHER_PX` pixels.
     """
     if fashion_strength <= 0.0:
@@ -59,15 +154,13 @@ def transfer_pattern(
     # surface show through there.
     coverage = fashion_strength * tiled[:, :, 3:4].astype(np.float32) / 255.0
 
-    lightness = to_lab(patch)[:, :, 0]
-    shading = cv2.GaussianBlur(lightness, (0, 0), shading_sigma(box.height, box.width))
+    luminance = to_linear(patch) @ LUMA
+    shading = cv2.GaussianBlur(luminance, (0, 0), shading_sigma(box.height, box.width))
     inside = region.grown[box.slices]
-    # The offset keeps the ratio steady on very dark surfaces, where noise would dominate.
-    relative = (shading + SHADING_OFFSET) / (float(shading[inside].mean()) + SHADING_OFFSET)
-
-    pattern_lab = to_lab(pattern)
-    pattern_lab[:, :, 0] = np.clip(pattern_lab[:, :, 0] * relative, 0.0, 100.0)
-    shaded = to_rgb(pattern_lab).astype(np.float32)
+    # The small offset keeps the ratio steady on very dark surfaces, where noise dominates.
+    offset = 0.01
+    ratio = soft_limit((shading + offset) / (float(shading[inside].mean()) + offset))
+    shaded = from_linear(apply_light(to_linear(pattern), ratio))
     mixed = patch.astype(np.float32) + coverage * (shaded - patch.astype(np.float32))
     result = crop.copy()
     result[box.slices] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
