@@ -74,7 +74,7 @@ def plain_border_share(rgb: np.ndarray) -> float:
 
     Near 1 for an object on a plain background, low for an edge-to-edge texture.
     """
-    border = border_pixels(_lab(rgb))
+    border = _lab(border_pixels(rgb)[None])[0]
     median = np.median(border, axis=0)
     distance = np.linalg.norm(border - median, axis=1)
     return float(np.mean(distance < BACKGROUND_DELTA_E))
@@ -144,10 +144,6 @@ HOLE_FACTOR = 2
 (a disk of that radius fits in it) is a hole through the object and may be keyed too."""
 
 
-def _disk(radius: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-
-
 def keyable_background(near: np.ndarray, radius: int) -> np.ndarray:
     """The part of ``near`` (H×W bool: close to the background colour) that may be keyed.
 
@@ -159,22 +155,35 @@ def keyable_background(near: np.ndarray, radius: int) -> np.ndarray:
     object (see HOLE_FACTOR). Thinner enclosed regions coloured like the background (a
     white stroke, a ribbon) are object.
     """
-    candidate: np.ndarray = near.view(np.uint8)
-    if radius > 0:
-        candidate = cv2.morphologyEx(candidate, cv2.MORPH_OPEN, _disk(radius))
-    _, labels = cv2.connectedComponents(candidate, connectivity=4)
+    candidate = opened(near, radius) if radius > 0 else near
+    _, labels = cv2.connectedComponents(candidate.view(np.uint8), connectivity=4)
     touching = np.unique(border_pixels(labels[:, :, None]))
     touching = touching[touching > 0]
     connected = np.isin(labels, touching)
     if radius <= 0:
         return connected
-    connected = cv2.dilate(connected.view(np.uint8), _disk(radius)).astype(bool) & near
-    enclosed = (near & ~connected).view(np.uint8)
-    holes = cv2.morphologyEx(enclosed, cv2.MORPH_OPEN, _disk(HOLE_FACTOR * radius))
+    connected = grown_by(connected, radius) & near
+    holes = opened(near & ~connected, HOLE_FACTOR * radius)
     if holes.any():
-        grown = cv2.dilate(holes, _disk(HOLE_FACTOR * radius)).astype(bool) & near
-        connected |= grown
+        connected |= grown_by(holes, HOLE_FACTOR * radius) & near
     return connected
+
+
+def grown_by(mask: np.ndarray, radius: float) -> np.ndarray:
+    """``mask`` (bool) dilated by a Euclidean disk of ``radius`` pixels."""
+    if not mask.any():
+        return mask.copy()
+    outside = cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)
+    return outside <= radius
+
+
+def opened(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Morphological opening of ``mask`` (bool) by a Euclidean disk of ``radius`` pixels:
+    what remains of it where such a disk fits (via two distance transforms)."""
+    padded = np.pad(mask, 1, constant_values=True)  # the image border does not erode
+    inside = cv2.distanceTransform(padded.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)
+    core = inside[1:-1, 1:-1] > radius
+    return grown_by(core, radius) & mask
 
 
 def _box(image: np.ndarray, radius: int) -> np.ndarray:
@@ -225,7 +234,8 @@ def key_object(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return rgb.copy(), np.ones((height, width), np.float32)
     lab_full = _lab(rgb)
     background_lab = np.median(border_pixels(lab_full), axis=0)
-    distance_full = np.linalg.norm(lab_full - background_lab, axis=2)
+    difference = lab_full - background_lab.astype(np.float32)
+    distance_full = np.sqrt(np.einsum("ijk,ijk->ij", difference, difference))
     background_rgb = np.median(border_pixels(rgb), axis=0).astype(np.float32)
 
     near_full = distance_full < BACKGROUND_DELTA_E
@@ -296,9 +306,20 @@ def key_object(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     by_colour = np.clip(
         ((image - background_rgb) * towards).sum(axis=1) / np.maximum(contrast**2, 1e-6), 0, 1
     )
-    guide = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    by_edges = np.clip(guided_filter(guide, hard, reach + 1, 1e-3)[ys, xs], 0.0, 1.0)
     trust = np.clip((contrast - COLOUR_CONTRAST / 2) / (COLOUR_CONTRAST / 2), 0.0, 1.0)
+    by_edges = hard[ys, xs]
+    doubtful = trust < 1.0
+    if doubtful.any():
+        # The guided filter runs only on the box around the pixels the colour cannot
+        # decide (plus its radius), not on the whole object image.
+        margin = 2 * (reach + 1) + 1
+        top, bottom = max(0, int(ys[doubtful].min()) - margin), int(ys[doubtful].max()) + margin
+        left, right = max(0, int(xs[doubtful].min()) - margin), int(xs[doubtful].max()) + margin
+        window = slice(top, bottom + 1), slice(left, right + 1)
+        guide = cv2.cvtColor(rgb[window], cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+        filtered = guided_filter(guide, np.ascontiguousarray(hard[window]), reach + 1, 1e-3)
+        by_edges = by_edges.copy()
+        by_edges[doubtful] = np.clip(filtered[ys[doubtful] - top, xs[doubtful] - left], 0, 1)
     alpha[ys, xs] = trust * by_colour + (1.0 - trust) * by_edges
     colour = rgb.copy()
     clean = decontaminate(image, alpha[ys, xs], background_rgb, interior)

@@ -66,14 +66,10 @@ def resize_object(
     scaled = cv2.resize(premultiplied, size, interpolation=interpolation)
     if scaled.ndim == 2:
         scaled = scaled[:, :, None]
-    # Where the object is almost transparent, its nearby colour stands in.
+    # Un-premultiplied; where alpha is near 0 the colour is imprecise, but it is weighed
+    # by that alpha when composited.
     safe = np.maximum(scaled_alpha, 1e-3)[:, :, None]
     colour = np.clip(scaled / safe, 0.0, 255.0)
-    faint = scaled_alpha < 0.05
-    if faint.any() and (~faint).any():
-        weight_blur = cv2.GaussianBlur(scaled_alpha, (0, 0), 2.0)
-        spread = cv2.GaussianBlur(scaled, (0, 0), 2.0) / np.maximum(weight_blur, 1e-4)[:, :, None]
-        colour[faint] = np.clip(spread[faint], 0.0, 255.0)
     return np.rint(colour).astype(np.uint8), scaled_alpha.astype(np.float32)
 
 
@@ -195,6 +191,23 @@ def stands_on_surface(
     return float(np.linalg.norm(below_lab - above_lab)) >= SURFACE_DELTA_E
 
 
+def fade_inside(mask: np.ndarray, where: np.ndarray, width: float) -> np.ndarray:
+    """Weights (H×W float32): 0 outside the bool ``mask``, rising smoothly to 1 over
+    ``width`` pixels inside it; computed on the box around ``where`` only (0 elsewhere)."""
+    weight = np.zeros(mask.shape, np.float32)
+    if not where.any():
+        return weight
+    box = bounding_box(where)
+    pad = int(np.ceil(width)) + 1
+    rows = slice(max(0, box.top - pad), min(mask.shape[0], box.bottom + pad))
+    cols = slice(max(0, box.left - pad), min(mask.shape[1], box.right + pad))
+    inside = np.pad(mask[rows, cols], 1, mode="edge").view(np.uint8)
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    t = np.clip(depth / width, 0.0, 1.0)
+    weight[rows, cols] = t * t * (3.0 - 2.0 * t)
+    return weight
+
+
 def contact_shadow(place: Box, alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A soft shadow (H×W float32, 0–1) under the object's base, as lit from above: as
     wide as its footprint, a twelfth of its height tall, centred on its base line."""
@@ -205,10 +218,18 @@ def contact_shadow(place: Box, alpha: np.ndarray, shape: tuple[int, int]) -> np.
     base = np.tile(feet[None, :], (height, 1))
     top = base_row - height // 2
     rows = slice(max(0, top), min(shape[0], top + height))
-    if rows.stop > rows.start:
-        shadow[rows, place.left : place.right] = base[: rows.stop - rows.start]
+    if rows.stop <= rows.start:
+        return shadow
+    shadow[rows, place.left : place.right] = base[: rows.stop - rows.start]
     sigma = max(1.5, place.height / 40)
-    return cv2.GaussianBlur(shadow, (0, 0), sigma)
+    # Blur only the box the shadow can spread over (3σ around it).
+    spread = int(np.ceil(3 * sigma)) + 1
+    window = (
+        slice(max(0, rows.start - spread), min(shape[0], rows.stop + spread)),
+        slice(max(0, place.left - spread), min(shape[1], place.right + spread)),
+    )
+    shadow[window] = cv2.GaussianBlur(shadow[window], (0, 0), sigma)
+    return shadow
 
 
 @dataclass(frozen=True)
@@ -257,7 +278,7 @@ def layout_object(
     shadow = np.zeros(region.grown.shape, np.float32)
     if stands_on_surface(original, region, place, alpha):
         shadow = np.clip(contact_shadow(place, alpha, region.grown.shape), 0.0, 1.0)
-        shadow *= region.grown
+        shadow *= fade_inside(region.grown, shadow > 1e-3, max(2.0, place.height / 40))
     return ObjectLayer(rgb=layer, cover=cover * region.blend, shadow=shadow, place=place)
 
 

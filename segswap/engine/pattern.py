@@ -24,11 +24,11 @@ import numpy as np
 from segswap.engine.harmonize import LUMA, from_linear, to_linear
 from segswap.engine.region import EditRegion, bounding_box
 
-SEAM_RATIO = 1.5
+SEAM_RATIO = 1.3
 """A swatch is not seamless along an axis when the mean colour step across its wrap-around
 border is more than this many times the mean step between neighbouring pixels inside."""
 
-CROSSFADE_SHARE = 0.2
+CROSSFADE_SHARE = 0.15
 """Width of the cross-fade toward each tile edge, as a share of the tile's side."""
 
 KNEE = 0.8
@@ -62,28 +62,30 @@ def _ramp(length: int, width: int) -> np.ndarray:
 
 def make_seamless(tile: np.ndarray) -> np.ndarray:
     """``tile`` (h×w×C uint8) cross-faded at the borders that do not match (see the module
-    docstring); a tile that already repeats cleanly is returned unchanged."""
-    height, width = tile.shape[:2]
-    rough = [a for a in (0, 1) if tile.shape[a] >= 8 and seam_ratio(tile, a) > SEAM_RATIO]
-    if not rough:
-        return tile
-    weight = np.ones((height, width), np.float32)
-    shift = [0, 0]
-    if 0 in rough:
-        weight = np.minimum(weight, _ramp(height, round(CROSSFADE_SHARE * height))[:, None])
-        shift[0] = height // 2
-    if 1 in rough:
-        weight = np.minimum(weight, _ramp(width, round(CROSSFADE_SHARE * width))[None, :])
-        shift[1] = width // 2
+    docstring); a tile that already repeats cleanly is returned unchanged.
+
+    One axis at a time: the copy shifted along that axis only has its own join in the
+    middle of the tile, where the original is kept whole, and it keeps the other axis's
+    borders as they are.
+    """
     image = tile.astype(np.float32)
-    shifted = np.roll(image, shift, axis=(0, 1))
-    mean = image.reshape(-1, image.shape[2]).mean(axis=0)
-    w = weight[:, :, None]
-    # Variance-preserving: two uncorrelated textures mixed half and half would lose ~30 %
-    # of their contrast; dividing by the weights' norm keeps it.
-    norm = np.sqrt(w * w + (1.0 - w) ** 2)
-    mixed = mean + (w * (image - mean) + (1.0 - w) * (shifted - mean)) / norm
-    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    changed = False
+    for axis in (1, 0):
+        size = image.shape[axis]
+        if size < 8 or seam_ratio(image, axis) <= SEAM_RATIO:
+            continue
+        ramp = _ramp(size, round(CROSSFADE_SHARE * size))
+        weight = ramp[None, :, None] if axis == 1 else ramp[:, None, None]
+        shifted = np.roll(image, size // 2, axis=axis)
+        mean = image.reshape(-1, image.shape[2]).mean(axis=0)
+        # Variance-preserving: two uncorrelated textures mixed half and half would lose
+        # ~30 % of their contrast; dividing by the weights' norm keeps it.
+        norm = np.sqrt(weight * weight + (1.0 - weight) ** 2)
+        image = mean + (weight * (image - mean) + (1.0 - weight) * (shifted - mean)) / norm
+        changed = True
+    if not changed:
+        return tile
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
 def tile_pattern(rgb: np.ndarray, height: int, width: int, across: int, down: int) -> np.ndarray:
