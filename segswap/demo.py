@@ -4,8 +4,8 @@ No download: the scenes are scikit-image's ``data`` photos, the object is the RG
 box photo in matplotlib's sample data (install the ``demo`` extra); the masks are drawn
 here, around real objects of the photos:
 
-- object swap: the whole espresso cup of ``coffee()`` (rim, body, handle, and the spoon's handle behind it) becomes the
-  gift box, standing on the saucer;
+- object swap: the whole espresso cup of ``coffee()`` (rim, body, handle, and the
+  spoon's handle behind it) becomes the gift box, standing on the saucer;
 - pattern transfer: the astronaut's orange suit (found by its colour, without the neck
   ring, the helmet or the flag) takes a swatch of the stained tissue photo
   ``immunohistochemistry()``, tiled 4 × 4, keeping the suit's folds and shadows;

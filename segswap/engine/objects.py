@@ -55,10 +55,10 @@ def resize_object(
 
     Colour is scaled premultiplied by alpha, so the colour of transparent pixels (often
     white or black in an RGBA file) never bleeds into the edge; area averaging when
-    shrinking, bicubic when enlarging (the alpha ramp stays smooth).
+    shrinking, bilinear when enlarging (the alpha ramp widens with the scale, no overshoot).
     """
     shrinking = width < alpha.shape[1]
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     weight = alpha.astype(np.float32)
     premultiplied = rgb.astype(np.float32) * weight[:, :, None]
     size = (width, height)
@@ -278,7 +278,7 @@ def layout_object(
     shadow = np.zeros(region.grown.shape, np.float32)
     if stands_on_surface(original, region, place, alpha):
         shadow = np.clip(contact_shadow(place, alpha, region.grown.shape), 0.0, 1.0)
-        shadow *= fade_inside(region.grown, shadow > 1e-3, max(2.0, place.height / 40))
+        shadow *= fade_inside(region.grown, shadow > 1e-3, max(5.0, place.height / 16))
     return ObjectLayer(rgb=layer, cover=cover * region.blend, shadow=shadow, place=place)
 
 

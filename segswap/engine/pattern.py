@@ -25,10 +25,10 @@ from segswap.engine.harmonize import LUMA, from_linear, to_linear
 from segswap.engine.region import EditRegion, bounding_box
 
 SEAM_RATIO = 1.3
-"""A swatch is not seamless along an axis when the mean colour step across its wrap-around
-border is more than this many times the mean step between neighbouring pixels inside."""
+"""A swatch is not seamless along an axis when the colour step across its wrap-around
+border is more than this many times a large step inside it (see :func:`seam_ratio`)."""
 
-CROSSFADE_SHARE = 0.15
+CROSSFADE_SHARE = 0.2
 """Width of the cross-fade toward each tile edge, as a share of the tile's side."""
 
 KNEE = 0.8
@@ -40,16 +40,20 @@ pattern; ratios inside are kept nearly as measured."""
 
 
 def seam_ratio(tile: np.ndarray, axis: int) -> float:
-    """Mean step across the wrap-around border along ``axis`` (0: rows, the top/bottom
-    join; 1: columns, the left/right join) over the mean step inside (H×W×C array)."""
+    """The step across the wrap-around border along ``axis`` (0: the top/bottom join; 1:
+    the left/right join) over the largest step between neighbouring rows (or columns)
+    inside the H×W×C ``tile``, each step a mean over the whole line.
+
+    About 1 or less for a designed repeat, even one with a hard edge at its border (a
+    checker's edge recurs inside); well above 1 for a photo crop.
+    """
     image = tile.astype(np.float32)
     if image.shape[axis] < 3:
         return 1.0
-    inside = np.abs(np.diff(image, axis=axis)).mean()
-    first = np.take(image, 0, axis=axis)
-    last = np.take(image, -1, axis=axis)
-    border = np.abs(first - last).mean()
-    return float(border / max(float(inside), 1e-3))
+    other = tuple(a for a in range(image.ndim) if a != axis)
+    inside = np.abs(np.diff(image, axis=axis)).mean(axis=other)
+    border = np.abs(np.take(image, 0, axis=axis) - np.take(image, -1, axis=axis)).mean()
+    return float(border / max(float(inside.max()), 1e-3))
 
 
 def _ramp(length: int, width: int) -> np.ndarray:
@@ -60,9 +64,17 @@ def _ramp(length: int, width: int) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-def make_seamless(tile: np.ndarray) -> np.ndarray:
-    """``tile`` (h×w×C uint8) cross-faded at the borders that do not match (see the module
-    docstring); a tile that already repeats cleanly is returned unchanged.
+def rough_axes(swatch: np.ndarray) -> tuple[int, ...]:
+    """The axes (0: top/bottom, 1: left/right) along which ``swatch`` (h×w×C, as sent,
+    before any resizing blurs its edges) does not repeat cleanly (SEAM_RATIO)."""
+    return tuple(
+        axis for axis in (1, 0) if swatch.shape[axis] >= 8 and seam_ratio(swatch, axis) > SEAM_RATIO
+    )
+
+
+def make_seamless(tile: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """``tile`` (h×w×C uint8) cross-faded at its borders along ``axes`` (see the module
+    docstring and :func:`rough_axes`); with no axes it is returned unchanged.
 
     One axis at a time: the copy shifted along that axis only has its own join in the
     middle of the tile, where the original is kept whole, and it keeps the other axis's
@@ -70,9 +82,9 @@ def make_seamless(tile: np.ndarray) -> np.ndarray:
     """
     image = tile.astype(np.float32)
     changed = False
-    for axis in (1, 0):
+    for axis in axes:
         size = image.shape[axis]
-        if size < 8 or seam_ratio(image, axis) <= SEAM_RATIO:
+        if size < 4:
             continue
         ramp = _ramp(size, round(CROSSFADE_SHARE * size))
         weight = ramp[None, :, None] if axis == 1 else ramp[:, None, None]
@@ -85,7 +97,11 @@ def make_seamless(tile: np.ndarray) -> np.ndarray:
         changed = True
     if not changed:
         return tile
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    # Kept within the swatch's own range per channel, so the contrast kept by the
+    # blend never clips what was not clipped.
+    flat = tile.reshape(-1, tile.shape[2])
+    image = np.clip(image, flat.min(axis=0), flat.max(axis=0))
+    return np.rint(image).astype(np.uint8)
 
 
 def tile_pattern(rgb: np.ndarray, height: int, width: int, across: int, down: int) -> np.ndarray:
@@ -101,7 +117,7 @@ def tile_pattern(rgb: np.ndarray, height: int, width: int, across: int, down: in
     tile = cv2.resize(rgb, (tile_w, tile_h), interpolation=interpolation)
     if tile.ndim == 2:
         tile = tile[:, :, None]
-    tile = make_seamless(tile)
+    tile = make_seamless(tile, rough_axes(rgb if rgb.ndim == 3 else rgb[:, :, None]))
     reps = (-(-height // tile_h), -(-width // tile_w), 1)
     return np.tile(tile, reps)[:height, :width]
 

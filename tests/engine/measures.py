@@ -80,35 +80,39 @@ def bright_share(image: np.ndarray, where: np.ndarray, reference: np.ndarray) ->
     return float(np.mean(lightness[where] > threshold))
 
 
-def step_share(image: np.ndarray, alpha: np.ndarray, reach: int = 3) -> tuple[float, int]:
-    """Across an object's soft edge, how much of the change happens in one pixel.
+def ramp_share(
+    image: np.ndarray, alpha: np.ndarray, colour: np.ndarray, reach: int = 3
+) -> tuple[float, int]:
+    """Across an object's soft edge, the share of edge pixels whose output is in between.
 
-    For each pixel where ``alpha`` (H×W, 0–1, the object's placed alpha) crosses 0.5 and
-    ramps over at least 2 px (its gradient is at most 0.5 per pixel), the output's
-    lightness is sampled along the alpha gradient from ``reach`` px outside to ``reach``
-    px inside. Returns the mean share of the total change taken by the largest one-pixel
-    step (1.0: a hard step; about 1/(2·reach) for a linear ramp over the whole profile),
-    over the profiles whose total change is at least 10 L, and their count.
+    For each pixel where ``alpha`` (H×W, 0–1, the object's placed alpha) is between 0.3
+    and 0.7 and ramps over at least 2 px (its gradient is at most 0.5 per pixel), the
+    output's lightness there is compared with the object's own colour at that pixel
+    (``colour``, H×W×3 uint8, the object as placed) and with the output ``reach`` px
+    outside along the alpha gradient (the scene). Returns the share of those pixels
+    (among the ones where the two differ by at least 10 L) whose lightness lies in the
+    middle 70 % between them — near 1 for an edge that ramps like its alpha, near 0 for
+    a one-pixel step (each pixel is either object or scene) — and how many were measured.
     """
     gy = cv2.Sobel(alpha, cv2.CV_32F, 0, 1, ksize=3) / 8.0
     gx = cv2.Sobel(alpha, cv2.CV_32F, 1, 0, ksize=3) / 8.0
     norm = np.hypot(gx, gy)
-    crossing = (np.abs(alpha - 0.5) < 0.25) & (norm > 0.05) & (norm <= 0.5)
+    crossing = (np.abs(alpha - 0.5) <= 0.2) & (norm > 0.05) & (norm <= 0.5)
     ys, xs = np.nonzero(crossing)
     if ys.size == 0:
         return 0.0, 0
     uy, ux = gy[ys, xs] / norm[ys, xs], gx[ys, xs] / norm[ys, xs]
     lightness = lab(image)[:, :, 0]
-    offsets = np.arange(-reach, reach + 1, dtype=np.float32)
-    py = (ys[:, None] + uy[:, None] * offsets[None]).astype(np.float32)
-    px = (xs[:, None] + ux[:, None] * offsets[None]).astype(np.float32)
-    profile = cv2.remap(lightness, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    total = np.abs(profile[:, -1] - profile[:, 0])
-    steps = np.abs(np.diff(profile, axis=1)).max(axis=1)
-    keep = total >= 10.0
+    py = (ys - uy * reach).astype(np.float32)[:, None]
+    px = (xs - ux * reach).astype(np.float32)[:, None]
+    outside = cv2.remap(lightness, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inside = lab(colour)[:, :, 0][ys, xs]
+    span = inside - outside[:, 0]
+    keep = np.abs(span) >= 10.0
     if not keep.any():
         return 0.0, 0
-    return float(np.mean(np.minimum(steps[keep] / total[keep], 1.0))), int(keep.sum())
+    t = (lightness[ys, xs][keep] - outside[keep, 0]) / span[keep]
+    return float(np.mean((t > 0.15) & (t < 0.85))), int(keep.sum())
 
 
 def edge_colour_errors(
