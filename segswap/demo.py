@@ -46,7 +46,8 @@ def gift_box() -> np.ndarray:
         ) from None
     from PIL import Image
 
-    with Image.open(cbook.get_sample_data(GIFT_BOX)) as image:
+    path = cbook.get_sample_data(GIFT_BOX, asfileobj=False)
+    with Image.open(str(path)) as image:
         return np.asarray(image.convert("RGBA")).copy()
 
 
@@ -74,7 +75,8 @@ def suit_mask(scene: np.ndarray) -> np.ndarray:
     cv2.fillPoly(torso, [np.array(outline)], 1)
     mask = (orange & (torso > 0)).astype(np.uint8)
     closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, closing) & torso
+    closed: np.ndarray = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, closing)
+    mask = closed & torso
     # Patches, the name tag and the zip are on the suit: fill the holes they leave.
     count, labels, stats, _ = cv2.connectedComponentsWithStats(1 - mask, connectivity=4)
     for label in range(1, count):
