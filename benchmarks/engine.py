@@ -91,7 +91,12 @@ PARAMS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    repeats = parser.parse_args().repeats
+    parser.add_argument(
+        "--modes", default="object,pattern,remove", help="rows of the table (comma-separated)"
+    )
+    args = parser.parse_args()
+    repeats = args.repeats
+    modes = [mode for mode in args.modes.split(",") if mode]
     engine = get_engine("composite")
 
     scene, mask = inputs(1024)
@@ -112,8 +117,8 @@ def main() -> None:
     print(f"I/O floor (decode 3 PNGs + encode PNG, 1024²): {floor * 1000:8.1f} ms")
     print(f"{'mode':8s} {'1024² ms':>10s} {'4096² ms':>10s} {'4096/1024':>10s} {'1024/floor':>11s}")
     big_scene, big_mask = inputs(4096)
-    for mode, obj in OBJECTS.items():
-        params = PARAMS[mode]
+    for mode in modes:
+        obj, params = OBJECTS[mode], PARAMS[mode]
         small = median_seconds(partial(run_engine, engine, scene, mask, obj, params), repeats)
         big = median_seconds(partial(run_engine, engine, big_scene, big_mask, obj, params), repeats)
         print(

@@ -20,7 +20,9 @@ from segswap.params import EditParams
 CONTEXT = {"remove": 0.5, "object": 0.25, "pattern": 0.05}
 """Scene kept around the mask, as a share of its longer side, per edit: a removal fills
 from a wide neighbourhood; an object swap rebuilds what its object leaves uncovered from
-a ring of a quarter of the mask's size, and a pattern needs only the feather band."""
+a ring of a quarter of the mask's size (a thinner one leaves the reduced-resolution fill
+too few sources, and it falls back to full resolution), and a pattern needs only the
+feather band."""
 
 
 REDUCED_FILL_PIXELS = 40_000

@@ -24,7 +24,11 @@ import cv2
 import numpy as np
 
 MATTE_SIDE = 128
-"""Longer side, in pixels, of the reduced copy GrabCut runs on."""
+"""Longer side, in pixels, of the reduced copy the border is walked on (texture test)."""
+
+GRABCUT_SIDE = 96
+"""Longer side, in pixels, of the reduced copy GrabCut runs on: it only settles the
+coarse boundary, which the full-resolution band refinement then places."""
 
 BACKGROUND_DELTA_E = 12.0
 """Lab distance (ΔE76) from the border colour under which a pixel may be background."""
@@ -86,10 +90,10 @@ edge-to-edge texture: an object on a plain background touches its border a few t
 most (a shoe on the floor line), a texture crosses it everywhere."""
 
 
-def reduced(rgb: np.ndarray) -> tuple[np.ndarray, float]:
-    """A copy of ``rgb`` whose longer side is at most MATTE_SIDE pixels, and its scale."""
+def reduced(rgb: np.ndarray, side: int = MATTE_SIDE) -> tuple[np.ndarray, float]:
+    """A copy of ``rgb`` whose longer side is at most ``side`` pixels, and its scale."""
     height, width = rgb.shape[:2]
-    scale = min(1.0, MATTE_SIDE / max(height, width))
+    scale = min(1.0, side / max(height, width))
     small = cv2.resize(
         rgb,
         (max(1, round(width * scale)), max(1, round(height * scale))),
@@ -258,7 +262,7 @@ def key_object(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not (~outside_full).any():
         return rgb.copy(), np.ones((height, width), np.float32)
 
-    small, scale = reduced(rgb)
+    small, scale = reduced(rgb, GRABCUT_SIDE)
     size = (small.shape[1], small.shape[0])
     distance = cv2.resize(distance_full, size, interpolation=cv2.INTER_AREA)
     outside = cv2.resize(outside_full.astype(np.float32), size, interpolation=cv2.INTER_AREA)
