@@ -111,7 +111,7 @@ def object_fill_effort(steps: int, hole_pixels: int) -> FillEffort:
     return fill_effort(steps, hole_pixels <= OBJECT_FILL_FULL_PIXELS)
 
 
-def fill_under_object(crop: np.ndarray, hole: np.ndarray, params: SwapParams) -> np.ndarray:
+def fill_under_object(crop: np.ndarray, hole: np.ndarray, params: EditParams) -> np.ndarray:
     """``crop`` with ``hole`` rebuilt from the pixels outside it (see
     :func:`object_fill_effort`); a hole covering the whole crop (a mask over the whole
     scene) becomes the crop's mean colour, under an object that covers it anyway."""
