@@ -15,12 +15,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from segswap.engine import Engine, get_engine, run_engine
+from segswap.engine import Engine, get_engine, run_edit
 from segswap.engine.mask_doctor import MaskWarning, diagnose
+from segswap.engine.modes import Edit
 from segswap.engine.prepare import as_rgb
+from segswap.engine.proof import NOTHING_CHANGED, ChangedBox
 from segswap.formats import FORMATS
 from segswap.io.encode import encode_image
-from segswap.io.load import ImageLike, load_image
+from segswap.io.load import ImageLike, load_image, load_with_metadata
 from segswap.params import SwapRequest, parse_params
 from segswap.settings import Settings
 
@@ -46,6 +48,11 @@ def swap(
         **params: the API parameters (``steps``, ``seed``, ``growmask``...); the output
             encoding ones (``image_format``, ``image_quality``, ``base64``) are ignored.
 
+    The image's ``info`` carries the main image's metadata (``icc_profile``, ``exif``
+    with Orientation 1; absent when it had none, see :mod:`segswap.io.metadata`) and
+    ``info["segswap"]``: ``{"mode": <the edit that ran>, "changed_box": [x0, y0, x1, y1]}``,
+    the end-exclusive box outside which every pixel equals the scene's.
+
     Raises:
         segswap.errors.InvalidParameter: a parameter or an input is unusable; the message
             and ``.field`` name it.
@@ -53,13 +60,14 @@ def swap(
     settings = settings or Settings.from_env()
     parsed = parse_params({name: _python_scalar(value) for name, value in params.items()})
     engine = engine or get_engine(settings.engine, settings)
-    arrays = [
-        load_image(value, field=field, settings=settings)
-        for value, field in ((main, "main_image"), (mask, "mask_image"), (object, "object_image"))
-    ]
-    main_array, mask_array, object_array = arrays
-    result = run_engine(engine, main_array, mask_array, object_array, parsed.edit())
-    return Image.fromarray(result, "RGB")
+    main_array, metadata = load_with_metadata(main, field="main_image", settings=settings)
+    mask_array = load_image(mask, field="mask_image", settings=settings)
+    object_array = load_image(object, field="object_image", settings=settings)
+    result = run_edit(engine, main_array, mask_array, object_array, parsed.edit())
+    image = Image.fromarray(result.image, "RGB")
+    image.info.update(metadata.pil_info())
+    image.info["segswap"] = {"mode": result.mode, "changed_box": list(result.changed_box)}
+    return image
 
 
 def _python_scalar(value: Any) -> Any:
@@ -72,7 +80,8 @@ def _python_scalar(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class RenderedImage:
-    """An encoded result and how long each part took (seconds)."""
+    """An encoded result, how long each part took (seconds), which edit ran and the
+    end-exclusive ``(x0, y0, x1, y1)`` box outside which every pixel is the scene's."""
 
     data: bytes
     content_type: str
@@ -81,6 +90,8 @@ class RenderedImage:
     encode_time: float
     warnings: tuple[MaskWarning, ...] = ()
     """The mask doctor's warnings about the request's mask (checked while loading)."""
+    mode: Edit = "object"
+    changed_box: ChangedBox = NOTHING_CHANGED
 
 
 def render_request(request: SwapRequest, *, engine: Engine, settings: Settings) -> RenderedImage:
@@ -89,18 +100,20 @@ def render_request(request: SwapRequest, *, engine: Engine, settings: Settings) 
     This is what the HTTP API's workers call for every job.
     """
     started = time.perf_counter()
-    arrays = [
+    main_array, metadata = load_with_metadata(
+        request.main_image, field="main_image", settings=settings, allow_paths=False
+    )
+    mask_array, object_array = (
         load_image(getattr(request, field), field=field, settings=settings, allow_paths=False)
-        for field in ("main_image", "mask_image", "object_image")
-    ]
+        for field in ("mask_image", "object_image")
+    )
     loaded = time.perf_counter()
-    main_array, mask_array, object_array = arrays
     warnings = tuple(diagnose(mask_array, as_rgb(main_array), request.growmask))
     loaded = time.perf_counter()
-    result = run_engine(engine, main_array, mask_array, object_array, request.edit())
+    result = run_edit(engine, main_array, mask_array, object_array, request.edit())
     inferred = time.perf_counter()
     output = request.output()
-    data = encode_image(result, output.image_format, output.image_quality)
+    data = encode_image(result.image, output.image_format, output.image_quality, metadata)
     encoded = time.perf_counter()
     return RenderedImage(
         data=data,
@@ -109,4 +122,6 @@ def render_request(request: SwapRequest, *, engine: Engine, settings: Settings) 
         inference_time=inferred - loaded,
         encode_time=encoded - inferred,
         warnings=warnings,
+        mode=result.mode,
+        changed_box=result.changed_box,
     )

@@ -15,6 +15,24 @@ from segswap.errors import SegswapError
 from segswap.formats import DEFAULT_FORMAT, FORMATS, format_for_suffix
 from segswap.params import PARAM_FIELDS, SwapParams, describe_allowed
 
+ENGINE_SETTINGS = ("model_dir", "ip_adapter_dir", "device", "dtype", "compile")
+"""Settings of the diffusion engine that ``segswap swap`` takes as flags (``--model-dir``...)."""
+
+
+def _engine_flags(parser: argparse.ArgumentParser) -> None:
+    """``--model-dir`` etc.: the diffusion engine's settings, each winning over its
+    ``SEGSWAP_*`` variable."""
+    from segswap.settings import Settings
+
+    for name in ENGINE_SETTINGS:
+        info = Settings.model_fields[name]
+        text = f"{info.description or name} (env SEGSWAP_{name.upper()})"
+        flag = "--" + name.replace("_", "-")
+        if info.annotation is bool:
+            parser.add_argument(flag, dest=name, action="store_const", const=True, help=text)
+        else:
+            parser.add_argument(flag, dest=name, default=None, help=text)
+
 
 def _param_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per API parameter (``--fashion-strength`` for ``fashion_strength``...)."""
@@ -59,6 +77,7 @@ def _swap(args: argparse.Namespace) -> int:
     from segswap.api import swap
     from segswap.engine import get_engine
     from segswap.io.encode import encode_image
+    from segswap.io.metadata import read_metadata
     from segswap.settings import Settings
 
     output = Path(args.output)
@@ -72,15 +91,24 @@ def _swap(args: argparse.Namespace) -> int:
         raise SegswapError(f"output: {output} is a folder; give a file name such as out.png")
     if not output.parent.is_dir():
         raise SegswapError(f"output: folder {output.parent} does not exist")
+    overrides = {name: getattr(args, name) for name in ENGINE_SETTINGS}
     settings = Settings.from_env(
-        engine=args.engine, allow_private_urls=True if args.allow_private_urls else None
+        engine=args.engine,
+        allow_private_urls=True if args.allow_private_urls else None,
+        **overrides,
     )
     engine = get_engine(settings.engine, settings)
     image = swap(args.main, args.mask, args.object, engine=engine, settings=settings, **params)
     quality = params.get("image_quality", SwapParams().image_quality)
-    data = encode_image(np.asarray(image), fmt, quality)
+    data = encode_image(np.asarray(image), fmt, quality, read_metadata(image))
     output.write_bytes(data)
-    print(f"wrote {output} ({image.width}x{image.height} {fmt}, {len(data)} bytes)")
+    proof = image.info["segswap"]
+    box = ",".join(str(value) for value in proof["changed_box"])
+    print(
+        f"wrote {output} ({image.width}x{image.height} {fmt}, {len(data)} bytes); "
+        f"mode {proof['mode']}{' (auto)' if params.get('mode', 'auto') == 'auto' else ''}, "
+        f"changed box {box}"
+    )
     return 0
 
 
@@ -93,9 +121,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from segswap import __version__
+
     parser = argparse.ArgumentParser(
         prog="segswap", description="Object swap, pattern transfer and object removal."
     )
+    parser.add_argument("--version", action="version", version=f"segswap {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     swap = commands.add_parser("swap", help="run one edit locally (no server)")
@@ -116,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also fetch URL inputs on loopback/private addresses (like "
         "SEGSWAP_ALLOW_PRIVATE_URLS=1; refused by default, as on the server)",
     )
+    _engine_flags(swap)
     _param_flags(swap)
     swap.set_defaults(func=_swap)
 

@@ -397,3 +397,48 @@ def test_subprocess_error(photos: dict[str, Path], tmp_path: Path) -> None:
     line = error_line(done.stderr)
     assert "steps" in line and "10-100" in line
     assert not (tmp_path / "out.png").exists()
+
+
+def test_python_dash_m_segswap_and_version(photos: dict[str, Path], tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "segswap", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"segswap {segswap.__version__}"
+    out = tmp_path / "out.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "segswap", *swap_args(photos, out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert decode(out).size == (600, 400)
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [((), "mode object (auto)"), (("--mode", "remove"), "mode remove,")],
+)
+def test_swap_says_which_edit_ran_and_where(
+    photos: dict[str, Path], tmp_path: Path, capsys, extra: tuple[str, ...], said: str
+) -> None:
+    out = tmp_path / "out.png"
+    assert main(swap_args(photos, out, *extra)) == 0
+    printed = capsys.readouterr().out
+    assert said in printed
+    box = [int(v) for v in printed.rsplit("changed box ", 1)[1].strip().split(",")]
+    before = np.asarray(decode(photos["main"]).convert("RGB"))
+    after = np.asarray(decode(out).convert("RGB"))
+    keep = np.ones(before.shape[:2], bool)
+    keep[box[1] : box[3], box[0] : box[2]] = False
+    assert np.array_equal(before[keep], after[keep])
+    assert not np.array_equal(before, after)
+
+
+def test_swap_help_lists_the_engine_flags(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["swap", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--model-dir", "--ip-adapter-dir", "--device", "--dtype", "--compile"):
+        assert flag in text

@@ -13,6 +13,7 @@ from segswap.engine.inpaint import FillEffort, fill_hole
 from segswap.engine.modes import choose_edit
 from segswap.engine.objects import compose_object, layout_object
 from segswap.engine.pattern import transfer_pattern
+from segswap.engine.progress import checkpoint, stage
 from segswap.engine.region import edit_region, paste_back
 from segswap.errors import InvalidParameter
 from segswap.params import EditParams
@@ -52,13 +53,18 @@ class CompositeEngine:
     """
 
     name = "composite"
+    edits_within_reach = True
+    """Every pixel it changes is within FEATHER_PX of the mask grown by ``growmask``
+    (:func:`segswap.engine.proof.reach_box` relies on it)."""
 
     def __call__(
         self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: EditParams
     ) -> np.ndarray:
+        checkpoint(0.0)
         edit = choose_edit(params, obj)
         region = edit_region(mask, params.growmask, CONTEXT[edit])
         crop = scene[region.crop.slices]
+        checkpoint(0.05)
         if edit == "pattern":
             edited = transfer_pattern(
                 crop,
@@ -69,7 +75,8 @@ class CompositeEngine:
                 params.fashion_strength,
             )
         elif edit == "remove":
-            edited = self._fill(crop, region.reach, True, params)
+            with stage(0.05, 0.95):
+                edited = self._fill(crop, region.reach, True, params)
         else:
             try:
                 layer = layout_object(crop, region, obj, params.subject_strength)
@@ -78,7 +85,11 @@ class CompositeEngine:
             # The old object goes entirely: every pixel the edit reaches is rebuilt from
             # the scene outside the grown mask (never from the old object), then the new
             # object is laid over it.
-            edited = compose_object(fill_under_object(crop, region.reach, params), layer)
+            with stage(0.1, 0.8):
+                filled = fill_under_object(crop, region.reach, params)
+            checkpoint(0.8)
+            edited = compose_object(filled, layer)
+        checkpoint(0.95)
         return paste_back(scene, edited, region)
 
     @staticmethod

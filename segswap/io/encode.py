@@ -17,6 +17,7 @@ from PIL import Image
 
 from segswap.errors import InvalidParameter
 from segswap.formats import FORMATS
+from segswap.io.metadata import NO_METADATA, ImageMetadata, embed_metadata
 
 CONTENT_TYPES = {name: f.mime for name, f in FORMATS.items()}
 """Content type by format name (from :data:`segswap.formats.FORMATS`)."""
@@ -47,8 +48,11 @@ _WEBP_LOSSY_METHOD = 2
 _WEBP_LOSSLESS = {"lossless": True, "quality": 0, "method": 0}
 
 
-def encode_image(rgb: np.ndarray, fmt: str, quality: int) -> bytes:
-    """Encode an ``H×W×3`` uint8 RGB array as ``fmt`` (``png``, ``jpeg`` or ``webp``).
+def encode_image(
+    rgb: np.ndarray, fmt: str, quality: int, metadata: ImageMetadata = NO_METADATA
+) -> bytes:
+    """Encode an ``H×W×3`` uint8 RGB array as ``fmt`` (``png``, ``jpeg`` or ``webp``),
+    with ``metadata`` (an ICC profile, EXIF; :mod:`segswap.io.metadata`) in the file.
 
     Args:
         rgb: the image, ``H×W×3`` uint8, RGB order.
@@ -91,10 +95,11 @@ def encode_image(rgb: np.ndarray, fmt: str, quality: int) -> bytes:
     if fmt == "webp":
         out = io.BytesIO()
         image = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+        extra = metadata.pil_info()
         if quality == 100:
-            image.save(out, "WEBP", **_WEBP_LOSSLESS)
+            image.save(out, "WEBP", **_WEBP_LOSSLESS, **extra)
         else:
-            image.save(out, "WEBP", quality=quality, method=_WEBP_LOSSY_METHOD)
+            image.save(out, "WEBP", quality=quality, method=_WEBP_LOSSY_METHOD, **extra)
         return out.getvalue()
     bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
     if fmt == "png":
@@ -104,4 +109,4 @@ def encode_image(rgb: np.ndarray, fmt: str, quality: int) -> bytes:
     ok, buffer = cv2.imencode(ext, bgr, params)
     if not ok:
         raise ValueError(f"OpenCV could not encode a {width}×{height} {fmt}")
-    return buffer.tobytes()
+    return embed_metadata(buffer.tobytes(), fmt, metadata)

@@ -25,8 +25,9 @@ import numpy as np
 from PIL import Image
 
 from segswap.errors import ImageTooLarge, InvalidParameter
-from segswap.io.decode import check_pixels, decode_image, decode_pil, sniff_format
+from segswap.io.decode import check_pixels, decode_pil, decode_with_metadata, sniff_format
 from segswap.io.fetch import FetchPolicy, fetch_url
+from segswap.io.metadata import NO_METADATA, ImageMetadata, read_metadata
 from segswap.settings import Settings
 
 ImageLike = str | os.PathLike[str] | bytes | Image.Image | np.ndarray
@@ -47,7 +48,15 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".t
 def load_image(
     value: ImageLike, *, field: str, settings: Settings, allow_paths: bool = True
 ) -> np.ndarray:
-    """Load an image input into a writable uint8 array (``H×W``, ``H×W×3`` or ``H×W×4``).
+    """:func:`load_with_metadata` without the metadata."""
+    return load_with_metadata(value, field=field, settings=settings, allow_paths=allow_paths)[0]
+
+
+def load_with_metadata(
+    value: ImageLike, *, field: str, settings: Settings, allow_paths: bool = True
+) -> tuple[np.ndarray, ImageMetadata]:
+    """Load an image input into a writable uint8 array (``H×W``, ``H×W×3`` or ``H×W×4``),
+    with its ICC profile and EXIF (:mod:`segswap.io.metadata`; none for an array).
 
     Args:
         value: see the module docstring.
@@ -63,9 +72,10 @@ def load_image(
         InvalidParameter: anything else unusable; the message names ``field``.
     """
     if isinstance(value, np.ndarray):
-        return _from_array(value, field, settings.max_pixels)
+        return _from_array(value, field, settings.max_pixels), NO_METADATA
     if isinstance(value, Image.Image):
-        return decode_pil(value, field=field, max_pixels=settings.max_pixels)
+        array = decode_pil(value, field=field, max_pixels=settings.max_pixels)
+        return array, read_metadata(value)
     if isinstance(value, bytes | bytearray | memoryview):
         data = bytes(value)
     elif isinstance(value, str):
@@ -77,7 +87,7 @@ def load_image(
             field,
             f"{EXPECTED_INPUT}, bytes, a PIL image or a NumPy array; got {type(value).__name__}",
         )
-    return decode_image(data, field=field, max_pixels=settings.max_pixels)
+    return decode_with_metadata(data, field=field, max_pixels=settings.max_pixels)
 
 
 def read_image_bytes(

@@ -431,3 +431,71 @@ def test_missing_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(package, "missing_dependencies", lambda: ["diffusers"])
     with pytest.raises(DiffusionSetupError, match=r"segswap\[diffusion\]"):
         get_engine("diffusion", settings_of(model_dir="/nowhere"))
+
+
+@pytest.mark.parametrize("mode", ["object", "pattern", "remove"])
+def test_changed_box_is_exact_on_every_mode(engine: DiffusionEngine, mode: str) -> None:
+    from segswap.engine import run_edit
+    from segswap.engine.proof import outside_is_unchanged
+
+    scene, mask = scene_and_mask(96, 128)
+    obj = {"object": red_square(), "pattern": stripes(), "remove": transparent()}[mode]
+    result = run_edit(engine, scene, mask.view(np.uint8) * 255, obj, fast(mode=mode))
+    assert result.mode == mode
+    x0, y0, x1, y1 = result.changed_box
+    assert outside_is_unchanged(scene, result.image, result.changed_box)
+    differs = (scene != result.image).any(axis=2)
+    assert differs[y0, x0:x1].any() and differs[y1 - 1, x0:x1].any()
+    assert differs[y0:y1, x0].any() and differs[y0:y1, x1 - 1].any()
+
+
+def test_sampler_steps_report_progress_and_can_be_canceled(engine: DiffusionEngine) -> None:
+    from segswap.engine import run_edit
+    from segswap.engine.progress import EditCanceled, watch
+
+    scene, mask = scene_and_mask(96, 128)
+    params = fast(mode="remove", steps=10)  # floor(10 × 0.8) = 8 sampler steps
+    seen: list[float] = []
+    with watch(on_progress=seen.append):
+        run_edit(engine, scene, mask.view(np.uint8) * 255, transparent(), params)
+    after_composite = [value for value in seen if value > 0.1]
+    assert seen == sorted(seen)
+    assert after_composite[-8:] == pytest.approx([0.1 + 0.9 * n / 8 for n in range(1, 9)])
+
+    def cancel_in_the_sampler() -> bool:
+        return bool(seen) and seen[-1] > 0.3
+
+    seen.clear()
+    watching = watch(on_progress=seen.append, canceled=cancel_in_the_sampler)
+    with watching, pytest.raises(EditCanceled):
+        run_edit(engine, scene, mask.view(np.uint8) * 255, transparent(), params)
+    assert 0.3 < seen[-1] < 1.0  # stopped after a sampler step, not at the end
+    # The model's lock was released: the engine still works.
+    assert (
+        run_edit(engine, scene, mask.view(np.uint8) * 255, transparent(), params).mode == "remove"
+    )
+
+
+def test_swap_takes_model_dir_as_a_flag(
+    engine: DiffusionEngine,
+    model_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+) -> None:
+    from PIL import Image
+
+    monkeypatch.delenv("SEGSWAP_MODEL_DIR", raising=False)
+    scene, mask = scene_and_mask(70, 91)
+    Image.fromarray(scene).save(tmp_path / "scene.png")
+    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "mask.png")
+    Image.fromarray(transparent(), "RGBA").save(tmp_path / "object.png")
+    out = tmp_path / "out.png"
+    args = ["swap", "--engine", "diffusion", "--model-dir", str(model_dir), "--device", "cpu"]
+    args += ["--main", str(tmp_path / "scene.png"), "--mask", str(tmp_path / "mask.png")]
+    args += ["--object", str(tmp_path / "object.png"), "-o", str(out), "--steps", "10"]
+    assert cli_main(args) == 0
+    assert "mode remove (auto)" in capsys.readouterr().out
+    result = np.asarray(Image.open(out).convert("RGB"))
+    expected = engine(scene, mask, transparent(), SwapParams(steps=10))
+    assert np.array_equal(result, expected)

@@ -26,6 +26,7 @@ from segswap.engine.diffusion.runtime import DiffusionModel, load_model
 from segswap.engine.modes import choose_edit
 from segswap.engine.objects import cut_out
 from segswap.engine.pattern import tile_pattern
+from segswap.engine.progress import checkpoint, stage
 from segswap.engine.region import bounding_box, feather_reach, paste_back
 from segswap.params import EditParams
 from segswap.settings import Settings
@@ -47,6 +48,10 @@ REFERENCE_SIDE = 448
 """Longer side (pixels) of the reference image given to the IP-Adapter."""
 
 NEUTRAL_GREY = 127
+
+COMPOSITE_SHARE = 0.1
+"""Share of an edit's progress (0–1) given to the composite initial image; the sampler's
+steps make up the rest (progress after step n of N: 0.1 + 0.9 × n / N)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,8 @@ class DiffusionEngine:
     """
 
     name = "diffusion"
+    edits_within_reach = True
+    """Like the composite engine, it pastes back only the grown mask and its feather band."""
 
     def __init__(self, settings: Settings | None = None, model: DiffusionModel | None = None):
         if model is None:
@@ -152,7 +159,8 @@ class DiffusionEngine:
     def __call__(
         self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: EditParams
     ) -> np.ndarray:
-        initial = self.composite(scene, mask, obj, params)
+        with stage(0.0, COMPOSITE_SHARE):
+            initial = self.composite(scene, mask, obj, params)
         edit = choose_edit(params, obj)
         plan = plan_edit(edit, params)
         count = denoise_steps(params.steps, plan.strength)
@@ -177,6 +185,7 @@ class DiffusionEngine:
             guidance_scale=GUIDANCE_SCALE,
             reference=reference,
             reference_scale=plan.reference_scale,
+            on_step=lambda done: checkpoint(COMPOSITE_SHARE + (1 - COMPOSITE_SHARE) * done / count),
         )
         refined = resize(generated, crop.shape[0], crop.shape[1])
         return paste_back(initial, refined, region)

@@ -15,6 +15,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import threading  # noqa: E402
 import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -108,6 +109,7 @@ class DiffusionModel:
         guidance_scale: float,
         reference: np.ndarray | None = None,
         reference_scale: float = 0.0,
+        on_step: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Inpaint ``image`` (H×W×3 uint8, sides multiples of :attr:`multiple`) where
         ``mask`` (H×W bool) is set; returns H×W×3 uint8.
@@ -115,7 +117,8 @@ class DiffusionModel:
         ``steps`` is the sampler's schedule length, ``strength`` the share of it run
         (img2img denoising strength), ``seed`` seeds a CPU ``torch.Generator`` (same
         noise on every device). ``reference`` (RGB) conditions the IP-Adapter, at
-        ``reference_scale``; ignored without an IP-Adapter.
+        ``reference_scale``; ignored without an IP-Adapter. ``on_step(n)`` is called
+        after the sampler's n-th step (what it raises stops the sampler and comes out here).
         """
         height, width = image.shape[:2]
         extra: dict[str, Any] = {}
@@ -126,6 +129,8 @@ class DiffusionModel:
                     reference = np.full((224, 224, 3), 127, np.uint8)
                 extra["ip_adapter_image"] = Image.fromarray(reference, "RGB")
             generator = torch.Generator(device="cpu").manual_seed(int(seed))
+            if on_step is not None:
+                extra["callback_on_step_end"] = _step_callback(on_step)
             result = self.pipe(
                 prompt=prompt,
                 image=Image.fromarray(image, "RGB"),
@@ -141,6 +146,16 @@ class DiffusionModel:
             )
         pixels = np.asarray(result.images[0], dtype=np.float32)
         return np.clip(np.rint(pixels * 255.0), 0, 255).astype(np.uint8)
+
+
+def _step_callback(on_step: Callable[[int], None]) -> Callable[..., dict[str, Any]]:
+    """A diffusers ``callback_on_step_end`` calling ``on_step(steps done)``."""
+
+    def callback(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        on_step(step + 1)
+        return tensors
+
+    return callback
 
 
 _CACHE: dict[tuple[str, str, str, str, str, bool], DiffusionModel] = {}

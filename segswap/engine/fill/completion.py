@@ -39,6 +39,7 @@ from segswap.engine.fill.sources import (
     source_centres,
     whole_windows,
 )
+from segswap.engine.progress import checkpoint
 
 GRADIENT_WEIGHT = 2.0
 """Weight of the lightness gradient (ΔL per pixel, each axis) next to Lab colour in the
@@ -154,6 +155,7 @@ def fill_hole(
     level: _Level | None = None
     coarsest = len(levels) - 1
     for depth in range(coarsest, -1, -1):
+        checkpoint((coarsest - depth) / (coarsest + 1))
         level_image, level_hole = levels[depth]
         level_reach = None if reach is None else reach / 2**depth
         if level is None:
