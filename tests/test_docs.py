@@ -53,6 +53,9 @@ BACKGROUND = re.compile(
 )
 DIRECTIVE = re.compile(r"<!--\s*doc-test:\s*(in-checkout|skip)\s*(.*?)\s*-->")
 SCENE_SIZE = (512, 512)
+COMMAND_LINE = re.compile(
+    r"^\s*(segswap (swap|serve|worker|keys|demo|webhooks)\b|curl\s|\.venv/bin/\S)", re.M
+)
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def test_every_block_is_a_command_or_marked_output() -> None:
             if block.language == "":
                 # Output, not a command: no shell line hides in there (usage synopses,
                 # not runnable as written, are ```text).
-                assert not re.search(r"^\s*(segswap|curl|\.venv/bin/)", block.code, re.M), (
+                assert not COMMAND_LINE.search(block.code), (
                     f"{where}: looks like a command; mark it ```sh"
                 )
 
