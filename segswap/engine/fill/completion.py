@@ -54,6 +54,9 @@ ESTIMATE_WEIGHT = 1.0
 ONION_CANDIDATES = 800
 """Sources tried per pixel by the coarsest level's first fill (all when there are fewer)..."""
 
+ONION_CORE = 2
+"""The onion peel copies each match's central (2·core+1)² pixels, not just its centre."""
+
 ONION_BUDGET = 300_000
 """... but at most this many in all: a coarsest level with a large hole (a thin ring
 around a placed object stays thin, so its pyramid stays fine) tries fewer per pixel and
@@ -79,6 +82,7 @@ VOTE_RADIUS = 1
 come from different places, and averaging all 49 overlapping copies blurs it away."""
 
 SHARP_ROUNDS = False
+PICK_BEST = False
 
 NEAREST_RADIUS = 1
 """The final pick (:meth:`_Level.pick_nearest_votes`) considers the votes of the patches
@@ -296,6 +300,7 @@ class _Level:
             self.source_xs,
             int(np.clip(ONION_BUDGET // max(order_ys.size, 1), 16, ONION_CANDIDATES)),
             RADIUS,
+            ONION_CORE,
             int(rng.integers(0, 2**31 - 1)),
             peel_ys,
             peel_xs,
@@ -307,6 +312,9 @@ class _Level:
         inside = slot >= 0
         self.nnf_ys[inside] = peel_ys[slot[inside]]
         self.nnf_xs[inside] = peel_xs[slot[inside]]
+        # A pixel copied off-centre of its match got that source shifted, which may not
+        # be a whole known window itself: every kernel relies on sources being valid.
+        self.repair()
         self.describe()
 
     def refined(self, image: np.ndarray, hole: np.ndarray, reach: float | None) -> _Level:
@@ -355,6 +363,7 @@ class _Level:
     def search(self, rng: np.random.Generator, candidates: int, passes: int = 2) -> None:
         """Re-score every target against the current image, then ``passes`` PatchMatch
         passes (forward, backward, forward...)."""
+        assert self.sources[self.nnf_ys, self.nnf_xs].all(), "a source outside the windows"
         described = self.described
         weights = np.where(self.hole, ESTIMATE_WEIGHT, 1.0).astype(np.float32)
         window = cv2.boxFilter(
@@ -396,6 +405,7 @@ class _Level:
     def vote(self, percentile: float) -> None:
         """Set each hole pixel's colour and features to the similarity-weighted average
         of what the patches centred within VOTE_RADIUS of it copy there."""
+        assert self.sources[self.nnf_ys, self.nnf_xs].all(), "a source outside the windows"
         spread = float(np.percentile(self.costs, percentile)) + 1e-6
         weights = np.exp(-0.5 * np.minimum(self.costs / spread, 50.0)).astype(np.float32)
         weights = np.maximum(weights, np.float32(1e-20))
@@ -422,6 +432,14 @@ class _Level:
         (:func:`kernels.vote_nearest`): full texture grain, no specks."""
         nearest = np.full((self.height, self.width), np.inf, np.float64)
         chosen = self.image.copy()
+        if PICK_BEST:
+            kernels.vote_best(
+                self.image, self.target_ys, self.target_xs, self.nnf_ys, self.nnf_xs,
+                self.costs, NEAREST_RADIUS, nearest, chosen,
+            )
+            self.image[self.hole] = chosen[self.hole]
+            self.described[self.hole, :3] = chosen[self.hole]
+            return
         kernels.vote_nearest(
             self.image,
             self.target_ys,

@@ -204,15 +204,18 @@ def onion_peel(
     source_xs: np.ndarray,
     candidates: int,
     radius: int,
+    core: int,
     seed: int,
     nnf_ys: np.ndarray,
     nnf_xs: np.ndarray,
 ) -> None:
     """Greedy first fill of a small hole, from its edge inward (``order``).
 
-    Each pixel in turn takes the centre of the source whose window best matches the
+    Each pixel not yet filled in turn finds the source whose window best matches the
     known and already filled pixels of its own window (distance normalised by how many
-    of them there are). Candidates: the sources of filled neighbours shifted by the
+    of them there are), and copies that source's central (2·core+1)² pixels onto the
+    unfilled pixels there: whole pieces, so the start holds coherent texture rather
+    than single pixels from everywhere. Candidates: the sources of filled neighbours shifted by the
     offset (propagation) and ``candidates`` sources drawn at random, or every source when
     there are no more than that. ``image`` and ``known`` (uint8, 1 = known/filled) are
     updated in place (2 = filled); each filled pixel's source goes to ``nnf_ys/xs`` (same
@@ -226,6 +229,8 @@ def onion_peel(
     for i in range(order_ys.size):
         ty = order_ys[i]
         tx = order_xs[i]
+        if known[ty, tx] != 0:
+            continue
         best = np.inf
         by = source_ys[0]
         bx = source_xs[0]
@@ -279,11 +284,20 @@ def onion_peel(
                 best = total
                 by = cy
                 bx = cx
-        for c in range(channels):
-            image[ty, tx, c] = image[by, bx, c]
-        known[ty, tx] = 2
-        nnf_ys[i] = by
-        nnf_xs[i] = bx
+        for dy in range(-core, core + 1):
+            y = ty + dy
+            if y < 0 or y >= height:
+                continue
+            for dx in range(-core, core + 1):
+                x = tx + dx
+                if x < 0 or x >= width or known[y, x] != 0:
+                    continue
+                for c in range(channels):
+                    image[y, x, c] = image[by + dy, bx + dx, c]
+                known[y, x] = 2
+                j = slots[y, x]
+                nnf_ys[j] = by + dy
+                nnf_xs[j] = bx + dx
 
 
 @njit(cache=True, nogil=True)
@@ -326,5 +340,42 @@ def vote_nearest(
                     squared += d * d
                 if squared < nearest[y, x]:
                     nearest[y, x] = squared
+                    for c in range(channels):
+                        chosen[y, x, c] = image[sy + dy, sx + dx, c]
+
+
+@njit(cache=True, nogil=True)
+def vote_best(
+    image: np.ndarray,
+    target_ys: np.ndarray,
+    target_xs: np.ndarray,
+    nnf_ys: np.ndarray,
+    nnf_xs: np.ndarray,
+    costs: np.ndarray,
+    radius: int,
+    lowest: np.ndarray,
+    chosen: np.ndarray,
+) -> None:
+    """For each pixel, the vote of the best-matching patch (lowest cost) covering it
+    within ``radius`` of the patch's centre. ``lowest`` (H×W, start at +inf) and
+    ``chosen`` (H×W×3) are updated in place."""
+    height, width = lowest.shape
+    channels = image.shape[2]
+    for i in range(target_ys.size):
+        cost = costs[i]
+        ty = target_ys[i]
+        tx = target_xs[i]
+        sy = nnf_ys[i]
+        sx = nnf_xs[i]
+        for dy in range(-radius, radius + 1):
+            y = ty + dy
+            if y < 0 or y >= height:
+                continue
+            for dx in range(-radius, radius + 1):
+                x = tx + dx
+                if x < 0 or x >= width:
+                    continue
+                if cost < lowest[y, x]:
+                    lowest[y, x] = cost
                     for c in range(channels):
                         chosen[y, x, c] = image[sy + dy, sx + dx, c]
