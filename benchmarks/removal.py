@@ -343,6 +343,7 @@ def print_table(table: list[tuple[str, dict[str, dict[str, float]], dict[str, fl
     print(header)
     print("-" * len(header))
     firsts = dict.fromkeys(METHODS, 0)
+    alone = dict.fromkeys(METHODS, 0)
     last_on_edges = dict.fromkeys(METHODS, 0)
     mean_rank = dict.fromkeys(METHODS, 0.0)
     for name, scores, hole_ranks in table:
@@ -358,18 +359,22 @@ def print_table(table: list[tuple[str, dict[str, dict[str, float]], dict[str, fl
         best = min(hole_ranks.values())
         for m in METHODS:
             firsts[m] += hole_ranks[m] == best
+            alone[m] += all(hole_ranks[m] < hole_ranks[o] for o in METHODS if o != m)
         f1 = {m: scores[m]["edge F1"] for m in METHODS}
         worst = min(f1.values())
         for m in METHODS:
             others_better = all(f1[o] > worst + 1e-9 for o in METHODS if o != m)
             last_on_edges[m] += f1[m] == worst and others_better
     print("(per method: hole rank, then the four measures)")
-    print(f"\n{'method':<13} {'mean rank':>9} {'first on':>12} {'last on edge F1':>16}")
+    print("(first on: best hole rank, shared or alone; alone: strictly better than both)")
+    header = f"{'first on':>12} {'alone':>12} {'last on edge F1':>16}"
+    print(f"\n{'method':<13} {'mean rank':>9} {header}")
     for m in METHODS:
-        share = 100 * firsts[m] / len(table)
+        count = len(table)
         print(
-            f"{m:<13} {mean_rank[m]:9.2f} {firsts[m]:>5}/{len(table)} {share:3.0f}%"
-            f" {last_on_edges[m]:>10}/{len(table)}"
+            f"{m:<13} {mean_rank[m]:9.2f} {firsts[m]:>5}/{count} {100 * firsts[m] / count:3.0f}%"
+            f" {alone[m]:>5}/{count} {100 * alone[m] / count:3.0f}%"
+            f" {last_on_edges[m]:>10}/{count}"
         )
 
 

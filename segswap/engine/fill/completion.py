@@ -3,22 +3,22 @@
 Multi-scale EM completion in the spirit of Wexler, Shechtman and Irani (2007), with the
 PatchMatch search of Barnes et al. (2009):
 
-1. A mask-aware pyramid (:mod:`.pyramid`) halves the scene until the hole is small; a
-   coarse pixel is known only from known pixels under it.
-2. At the coarsest level the hole starts from a smooth guess (OpenCV's Telea fill) and
-   every patch overlapping the hole gets a random source from the sampling area
-   (:mod:`.sources`).
+1. A mask-aware pyramid (:mod:`.pyramid`) halves the scene until the hole is at most
+   48 px thick; a coarse pixel is known only from known pixels under it.
+2. At the coarsest level the hole is filled once from its edge inward (onion peel,
+   :func:`.kernels.onion_peel`): each step copies a 5×5 piece of the source whose window
+   best matches what is known or already filled around it, so edges reaching the hole
+   are carried into it. Sources come only from the sampling area (:mod:`.sources`).
 3. At every level, full resolution included, a few EM rounds run. *Search*: PatchMatch
    passes (propagation from the neighbours plus random search with a halving radius)
-   look for the source whose whole 7×7 window best matches each target window, in
-   Lab colour plus the lightness gradient (so edges and their direction count, which
-   keeps lines crossing the hole continuous); known pixels count fully, the current
-   estimate in the hole less. *Vote*: each hole pixel becomes the average of what
-   every overlapping patch's source says it should be, weighted by how well that patch
-   matched (no unaveraged per-pixel copy, so no salt-and-pepper noise).
+   look for the source whose whole 7×7 window best matches each target window, in Lab
+   colour, the lightness gradient and its local energy (so edges, their direction and
+   grain count). *Vote*: each hole pixel's colour and features become the average of
+   what the patches centred next to it copy there, weighted by how well each matched.
 4. Sources are carried, doubled, to the next finer level, which starts from their vote.
-5. At full resolution the fill's low frequencies are shifted to meet the scene along
-   the hole's edge (:mod:`.seam`).
+5. At full resolution each hole pixel takes, of its votes, the one actual source value
+   closest to their average (texture grain kept, no stray specks), and the fill's low
+   frequencies are shifted to meet the scene along the hole's edge (:mod:`.seam`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ GRADIENT_WEIGHT = 2.0
 """Weight of the lightness gradient (ΔL per pixel, each axis) next to Lab colour in the
 patch distance: structure counts as much as a colour difference of twice its size."""
 
-TEXTURE_WEIGHT = 2.0
+TEXTURE_WEIGHT = 5.0
 """Weight of the local gradient energy (mean |ΔL| per pixel over 5×5, each axis)."""
 
 ESTIMATE_WEIGHT = 1.0
@@ -81,8 +81,6 @@ VOTE_RADIUS = 1
 3×3), not its whole window: on stochastic texture (fur, grass) neighbouring patches
 come from different places, and averaging all 49 overlapping copies blurs it away."""
 
-SHARP_ROUNDS = False
-PICK_BEST = False
 
 NEAREST_RADIUS = 1
 """The final pick (:meth:`_Level.pick_nearest_votes`) considers the votes of the patches
@@ -90,10 +88,6 @@ centred within this many pixels."""
 
 VOTE_PERCENTILE = 75.0
 """Patch weights in a vote are exp(-cost / 2σ²), σ² this percentile of the costs."""
-
-SHARP_VOTE_PERCENTILE = 25.0
-"""σ² percentile of the final vote when ``FillEffort.sharpen``: the best-matching patches
-dominate, so the fill keeps more of the copied texture's sharpness."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +100,9 @@ class FillEffort:
         iterations: EM rounds (search + vote) per intermediate pyramid level, ≥ 1.
         finest_iterations: EM rounds at full resolution; 0 only carries the coarser
             level's sources up and votes.
-        sharpen: the last vote weights the best-matching patches more
-            (:data:`SHARP_VOTE_PERCENTILE`), keeping more texture sharpness.
+        sharpen: end with each hole pixel taking, of its votes, the one source value
+            closest to their average (:meth:`_Level.pick_nearest_votes`): the copied
+            grain stays; without it the fill is the average, softer.
         search_depth: levels finer than this (0 = full resolution, 1 = half...) do not
             search; they only carry the coarser sources up and vote. The coarsest level
             always searches, however fine it is.
@@ -180,8 +175,6 @@ def fill_hole(
             candidates = max(1, effort.candidates // 3) if large else effort.candidates
             level.search(rng, candidates, passes=1 if large else 2)
             level.vote(VOTE_PERCENTILE)
-            if SHARP_ROUNDS:
-                level.pick_nearest_votes()
     assert level is not None
     if effort.sharpen:
         level.pick_nearest_votes()
@@ -223,15 +216,6 @@ def _fill_smooth(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     result = image.copy()
     result[hole] = filled[hole]
     return result
-
-
-def _smooth_guess(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """A first guess for the coarsest hole: OpenCV's Telea fill, which carries the
-    boundary's colours inward (the search then replaces it with texture)."""
-    rgb = cv2.cvtColor(image, cv2.COLOR_Lab2RGB)
-    rgb8 = np.clip(rgb * 255.0, 0, 255).astype(np.uint8)
-    filled = cv2.inpaint(rgb8, hole.view(np.uint8), 3, cv2.INPAINT_TELEA)
-    return cv2.cvtColor(filled.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
 
 def features(lab: np.ndarray) -> np.ndarray:
@@ -432,14 +416,6 @@ class _Level:
         (:func:`kernels.vote_nearest`): full texture grain, no specks."""
         nearest = np.full((self.height, self.width), np.inf, np.float64)
         chosen = self.image.copy()
-        if PICK_BEST:
-            kernels.vote_best(
-                self.image, self.target_ys, self.target_xs, self.nnf_ys, self.nnf_xs,
-                self.costs, NEAREST_RADIUS, nearest, chosen,
-            )
-            self.image[self.hole] = chosen[self.hole]
-            self.described[self.hole, :3] = chosen[self.hole]
-            return
         kernels.vote_nearest(
             self.image,
             self.target_ys,
