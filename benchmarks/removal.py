@@ -49,7 +49,7 @@ from skimage.metrics import structural_similarity
 
 from segswap.engine import get_engine, run_engine
 from segswap.engine.region import feather_reach, grow_mask
-from segswap.params import SwapParams
+from segswap.params import EditParams
 
 GROWMASK = 5
 ZOOM = 3
@@ -151,7 +151,7 @@ def segswap_fill(scene: np.ndarray, mask: np.ndarray, region: np.ndarray) -> np.
         scene,
         mask.astype(np.uint8) * 255,
         nothing,
-        SwapParams(mode="remove", growmask=GROWMASK),
+        EditParams(mode="remove", growmask=GROWMASK),
     )
 
 
