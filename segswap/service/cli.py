@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Start the server; returns when it is stopped (Ctrl-C / SIGTERM: drain, then stop)."""
     import uvicorn
 
+    from segswap.service.datadir import DataDirBusy
     from segswap.service.errors import StoreUnavailable
     from segswap.service.http.app import create_app
     from segswap.service.server import Service
@@ -143,13 +145,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log = logging.getLogger("segswap.service")
     try:
         settings = _settings(args)
-        service = Service.from_settings(settings)
-        service.start()
-    except StoreUnavailable as error:
+        service = Service.from_settings(settings)  # embedded: takes the data-dir lock
+    except (StoreUnavailable, DataDirBusy) as error:
         print(f"segswap serve: {error}", file=sys.stderr)
         return 2
     except (ValueError, ImportError, AttributeError, OSError) as error:
         print(f"segswap serve: {error}", file=sys.stderr)
+        return 2
+    try:
+        # The port first: a server that cannot listen must not recover or run anything.
+        sock = listening_socket(settings.host, settings.port)
+        service.start()
+    except (StoreUnavailable, OSError) as error:
+        service.stop()
+        where = f"{settings.host}:{settings.port}"
+        print(f"segswap serve: {where}: {error}", file=sys.stderr)
         return 2
     try:
         if settings.no_auth:
@@ -178,10 +188,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=int(settings.drain_timeout) + 5,
             http=json_error_protocol(),
         )
-        draining_server(config, service).run()
+        draining_server(config, service).run(sockets=[sock])
     finally:
         service.stop()
     return 0
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (not yet listening; uvicorn listens on it).
+
+    Raises:
+        OSError: the address is in use or cannot be bound.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def _logging(level: object) -> None:

@@ -19,6 +19,7 @@ from segswap.service.accounts.keys import KeyStore
 from segswap.service.accounts.ratelimit import RateLimit, RateLimiter
 from segswap.service.accounts.sqlite_keys import SqliteKeyStore
 from segswap.service.database import Database
+from segswap.service.datadir import DataDirLock
 from segswap.service.errors import StoreUnavailable
 from segswap.service.http.metrics import Metrics
 from segswap.service.jobs.base import JobQueue
@@ -57,8 +58,18 @@ class Service:
     def embedded(
         cls, settings: Settings, *, engine_factory: Callable[[], Engine] | None = None
     ) -> Service:
-        """The embedded default: SQLite + local files + in-process workers (not started)."""
-        db = Database(settings.data_dir)
+        """The embedded default: SQLite + local files + in-process workers (not started).
+
+        Takes the data dir's lock first (:class:`~segswap.service.datadir.DataDirLock`;
+        raises :class:`~segswap.service.datadir.DataDirBusy` when another server holds
+        it), so nothing is opened, migrated or recovered under a running server.
+        """
+        lock = DataDirLock(settings.data_dir)
+        try:
+            db = Database(settings.data_dir)
+        except BaseException:
+            lock.release()
+            raise
         metrics = Metrics()
         queue = EmbeddedQueue(
             settings, db, engine_factory=engine_factory, on_finish=metrics.observe_job
@@ -70,6 +81,7 @@ class Service:
             limiter=RateLimiter(settings.rate_limit, settings.rate_burst),
             metrics=metrics,
             db=db,
+            closers=[lock.release],
         )
         metrics.gauges = service.gauges
         return service
