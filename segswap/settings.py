@@ -75,8 +75,9 @@ class Settings(BaseModel):
     visibility_timeout: float = Field(
         3600.0,
         gt=0,
-        description="scale-out: seconds before a job taken by a worker that died is delivered"
-        " again (keep it above the longest job)",
+        description="scale-out: seconds before the broker delivers an unacknowledged message"
+        " again (a backstop: a dead worker's job is re-sent once its 10 s lease lapses);"
+        " keep it above the longest job",
     )
     max_attempts: int = Field(
         3, ge=1, description="runs of a job cut off by a dead worker or a crash before it FAILS"

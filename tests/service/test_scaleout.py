@@ -23,7 +23,6 @@ pytest.importorskip("celery")
 
 V1 = f"/v1/{MODEL}"
 V2 = f"/v2/{MODEL}"
-VISIBILITY = 5  # seconds: a dead worker's job is delivered again after this
 DELAY = 0.4  # seconds each job takes (SlowEngine)
 
 
@@ -73,7 +72,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     store = RedisServer(root / "redis").start()
     env = {
         "SEGSWAP_BROKER_URL": store.url,
-        "SEGSWAP_VISIBILITY_TIMEOUT": str(VISIBILITY),
         "SEGSWAP_ENGINE": "segswap_test_engines:ScaleoutEngine",  # seed 4242 kills
         "SEGSWAP_TEST_DELAY": str(DELAY),
         "SEGSWAP_DRAIN_TIMEOUT": "20",

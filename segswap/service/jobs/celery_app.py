@@ -15,10 +15,11 @@ Reliability, and why each setting is what it is:
   and its outcome written, so a worker that dies mid-job has not acknowledged it.
 - ``broker_transport_options["visibility_timeout"]`` (``SEGSWAP_VISIBILITY_TIMEOUT``):
   with the Redis broker an unacknowledged message goes back to the queue this many
-  seconds after it was delivered. That is how the job of a worker that died (SIGKILL,
-  OOM, lost machine) runs again elsewhere. Keep it above the longest job: a message
-  older than this is delivered again even while its worker still runs it (see the
-  lease below: the second delivery then waits instead of running the job twice).
+  seconds after it was delivered. It is only a backstop: the job of a worker that died
+  (SIGKILL, OOM, lost machine) is sent again as soon as its lease lapses (below). Keep
+  it above the longest job: a message older than this is delivered again even while
+  its worker still runs it (the second delivery then waits on the lease instead of
+  running the job twice).
   ``unacked_restore_interval`` is set so that the check runs a few times per timeout.
 - ``task_reject_on_worker_lost=True``: when the pool process running a job dies but the
   worker survives, the message is put back at once instead of being acknowledged.
@@ -39,9 +40,13 @@ Reliability, and why each setting is what it is:
   whose lease is held waits until the job is settled (then skips it) or the lease
   lapses (its worker died: then it runs it). The same heartbeat registers the
   process as a live worker slot, which is what ``/health`` and the 502 check count.
-- A safety net for the rare case where a job's message is gone while its record says
-  PROCESSING with no lease (a worker died between acknowledging and writing, or a
-  redelivered duplicate was acknowledged): one worker at a time re-sends such jobs.
+- Fast redelivery through the leases: every ``REAP_PERIOD`` (5 s) one worker of the
+  cluster looks for jobs PROCESSING for over two leases whose lease is gone (nothing
+  renews it: their worker died, or their message was lost), puts each back to QUEUED
+  in one script (only while no lease is held, so a job never runs twice at once) and
+  sends it again. With the default 10 s lease, a dead worker's job runs again about
+  10–25 s after the death, at default settings, still bounded by
+  ``SEGSWAP_MAX_ATTEMPTS``.
 - Graceful shutdown: SIGTERM to the worker's main process is Celery's warm shutdown:
   the worker stops taking messages, finishes the jobs it runs, writes their outcome,
   acknowledges and exits; messages it had reserved but not started go back to the

@@ -32,6 +32,10 @@ from segswap.settings import Settings
 
 log = logging.getLogger("segswap.worker")
 
+REAP_PERIOD = 5.0
+"""Seconds between two looks (by one worker of the cluster) for jobs whose worker died
+and for jobs stored but never sent."""
+
 UNPUBLISHED_GRACE = 20.0
 """Seconds after which a stored job whose message is still not known to be sent is sent
 by the reaper (publishing itself gives up well before)."""
@@ -106,14 +110,14 @@ class WorkerRuntime:
 
     def _beat(self) -> None:
         period = min(2.0, self.lease / 4)
-        next_reap = time.monotonic() + 5
+        next_reap = time.monotonic() + REAP_PERIOD
         while not self._stop.is_set():
             try:
                 with self._lock:
                     running = dict(self.running)
                 self.jobs.heartbeat(self.members, running, self.lease)
                 if time.monotonic() >= next_reap:
-                    next_reap = time.monotonic() + 15
+                    next_reap = time.monotonic() + REAP_PERIOD
                     self._resend_orphans()
             except StoreUnavailable:
                 log.warning("heartbeat: Redis is unavailable; retrying")
@@ -123,13 +127,13 @@ class WorkerRuntime:
 
     def _resend_orphans(self) -> None:
         settings = self.settings
-        if not self.jobs.try_lock("orphans", 14, self.members[0]):
+        if not self.jobs.try_lock("orphans", REAP_PERIOD - 1, self.members[0]):
             return
-        cutoff = time.time() - settings.visibility_timeout - 3 * self.lease - 30
-        for job_id in self.jobs.orphans(cutoff):
-            log.warning(
-                "job %s is PROCESSING with no worker and no message: sending it again", job_id
-            )
+        # A running job's lease is renewed every lease / 4 s; one started over two leases
+        # ago without a lease lost its worker. Sending it again now, rather than waiting
+        # for the broker's visibility timeout, reruns it within about lease + REAP_PERIOD.
+        for job_id in self.jobs.requeue_orphans(time.time() - 2 * self.lease):
+            log.warning("job %s: its worker stopped (lease lapsed); sending it again", job_id)
             self.app.send_task(TASK_NAME, args=[job_id], queue=settings.celery_queue)
         # Publishing retries for at most a few seconds; older unpublished jobs lost
         # their API node between being stored and being sent.

@@ -126,6 +126,16 @@ return 1
 """
 )
 
+# KEYS: job, lease. ARGV: job id, now. PROCESSING with no lease (its worker died) -> QUEUED.
+_REQUEUE = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'PROCESSING' then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'QUEUED')
+redis.call('ZREM', 'segswap:jobs:PROCESSING', ARGV[1])
+redis.call('ZADD', 'segswap:jobs:QUEUED', ARGV[2], ARGV[1])
+return 1
+"""
+
 # KEYS: lease. ARGV: owner, lease ms. Extends the lease only while we still hold it.
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -160,6 +170,7 @@ class RedisJobStore:
         self._complete = client.register_script(_COMPLETE)
         self._fail = client.register_script(_FAIL)
         self._renew = client.register_script(_RENEW)
+        self._requeue = client.register_script(_REQUEUE)
 
     @staticmethod
     def job_key(job_id: str) -> str:
@@ -373,22 +384,24 @@ class RedisJobStore:
         return found
 
     @guarded
-    def orphans(self, older_than: float, limit: int = 100) -> list[str]:
+    def requeue_orphans(self, older_than: float, limit: int = 100) -> list[str]:
         """PROCESSING jobs started before ``older_than`` whose lease is gone (their worker
-        died and their message was lost); their start time is bumped to now so that each
-        is reported once per period."""
+        died: nothing renews it), put back to QUEUED so that they are sent again; each is
+        returned once. A job whose lease is still held is left alone, so a job is never
+        run twice at once."""
         ids = [
             _s(v) or ""
             for v in self.r.zrangebyscore(
                 P + "jobs:PROCESSING", "-inf", older_than, start=0, num=limit
             )
         ]
-        found = []
+        now = time.time()
+        requeued = []
         for job_id in ids:
-            if not self.r.exists(self.lease_key(job_id)):
-                self.r.zadd(P + "jobs:PROCESSING", {job_id: time.time()}, xx=True)
-                found.append(job_id)
-        return found
+            keys = [self.job_key(job_id), self.lease_key(job_id)]
+            if self._requeue(keys=keys, args=[job_id, now]):
+                requeued.append(job_id)
+        return requeued
 
     @guarded
     def try_lock(self, name: str, seconds: float, owner: str) -> bool:
