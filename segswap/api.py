@@ -20,6 +20,7 @@ from segswap.engine.mask_doctor import MaskWarning, diagnose
 from segswap.engine.modes import Edit
 from segswap.engine.prepare import as_rgb
 from segswap.engine.proof import NOTHING_CHANGED, ChangedBox
+from segswap.errors import ImageTooLarge
 from segswap.formats import FORMATS
 from segswap.io.encode import encode_image
 from segswap.io.load import ImageLike, load_image, load_with_metadata
@@ -94,25 +95,47 @@ class RenderedImage:
     changed_box: ChangedBox = NOTHING_CHANGED
 
 
+def refuse_unencodable(width: int, height: int, image_format: str) -> None:
+    """Refuse a scene of ``width`` × ``height`` pixels that ``image_format`` cannot hold
+    (the result has the scene's size), before any work is spent on it.
+
+    Raises:
+        ImageTooLarge: naming ``main_image``, the format and its limit (HTTP 413).
+    """
+    limit = FORMATS[image_format].max_side
+    if max(width, height) > limit:
+        raise ImageTooLarge(
+            "main_image",
+            f"the scene is {width}×{height}; {image_format} output is at most {limit}"
+            " pixels wide and high (the result has the scene's size): send a smaller"
+            " scene, or ask for another image_format",
+        )
+
+
 def render_request(request: SwapRequest, *, engine: Engine, settings: Settings) -> RenderedImage:
     """Fetch/decode a request's images, run the edit and encode it as the request asks.
 
     This is what the HTTP API's workers call for every job.
+
+    Raises:
+        ImageTooLarge: (field ``main_image``) the scene is wider or higher than the
+            requested output format can be written (:func:`refuse_unencodable`), found
+            before the other images are loaded and before the engine runs.
     """
     started = time.perf_counter()
+    output = request.output()
     main_array, metadata = load_with_metadata(
         request.main_image, field="main_image", settings=settings, allow_paths=False
     )
+    refuse_unencodable(main_array.shape[1], main_array.shape[0], output.image_format)
     mask_array, object_array = (
         load_image(getattr(request, field), field=field, settings=settings, allow_paths=False)
         for field in ("mask_image", "object_image")
     )
-    loaded = time.perf_counter()
     warnings = tuple(diagnose(mask_array, as_rgb(main_array), request.growmask))
     loaded = time.perf_counter()
     result = run_edit(engine, main_array, mask_array, object_array, request.edit())
     inferred = time.perf_counter()
-    output = request.output()
     data = encode_image(result.image, output.image_format, output.image_quality, metadata)
     encoded = time.perf_counter()
     return RenderedImage(

@@ -35,3 +35,57 @@ def test_4096_photo_through_v1_with_default_limits(make_server) -> None:
     far = np.ones((4096, 4096), bool)
     far[1780:2220, 1680:2220] = False
     assert np.array_equal(result[:, :, ::-1][far], noisy[far])
+
+
+def _band_request(width: int, image_format: str) -> dict[str, object]:
+    """The hostile shape of issue 12: a ``width``×1 scene, a 1000×1 band mask, a
+    transparent object (Pillow writes PNGs wider than libpng's limit)."""
+    import io
+
+    from PIL import Image
+
+    def png(array: np.ndarray) -> str:
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, "PNG")
+        return b64(buffer.getvalue())
+
+    mask = np.zeros((1, width), np.uint8)
+    mask[0, :1000] = 255
+    return {
+        "main_image": png(np.full((1, width, 3), 120, np.uint8)),
+        "mask_image": png(mask),
+        "object_image": png(np.zeros((8, 8, 4), np.uint8)),
+        "image_format": image_format,
+    }
+
+
+def test_scene_no_encoder_can_write_is_413_naming_the_field_and_the_server_keeps_serving(
+    server, key, payload
+) -> None:
+    """A 40,000,000×1 scene (under the pixel cap) crashed the server inside the engine;
+    it is refused before any work now, on v1 and v2, ten times, and other requests are
+    served throughout. Each format is refused one pixel past its limit."""
+    from segswap.formats import FORMATS
+
+    headers = {"x-api-key": key}
+    client = httpx.Client(headers=headers, timeout=60)
+    hostile = _band_request(40_000_000, "png")
+    for _ in range(5):
+        r = client.post(server.url + "/v1/seg-swap", json=hostile)
+        assert r.status_code == 413, r.text
+        assert "main_image" in r.json()["error"] and "1000000" in r.json()["error"]
+        job = client.post(server.url + "/v2/seg-swap", json=hostile).json()
+        settled = client.get(job["status_url"])
+        while settled.status_code == 200 and settled.json()["status"] != "COMPLETED":
+            settled = client.get(job["status_url"])
+        assert settled.status_code == 422 and "main_image" in settled.json()["error"]
+        assert client.post(server.url + "/v1/seg-swap", json=payload).status_code == 200
+    assert httpx.get(server.url + "/health").status_code == 200
+    for name, image_format in FORMATS.items():
+        if image_format.max_side > 100_000:
+            continue  # PNG's limit is covered by the 40,000,000 case above
+        r = client.post(
+            server.url + "/v1/seg-swap", json=_band_request(image_format.max_side + 1, name)
+        )
+        assert r.status_code == 413, r.text
+        assert "main_image" in r.json()["error"] and str(image_format.max_side) in r.json()["error"]
