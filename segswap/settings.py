@@ -7,10 +7,11 @@ Every setting is also a ``segswap serve`` flag (``--max-pixels`` for
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -52,11 +53,48 @@ class Settings(BaseModel):
     sync_timeout: float = Field(120.0, gt=0, description="deadline of a v1 call, seconds (504)")
     result_ttl: float = Field(3600.0, gt=0, description="seconds a finished job is kept")
     sweep_interval: float = Field(30.0, gt=0, description="seconds between expiry sweeps")
-    price_per_call: float = Field(1.0, ge=0, description="credits debited per accepted call")
-    default_credits: float = Field(1000.0, ge=0, description="credits of a new key by default")
+    price_per_call: float = Field(
+        1.0,
+        ge=0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="credits debited per accepted call (at most 6 decimals)",
+    )
+    default_credits: float = Field(
+        1000.0,
+        ge=0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="credits of a new key by default (at most 6 decimals)",
+    )
     rate_limit: float = Field(50.0, ge=0, description="submissions per second per key (0: off)")
     rate_burst: int = Field(100, ge=1, description="submissions a key may make at once")
     max_body_bytes: int = Field(128 * 1024 * 1024, ge=1, description="cap on a request body")
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="seconds a connection may take to send a request's headers, counted from"
+        " when it opens or its previous response ends (408 and closed past it)",
+    )
+    body_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="seconds the server waits for the next piece of a request body it is"
+        " reading (408 and closed past it)",
+    )
+    large_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1,
+        description="bodies above this many bytes (or of unknown length) count as large",
+    )
+    large_body_concurrency: int = Field(
+        2,
+        ge=1,
+        description="large bodies read and parsed at once; others wait their turn (bounds"
+        " memory to about this many times SEGSWAP_MAX_BODY_BYTES x 3)",
+    )
     no_auth: bool = Field(False, description="serve without API keys (trusted networks only)")
     public_url: str | None = Field(
         None, description="base URL for status/result/media links (default: from the request)"
@@ -82,6 +120,15 @@ class Settings(BaseModel):
     max_attempts: int = Field(
         3, ge=1, description="runs of a job cut off by a dead worker or a crash before it FAILS"
     )
+
+    @field_validator("price_per_call", "default_credits")
+    @classmethod
+    def _whole_micro_credits(cls, value: float) -> float:
+        """Credits are kept as whole micro-credits: at most 6 decimals."""
+        exponent = Decimal(repr(value)).as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -6:
+            raise ValueError("at most 6 decimal places (credits are whole micro-credits)")
+        return value
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

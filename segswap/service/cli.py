@@ -15,6 +15,7 @@ import json
 import logging
 import socket
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     create.add_argument("--name", help="a unique name (default: the key's id)")
     create.add_argument(
         "--credits",
-        type=float,
         default=None,
-        help="starting credits (default: SEGSWAP_DEFAULT_CREDITS, 1000)",
+        help="starting credits: a finite number >= 0, at most 6 decimals"
+        " (default: SEGSWAP_DEFAULT_CREDITS, 1000)",
     )
     create.add_argument("--admin", action="store_true", help="may use the /admin routes")
     create.add_argument(
@@ -93,7 +94,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     credit = keys_sub.add_parser("credit", help="add credits to a key (negative: remove)")
     credit.add_argument("key", help="the key's id or name")
-    credit.add_argument("amount", type=float, help="credits to add")
+    credit.add_argument(
+        "amount", help="credits to add (negative: remove, not below 0); at most 6 decimals"
+    )
     credit.set_defaults(func=cmd_keys_credit)
 
     for sub in (create, listing, revoke, credit):
@@ -139,6 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from segswap.service.datadir import DataDirBusy
     from segswap.service.errors import StoreUnavailable
     from segswap.service.http.app import create_app
+    from segswap.service.http.protocol import HEADER_MAX_BYTES, server_protocol
     from segswap.service.server import Service
 
     _logging(args.log_level)
@@ -186,7 +190,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             access_log=bool(args.access_log),
             server_header=False,
             timeout_graceful_shutdown=int(settings.drain_timeout) + 5,
-            http=json_error_protocol(),
+            http=server_protocol(settings.header_timeout),
+            h11_max_incomplete_event_size=HEADER_MAX_BYTES,
         )
         draining_server(config, service).run(sockets=[sock])
     finally:
@@ -219,37 +224,6 @@ def _logging(level: object) -> None:
         level=getattr(logging, str(level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-
-
-PROTOCOL_ERROR = (
-    b'{"error": "malformed HTTP request (request line, headers or Content-Length);'
-    b' send a valid HTTP/1.1 request"}'
-)
-
-
-def json_error_protocol() -> Any:
-    """uvicorn's HTTP protocol (httptools, else h11), answering requests it cannot parse
-    (a negative or absurd ``Content-Length``, a bad request line or header) with a JSON
-    400 like every other error, instead of uvicorn's plain-text one."""
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
-
-    base: Any = AutoHTTPProtocol
-
-    class JsonErrorProtocol(base):  # type: ignore[misc,valid-type]
-        def send_400_response(self, msg: str) -> None:
-            content = [b"HTTP/1.1 400 Bad Request\r\n"]
-            for name, value in self.server_state.default_headers:
-                content += [name, b": ", value, b"\r\n"]
-            content += [
-                b"content-type: application/json\r\n",
-                b"content-length: " + str(len(PROTOCOL_ERROR)).encode("ascii") + b"\r\n",
-                b"connection: close\r\n\r\n",
-                PROTOCOL_ERROR,
-            ]
-            self.transport.write(b"".join(content))
-            self.transport.close()
-
-    return JsonErrorProtocol
 
 
 def draining_server(config: Any, service: Any) -> Any:
@@ -342,21 +316,49 @@ def _key_store(args: argparse.Namespace) -> Any:
     return store
 
 
+def _one_line(error: Exception) -> str:
+    """An error as one line (a settings error from pydantic spans several)."""
+    return " ".join(str(error).split())
+
+
 def _when(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def _credits_arg(text: str, *, signed: bool = False) -> Decimal:
+    """A ``--credits`` / ``amount`` argument, exactly as typed. Raises InvalidCredits."""
+    from segswap.service.accounts.amounts import to_micro
+
+    to_micro(text.strip(), signed=signed)
+    return Decimal(text.strip())
+
+
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    """Make a key and print it alone on stdout."""
+    """Make a key and print it alone on stdout (exit 2 on a bad argument, 1 when the
+    name is taken)."""
+    from segswap.service.accounts.amounts import InvalidCredits
+
+    try:
+        settings = _settings(args)
+        credits = (
+            _credits_arg(args.credits) if args.credits is not None else settings.default_credits
+        )
+        models = [m for m in args.models.split(",") if m.strip()] if args.models else None
+        if args.models is not None and not models:
+            raise ValueError("models: give at least one model slug (leave --models out for all)")
+    except ValueError as error:
+        print(f"segswap keys create: {_one_line(error)}", file=sys.stderr)
+        return 2
     store = _key_store(args)
-    credits = args.credits if args.credits is not None else _settings(args).default_credits
-    models = [m for m in args.models.split(",") if m.strip()] if args.models else None
     try:
         secret, record = store.create(
             name=args.name, credits=credits, admin=args.admin, models=models
         )
+    except InvalidCredits as error:
+        print(f"segswap keys create: {error}", file=sys.stderr)
+        return 2
     except ValueError as error:
         print(f"segswap keys create: {error}", file=sys.stderr)
         return 1
@@ -409,14 +411,19 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_credit(args: argparse.Namespace) -> int:
-    """Add credits to a key; prints its new balance."""
+    """Add credits to a key; prints its new balance (exit 2 on a bad amount, 1 when
+    there is no such key)."""
     from segswap.service.accounts.keys import UnknownKey
 
     try:
-        record = _key_store(args).credit(args.key, args.amount)
+        amount = _credits_arg(args.amount, signed=True)
+        record = _key_store(args).credit(args.key, amount)
     except UnknownKey as error:
         print(f"segswap keys credit: {error}", file=sys.stderr)
         return 1
+    except ValueError as error:
+        print(f"segswap keys credit: {_one_line(error)}", file=sys.stderr)
+        return 2
     print(f"{record.id} ({record.name}) now has {record.credits:g} credits")
     return 0
 

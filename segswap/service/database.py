@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from segswap.service.accounts.migration import migrate_real_credits
+
 JOBS_TABLE = """
 CREATE TABLE {name} (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,7 +48,7 @@ CREATE TABLE IF NOT EXISTS keys (
     name TEXT UNIQUE NOT NULL,
     prefix TEXT NOT NULL,
     hash TEXT NOT NULL,
-    credits REAL NOT NULL,
+    micro_credits INTEGER NOT NULL CHECK (micro_credits >= 0),
     admin INTEGER NOT NULL DEFAULT 0,
     models TEXT,
     created REAL NOT NULL,
@@ -89,6 +91,7 @@ class Database:
                 if names and column not in names:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             _drop_dead_columns(conn)
+            migrate_real_credits(conn)
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)

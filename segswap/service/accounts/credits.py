@@ -1,6 +1,9 @@
 """Credits: what a call costs its key, debited when the job is accepted and refunded
 once if it FAILS.
 
+Both stores keep credits as whole micro-credits (:mod:`segswap.service.accounts.amounts`),
+so that a fractional price never loses a call.
+
 The debit is part of the same atomic step that stores the job (a key can never be
 overdrawn, a job never exists unpaid), so each store gives the job backends its
 accounting step to run inside that step: :class:`SqliteCredits` works inside the
@@ -14,6 +17,7 @@ import math
 import sqlite3
 from dataclasses import dataclass
 
+from segswap.service.accounts.amounts import MAX_CREDITS, from_micro, micro_of
 from segswap.service.accounts.keys import KeyRecord
 
 
@@ -47,7 +51,8 @@ class Charge:
 
 
 class SqliteCredits:
-    """Debits and refunds in the ``keys`` table, inside the caller's transaction."""
+    """Debits and refunds of the ``micro_credits`` column of the ``keys`` table, inside
+    the caller's transaction."""
 
     @staticmethod
     def debit(conn: sqlite3.Connection, charge: Charge) -> float:
@@ -58,43 +63,82 @@ class SqliteCredits:
         """
         if charge.price <= 0:
             return charge.balance
+        price = micro_of(charge.price)
         row = conn.execute(
-            "UPDATE keys SET credits = credits - ? WHERE id = ? AND credits >= ? RETURNING credits",
-            (charge.price, charge.key_id, charge.price),
+            "UPDATE keys SET micro_credits = micro_credits - ?"
+            " WHERE id = ? AND micro_credits >= ? RETURNING micro_credits",
+            (price, charge.key_id, price),
         ).fetchone()
         if row is None:
             left = conn.execute(
-                "SELECT credits FROM keys WHERE id = ?", (charge.key_id,)
+                "SELECT micro_credits FROM keys WHERE id = ?", (charge.key_id,)
             ).fetchone()
-            raise InsufficientCredits(float(left[0]) if left else 0.0, charge.price)
-        return float(row[0])
+            raise InsufficientCredits(from_micro(left[0]) if left else 0.0, charge.price)
+        return from_micro(row[0])
 
     @staticmethod
     def refund(conn: sqlite3.Connection, key_id: str, amount: float) -> None:
         """Give ``amount`` credits back to ``key_id`` (nothing when 0)."""
         if amount:
-            conn.execute("UPDATE keys SET credits = credits + ? WHERE id = ?", (amount, key_id))
+            conn.execute(
+                "UPDATE keys SET micro_credits = micro_credits + ? WHERE id = ?",
+                (micro_of(amount), key_id),
+            )
 
 
-REDIS_DEBIT = """
--- debit(account, price): {'ok', credits left} or {'credits', credits it has}
+REDIS_MICRO = """
+-- micro(account): the key's micro-credits (nil when it does not exist); a key written
+-- before credits were micro-credits ('credits', a float string) is converted in place
+local function micro(account)
+  local value = redis.call('HGET', account, 'micro_credits')
+  if value then return tonumber(value) end
+  local old = redis.call('HGET', account, 'credits')
+  if not old then return nil end
+  local credits = tonumber(old) or 0
+  if credits ~= credits or credits < 0 then credits = 0 end
+  if credits > MAX_CREDITS then credits = MAX_CREDITS end
+  local converted = math.floor(credits * 1000000 + 0.5)
+  redis.call('HSET', account, 'micro_credits', string.format('%d', converted))
+  redis.call('HDEL', account, 'credits')
+  return converted
+end
+-- credits(m): micro-credits as a credits string ('0.300000')
+local function credits(m)
+  return string.format('%d.%06d', math.floor(m / 1000000), m % 1000000)
+end
+""".replace("MAX_CREDITS", str(MAX_CREDITS))
+"""Lua: a key hash's micro-credits, and their text as credits (exact up to 2^53)."""
+
+REDIS_DEBIT = (
+    REDIS_MICRO
+    + """
+-- debit(account, price): {'ok', credits left} or {'credits', credits it has};
+-- price in credits (a Lua number), taken as whole micro-credits
 local function debit(account, price)
-  local credits = redis.call('HGET', account, 'credits')
-  if not credits then return {'credits', '0'} end
-  if tonumber(credits) < price then return {'credits', credits} end
-  return {'ok', redis.call('HINCRBYFLOAT', account, 'credits', -price)}
+  local have = micro(account)
+  if not have then return {'credits', '0'} end
+  local cost = math.floor(price * 1000000 + 0.5)
+  if have < cost then return {'credits', credits(have)} end
+  redis.call('HSET', account, 'micro_credits', string.format('%d', have - cost))
+  return {'ok', credits(have - cost)}
 end
 """
+)
 """Lua: take ``price`` from the key hash ``account``, only if it has that much."""
 
-REDIS_REFUND = """
+REDIS_REFUND = (
+    REDIS_MICRO
+    + """
 -- refund(account, amount): give credits back, if the key still exists
 local function refund(account, amount)
   if amount > 0 and redis.call('EXISTS', account) == 1 then
-    redis.call('HINCRBYFLOAT', account, 'credits', amount)
+    local have = micro(account) or 0
+    local back = math.floor(amount * 1000000 + 0.5)
+    redis.call('HSET', account, 'micro_credits', string.format('%d', have + back))
   end
 end
 """
+)
 """Lua: give ``amount`` back to the key hash ``account`` (a deleted key gets nothing)."""
 
 

@@ -15,6 +15,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+from segswap.service.accounts.amounts import to_micro
+
 KEY_PREFIX = "sgs_"
 DISPLAY_CHARS = 12
 # "sgs_" + 8 characters: shown in listings, used as the lookup index
@@ -24,7 +26,9 @@ DISPLAY_CHARS = 12
 class KeyRecord:
     """One API key as stored (never the secret itself).
 
-    ``credits`` is a number of credits; ``created``/``revoked`` are Unix times (seconds).
+    ``credits`` is a number of credits (the stores keep whole micro-credits, see
+    :mod:`segswap.service.accounts.amounts`); ``created``/``revoked`` are Unix times
+    (seconds).
     ``models`` is None when the key may use every model. ``metered`` is False only for
     the ``--no-auth`` identity, which is never charged and has unlimited credits.
     """
@@ -82,10 +86,12 @@ class KeyStore(Protocol):
         self,
         *,
         name: str | None = None,
-        credits: float,
+        credits: object,
         admin: bool = False,
         models: list[str] | None = None,
-    ) -> tuple[str, KeyRecord]: ...
+    ) -> tuple[str, KeyRecord]:
+        """Make a key with ``credits`` (a finite number >= 0, at most 6 decimals); returns
+        (the secret, shown only now; its record). Raises ValueError on a bad field."""
 
     def authenticate(self, presented: str) -> KeyRecord | None: ...
 
@@ -98,7 +104,10 @@ class KeyStore(Protocol):
 
     def revoke(self, id_or_name: str) -> KeyRecord: ...
 
-    def credit(self, id_or_name: str, amount: float) -> KeyRecord: ...
+    def credit(self, id_or_name: str, amount: object) -> KeyRecord:
+        """Add ``amount`` credits (negative: take some away, not below 0). Raises
+        InvalidCredits when it is not finite, has more than 6 decimals or the balance
+        would pass MAX_CREDITS; UnknownKey."""
 
     def count_active(self) -> int: ...
 
@@ -127,23 +136,36 @@ class NewKey:
     id: str
     prefix: str
     digest: str
+    micro_credits: int
     models: list[str] | None
 
 
-def make_new_key(credits: float, models: list[str] | None) -> NewKey:
-    """A fresh key and its stored parts; ``models`` cleaned (None: every model).
+def make_new_key(credits: object, models: list[str] | None) -> NewKey:
+    """A fresh key and its stored parts: ``credits`` as whole micro-credits, ``models``
+    cleaned (None: every model).
 
     Raises:
-        ValueError: ``credits`` is negative.
+        InvalidCredits: ``credits`` is not a finite number >= 0 with at most 6 decimals.
+        ValueError: ``models`` is given but names no model (an empty list would
+            otherwise mean every model).
     """
-    if credits < 0:
-        raise ValueError("credits must be >= 0")
+    micro_credits = to_micro(credits)
+    cleaned = None
+    if models is not None:
+        if not all(isinstance(m, str) for m in models):
+            raise ValueError("models: expected a list of model slugs (strings)")
+        cleaned = [m.strip() for m in models if m.strip()]
+        if len(cleaned) != len(models) or not cleaned:
+            raise ValueError(
+                "models: expected a non-empty list of non-empty model slugs"
+                " (leave it out for every model)"
+            )
     secret = new_key()
-    cleaned = [m.strip() for m in models or [] if m.strip()] or None
     return NewKey(
         secret=secret,
         id="key_" + secrets.token_hex(6),
         prefix=secret[:DISPLAY_CHARS],
         digest=hash_key(secret),
+        micro_credits=micro_credits,
         models=cleaned,
     )

@@ -11,7 +11,16 @@ from typing import Any
 
 import redis
 
+from segswap.service.accounts.amounts import (
+    MAX_CREDITS,
+    MAX_MICRO,
+    InvalidCredits,
+    from_micro,
+    micro_of,
+    to_micro,
+)
 from segswap.service.accounts.cache import AUTH_CACHE_SECONDS, AuthCache, CachedAuthentication
+from segswap.service.accounts.credits import REDIS_MICRO
 from segswap.service.accounts.keys import KeyRecord, UnknownKey, make_new_key
 from segswap.service.redis_client import P, guarded
 
@@ -24,13 +33,30 @@ redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
 return 1
 """
 
-_CREDIT_KEY = """
+# KEYS: the key hash. ARGV: micro-credits to add (an integer string, may be negative),
+# the most a key may hold. Returns the new balance, 'over' past the cap, false: no key.
+_CREDIT_KEY = (
+    REDIS_MICRO
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local now = tonumber(redis.call('HGET', KEYS[1], 'credits')) + tonumber(ARGV[1])
+local now = (micro(KEYS[1]) or 0) + tonumber(ARGV[1])
 if now < 0 then now = 0 end
-redis.call('HSET', KEYS[1], 'credits', tostring(now))
-return tostring(now)
+if now > tonumber(ARGV[2]) then return 'over' end
+redis.call('HSET', KEYS[1], 'micro_credits', string.format('%d', now))
+return string.format('%d', now)
 """
+)
+
+
+def _micro_credits(data: dict[str, str]) -> int:
+    """The balance of a key hash: ``micro_credits``, or for a key written by an older
+    version its float ``credits`` (converted as the Lua ``micro`` does)."""
+    if "micro_credits" in data:
+        return int(data["micro_credits"])
+    credits = float(data.get("credits") or 0)
+    if credits != credits or credits < 0:  # NaN
+        credits = 0.0
+    return micro_of(min(credits, float(MAX_CREDITS)))
 
 
 def _key_record(raw: dict[bytes, bytes]) -> KeyRecord:
@@ -40,7 +66,7 @@ def _key_record(raw: dict[bytes, bytes]) -> KeyRecord:
         id=data["id"],
         name=data["name"],
         prefix=data["prefix"],
-        credits=float(data["credits"]),
+        credits=from_micro(_micro_credits(data)),
         admin=data.get("admin") == "1",
         models=tuple(models.split(",")) if models else None,
         created=float(data["created"]),
@@ -69,11 +95,16 @@ class RedisKeyStore(CachedAuthentication):
         self,
         *,
         name: str | None = None,
-        credits: float,
+        credits: object,
         admin: bool = False,
         models: list[str] | None = None,
     ) -> tuple[str, KeyRecord]:
-        """Make a key; returns (the secret, shown only now; its record)."""
+        """Make a key; returns (the secret, shown only now; its record).
+
+        Raises:
+            InvalidCredits: ``credits`` is not a finite number >= 0 (6 decimals at most).
+            ValueError: the name is taken, or ``models`` names no model.
+        """
         new = make_new_key(credits, models)
         key_id = new.id
         name = name or key_id
@@ -83,7 +114,7 @@ class RedisKeyStore(CachedAuthentication):
             "name": name,
             "prefix": new.prefix,
             "hash": new.digest,
-            "credits": repr(float(credits)),
+            "micro_credits": str(new.micro_credits),
             "admin": "1" if admin else "0",
             "models": ",".join(new.models) if new.models else "",
             "created": repr(now),
@@ -145,10 +176,20 @@ class RedisKeyStore(CachedAuthentication):
         return self.find(record.id)
 
     @guarded
-    def credit(self, id_or_name: str, amount: float) -> KeyRecord:
-        """Add ``amount`` credits (negative to take some away, not below 0), atomically."""
+    def credit(self, id_or_name: str, amount: object) -> KeyRecord:
+        """Add ``amount`` credits (negative to take some away, not below 0), atomically.
+
+        Raises:
+            InvalidCredits: ``amount`` is not finite, has more than 6 decimals, or the
+                balance would pass MAX_CREDITS.
+            UnknownKey: no such key.
+        """
+        delta = to_micro(amount, signed=True)
         record = self.find(id_or_name)
-        self._credit(keys=[P + f"key:{record.id}"], args=[float(amount)])
+        made = self._credit(keys=[P + f"key:{record.id}"], args=[str(delta), str(MAX_MICRO)])
+        if made == b"over":
+            self.cache.clear()
+            raise InvalidCredits(f"credits: a key holds at most {MAX_CREDITS} credits")
         self.cache.clear()
         return self.find(record.id)
 

@@ -6,6 +6,13 @@ import hmac
 import sqlite3
 import time
 
+from segswap.service.accounts.amounts import (
+    MAX_CREDITS,
+    MAX_MICRO,
+    InvalidCredits,
+    from_micro,
+    to_micro,
+)
 from segswap.service.accounts.cache import AUTH_CACHE_SECONDS, AuthCache, CachedAuthentication
 from segswap.service.accounts.keys import DISPLAY_CHARS, KeyRecord, UnknownKey, make_new_key
 from segswap.service.database import Database
@@ -17,7 +24,7 @@ def _record(row: sqlite3.Row) -> KeyRecord:
         id=row["id"],
         name=row["name"],
         prefix=row["prefix"],
-        credits=row["credits"],
+        credits=from_micro(row["micro_credits"]),
         admin=bool(row["admin"]),
         models=tuple(models.split(",")) if models is not None else None,
         created=row["created"],
@@ -40,25 +47,30 @@ class SqliteKeyStore(CachedAuthentication):
         self,
         *,
         name: str | None = None,
-        credits: float,
+        credits: object,
         admin: bool = False,
         models: list[str] | None = None,
     ) -> tuple[str, KeyRecord]:
-        """Make a key; returns (the secret key, shown only now; its record)."""
+        """Make a key; returns (the secret key, shown only now; its record).
+
+        Raises:
+            InvalidCredits: ``credits`` is not a finite number >= 0 (6 decimals at most).
+            ValueError: the name is taken, or ``models`` names no model.
+        """
         made = make_new_key(credits, models)
         key_id = made.id
         with self.db.transaction() as conn:
             if name and conn.execute("SELECT 1 FROM keys WHERE name = ?", (name,)).fetchone():
                 raise ValueError(f"a key named {name!r} exists already")
             conn.execute(
-                "INSERT INTO keys (id, name, prefix, hash, credits, admin, models, created)"
+                "INSERT INTO keys (id, name, prefix, hash, micro_credits, admin, models, created)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key_id,
                     name or key_id,
                     made.prefix,
                     made.digest,
-                    float(credits),
+                    made.micro_credits,
                     int(admin),
                     ",".join(made.models) if made.models else None,
                     time.time(),
@@ -109,14 +121,24 @@ class SqliteKeyStore(CachedAuthentication):
         self.cache.clear()
         return self.find(record.id)
 
-    def credit(self, id_or_name: str, amount: float) -> KeyRecord:
-        """Add ``amount`` credits (negative to take some away, not below 0)."""
+    def credit(self, id_or_name: str, amount: object) -> KeyRecord:
+        """Add ``amount`` credits (negative to take some away, not below 0).
+
+        Raises:
+            InvalidCredits: ``amount`` is not finite, has more than 6 decimals, or the
+                balance would pass MAX_CREDITS.
+            UnknownKey: no such key.
+        """
+        delta = to_micro(amount, signed=True)
         record = self.find(id_or_name)
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE keys SET credits = MAX(credits + ?, 0) WHERE id = ?",
-                (float(amount), record.id),
-            )
+            row = conn.execute(
+                "UPDATE keys SET micro_credits = MAX(micro_credits + ?, 0) WHERE id = ?"
+                " RETURNING micro_credits",
+                (delta, record.id),
+            ).fetchone()
+            if row is not None and row[0] > MAX_MICRO:
+                raise InvalidCredits(f"credits: a key holds at most {MAX_CREDITS} credits")
         self.cache.clear()
         return self.find(record.id)
 

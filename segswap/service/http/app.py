@@ -1,4 +1,5 @@
-"""The FastAPI application: routes, JSON errors, metrics and body-size middleware."""
+"""The FastAPI application: routes, JSON errors, metrics, body-size and body-read
+middleware, and the large-body gate."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import logging
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 import segswap
 from segswap.service.errors import STORE_DOWN, StoreUnavailable
+from segswap.service.http.bodygate import LargeBodyGate
 from segswap.service.http.bodylimit import BodyLimitMiddleware
 from segswap.service.http.fastpath import StatusFastPath
 from segswap.service.http.metrics import MetricsMiddleware
+from segswap.service.http.receive import ReceiveGuardMiddleware
 from segswap.service.http.responses import ApiError, credit_headers, json_response
 from segswap.service.http.routes import ROUTERS
 from segswap.service.server import Service
@@ -35,6 +39,25 @@ def _with_credits(request: Request, headers: dict[str, str]) -> dict[str, str]:
     if key is not None and "X-Remaining-Credits" not in headers:
         return {**credit_headers(key.credits), **headers}
     return headers
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header of a 405: the methods of every route on this path (Starlette
+    lists only those of the first route that matched it, e.g. ``GET`` on ``/admin/keys``
+    although it also takes ``POST``)."""
+    methods: set[str] = set()
+    routes = list(request.app.router.routes)
+    while routes:
+        route = routes.pop()
+        included = getattr(route, "original_router", None)  # include_router (no prefix)
+        if included is not None:
+            routes += included.routes
+            continue
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= set(route_methods)
+    order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    return ", ".join(sorted(methods, key=lambda m: (order.index(m) if m in order else 99, m)))
 
 
 def create_app(service: Service) -> FastAPI:
@@ -67,7 +90,8 @@ def create_app(service: Service) -> FastAPI:
         if error.status_code == 404:
             message = f"no such endpoint: {request.method} {request.url.path}"
         elif error.status_code == 405:
-            allowed = headers.get("Allow") or headers.get("allow") or "?"
+            headers.pop("allow", None)
+            allowed = headers["Allow"] = allowed_methods(request) or headers.get("Allow", "?")
             message = (
                 f"method {request.method} is not allowed on {request.url.path} (allowed: {allowed})"
             )
@@ -86,7 +110,10 @@ def create_app(service: Service) -> FastAPI:
             {"error": "internal server error (it has been logged)"}, 500, _with_credits(request, {})
         )
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=service.settings.max_body_bytes)
+    settings = service.settings
+    app.state.body_gate = LargeBodyGate(settings.large_body_bytes, settings.large_body_concurrency)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ReceiveGuardMiddleware, body_timeout=settings.body_timeout)
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     app.add_middleware(StatusFastPath, service=service)  # outermost: polls skip the rest
     return app

@@ -8,12 +8,16 @@ import json
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from segswap.errors import InvalidParameter
 from segswap.params import IMAGE_FIELDS, SwapRequest, parse_request
+from segswap.service.http.bodygate import LargeBodyGate
 from segswap.service.http.responses import ApiError
 
+NO_GATE = LargeBodyGate(threshold=2**62, concurrency=1)
+"""No large bodies (an app made without ``create_app``)."""
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -75,19 +79,31 @@ async def form_to_body(form: Any) -> dict[str, Any]:
     return body
 
 
+def _parse_json_request(raw: bytes) -> SwapRequest:
+    return parse_request(parse_json_body(raw))
+
+
 async def read_request(request: Request, max_part_bytes: int) -> SwapRequest:
     """The edit request in the body, validated. Raises a 400 :class:`ApiError` naming
-    the field."""
+    the field.
+
+    A large body waits for a turn of the app's :class:`LargeBodyGate`
+    (``app.state.body_gate``, set by ``create_app``) and is parsed in a worker thread.
+    """
+    gate: LargeBodyGate = getattr(request.app.state, "body_gate", None) or NO_GATE
     ctype = request.headers.get("content-type", "")
     try:
-        if ctype.startswith(FORM_TYPES):
-            form = await request.form(max_files=16, max_fields=64, max_part_size=max_part_bytes)
-            try:
-                body: Any = await form_to_body(form)
-            finally:
-                await form.close()
-        else:
-            body = parse_json_body(await request.body())
-        return parse_request(body)
+        async with gate.turn(request.headers) as large:
+            if ctype.startswith(FORM_TYPES):
+                form = await request.form(max_files=16, max_fields=64, max_part_size=max_part_bytes)
+                try:
+                    body: Any = await form_to_body(form)
+                finally:
+                    await form.close()
+                return parse_request(body)
+            raw = await request.body()
+            if large:
+                return await run_in_threadpool(_parse_json_request, raw)
+            return _parse_json_request(raw)
     except InvalidParameter as error:
         raise ApiError(400, str(error)) from None

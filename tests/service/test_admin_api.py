@@ -1,0 +1,28 @@
+"""``/admin/keys`` as the OpenAPI document and the 405 answer describe it."""
+
+from __future__ import annotations
+
+import httpx
+from service_support import Server
+
+
+def test_openapi_documents_the_admin_key_body_and_201(server: Server):
+    spec = httpx.get(server.url + "/openapi.json").json()
+    post = spec["paths"]["/admin/keys"]["post"]
+    schema = post["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["properties"]) == {"name", "credits", "admin", "models"}
+    assert schema.get("additionalProperties") is False
+    assert "201" in post["responses"] and "200" not in post["responses"]
+    made = post["responses"]["201"]["content"]["application/json"]["schema"]
+    assert "key" in made["properties"] and "credits" in made["properties"]
+
+
+def test_405_on_admin_keys_lists_every_method(server: Server):
+    admin = server.create_key(admin=True)
+    for method in ("PUT", "DELETE", "PATCH"):
+        r = httpx.request(method, server.url + "/admin/keys", headers={"x-api-key": admin})
+        assert r.status_code == 405
+        assert r.headers["allow"] == "GET, POST"
+        assert "GET, POST" in r.json()["error"]
+    r = httpx.delete(server.url + "/health")
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
