@@ -26,6 +26,13 @@ and measures, with a raw-socket HTTP/1.1 keep-alive load generator (asyncio, uvl
    way in the same run (the functional suite only checks that all 200 complete with no
    5xx: a latency limit there fails on a loaded machine).
 
+5. slow connections: N connections (200) each send a request line and then one header
+   line a second, as a slowloris client does, for up to 60 lines; reports how many the
+   server closed (by ``SEGSWAP_HEADER_TIMEOUT``, 10 s by default) before they finished,
+   and the seconds from open to close; meanwhile one client times ``GET /health`` every
+   50 ms: p50/p99 against the same client on the idle server, in the same run.
+   ``--only-slow`` runs this part alone.
+
 Targets (from the API issue): polls >= 40 % of the bare rate; v1 end to end <= engine
 time + 30 ms.
 """
@@ -251,6 +258,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="for the poll test")
     parser.add_argument("--submits", type=int, default=300, help="v2 submits to time")
     parser.add_argument("--repeats", type=int, default=9, help="v1 calls to time")
+    parser.add_argument("--slow", type=int, default=200, help="slow connections (part 5)")
+    parser.add_argument("--only-slow", action="store_true", help="run part 5 alone")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
@@ -289,7 +298,9 @@ def main() -> None:
     try:
         wait_up(f"http://127.0.0.1:{bare_port}/", bare)
         wait_up(f"http://127.0.0.1:{api_port}/health", api)
-        report(args, key, bare_port, api_port, data_dir)
+        if not args.only_slow:
+            report(args, key, bare_port, api_port, data_dir)
+        slow_connections(api_port, args.slow)
     finally:
         for proc in (api, bare):
             proc.terminate()
@@ -367,6 +378,84 @@ def report(
 
     # 4. status polls while 20 clients' 200 jobs run
     polls_under_load(api, auth, small, data_dir)
+
+
+async def _health_latencies(port: int, until: asyncio.Event, every: float) -> list[float]:
+    """``GET /health`` on one keep-alive connection every ``every`` seconds until
+    ``until`` is set (reconnecting if the server closed it); seconds each."""
+    request = raw_request("GET", "/health", port, {})
+    latencies: list[float] = []
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    while not until.is_set():
+        started = time.perf_counter()
+        try:
+            writer.write(request)
+            await _one_response(reader)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            continue
+        latencies.append(time.perf_counter() - started)
+        await asyncio.sleep(every)
+    writer.close()
+    return latencies
+
+
+async def _slow_client(port: int, lines: int) -> tuple[bool, float]:
+    """One slowloris connection: (closed by the server before all ``lines`` were sent,
+    seconds from open to close)."""
+    opened = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    closed = asyncio.ensure_future(reader.read())  # b"" or the 408 once the server closes
+    try:
+        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        for n in range(lines):
+            done, _ = await asyncio.wait({closed}, timeout=1.0)
+            if done:
+                return True, time.perf_counter() - opened
+            writer.write(b"X-Slow-%d: y\r\n" % n)
+        return False, time.perf_counter() - opened
+    except ConnectionError:
+        return True, time.perf_counter() - opened
+    finally:
+        closed.cancel()
+        writer.close()
+
+
+def slow_connections(port: int, connections: int, lines: int = 60) -> None:
+    """Part 5: slowloris connections against ``/health`` latency (see the docstring)."""
+
+    async def run() -> tuple[list[float], list[tuple[bool, float]], list[float]]:
+        stop = asyncio.Event()
+        idle_task = asyncio.ensure_future(_health_latencies(port, stop, 0.05))
+        await asyncio.sleep(5.0)
+        stop.set()
+        idle = await idle_task
+        stop = asyncio.Event()
+        loaded_task = asyncio.ensure_future(_health_latencies(port, stop, 0.05))
+        outcomes = await asyncio.gather(*(_slow_client(port, lines) for _ in range(connections)))
+        stop.set()
+        return idle, list(outcomes), await loaded_task
+
+    idle, outcomes, loaded = asyncio.run(run())
+    closed = [seconds for was_closed, seconds in outcomes if was_closed]
+    print(
+        f"\n5. slow connections: {connections} clients, one header line a second "
+        f"(up to {lines} lines), against the header timeout"
+    )
+    print(f"   closed by the server : {len(closed)} of {connections}")
+    if closed:
+        print(
+            f"   open -> closed       : median {statistics.median(closed):.1f} s, "
+            f"max {max(closed):.1f} s"
+        )
+    print(
+        f"   /health idle         : p50 {statistics.median(idle) * 1000:.2f} ms  "
+        f"p99 {percentile(idle, 0.99) * 1000:.2f} ms  ({len(idle)} requests)"
+    )
+    print(
+        f"   /health under load   : p50 {statistics.median(loaded) * 1000:.2f} ms  "
+        f"p99 {percentile(loaded, 0.99) * 1000:.2f} ms  ({len(loaded)} requests)"
+    )
 
 
 def polls_under_load(
