@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 
 from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("segswap.service")
 
@@ -28,7 +28,7 @@ class BodyReadTimeout(Exception):
     """No piece of the request body came within the body timeout."""
 
 
-def _content_length(scope: dict[str, Any]) -> str:
+def _content_length(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"content-length":
             return value.decode("latin-1")
@@ -38,11 +38,11 @@ def _content_length(scope: dict[str, Any]) -> str:
 class ReceiveGuardMiddleware:
     """Pure ASGI middleware: the body read timeout and client disconnects."""
 
-    def __init__(self, app: Any, body_timeout: float) -> None:
+    def __init__(self, app: ASGIApp, body_timeout: float) -> None:
         self.app = app
         self.body_timeout = body_timeout
 
-    async def _reply(self, send: Any, status: int, message: str) -> None:
+    async def _reply(self, send: Send, status: int, message: str) -> None:
         body = json.dumps({"error": message}).encode()
         await send(
             {
@@ -57,7 +57,7 @@ class ReceiveGuardMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -65,7 +65,7 @@ class ReceiveGuardMiddleware:
         body_done = False
         started = False
 
-        async def guarded_receive() -> Any:
+        async def guarded_receive() -> Message:
             nonlocal received, body_done
             if body_done:  # after the body: waiting for a disconnect is not timed
                 return await receive()
@@ -78,7 +78,7 @@ class ReceiveGuardMiddleware:
                 body_done = not message.get("more_body", False)
             return message
 
-        async def tracking_send(message: Any) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
