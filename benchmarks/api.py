@@ -32,6 +32,12 @@ and measures, with a raw-socket HTTP/1.1 keep-alive load generator (asyncio, uvl
    and the seconds from open to close; meanwhile one client times ``GET /health`` every
    50 ms: p50/p99 against the same client on the idle server, in the same run.
    ``--only-slow`` runs this part alone.
+6. large bodies: 8 clients send a 120 MB JSON body each at once (a base64 string and a
+   bad ``seed``, so each is read, parsed and refused with 400: nothing is stored), to a
+   fresh server with ``SEGSWAP_LARGE_BODY_CONCURRENCY=8`` (no bound in effect) and one
+   with the default 2; for each: the server's peak RSS (``/proc``, sampled every 20 ms),
+   the codes, and ``/health`` p50/p99 while they run. ``--only-large`` runs this part
+   alone; ``--large-mb`` and ``--large-count`` change the load.
 
 Targets (from the API issue): polls >= 40 % of the bare rate; v1 end to end <= engine
 time + 30 ms.
@@ -260,10 +266,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9, help="v1 calls to time")
     parser.add_argument("--slow", type=int, default=200, help="slow connections (part 5)")
     parser.add_argument("--only-slow", action="store_true", help="run part 5 alone")
+    parser.add_argument("--only-large", action="store_true", help="run part 6 alone")
+    parser.add_argument("--large-mb", type=int, default=120, help="body size in part 6, MB")
+    parser.add_argument("--large-count", type=int, default=8, help="bodies at once in part 6")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(args.serve_bare)
+        return
+    if args.only_large:
+        large_bodies(args.large_mb, args.large_count)
         return
 
     from segswap.service.accounts.sqlite_keys import SqliteKeyStore
@@ -301,6 +313,8 @@ def main() -> None:
         if not args.only_slow:
             report(args, key, bare_port, api_port, data_dir)
         slow_connections(api_port, args.slow)
+        if not args.only_slow:
+            large_bodies(args.large_mb, args.large_count)
     finally:
         for proc in (api, bare):
             proc.terminate()
@@ -456,6 +470,97 @@ def slow_connections(port: int, connections: int, lines: int = 60) -> None:
         f"   /health under load   : p50 {statistics.median(loaded) * 1000:.2f} ms  "
         f"p99 {percentile(loaded, 0.99) * 1000:.2f} ms  ({len(loaded)} requests)"
     )
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _large_body_run(
+    body: bytes, count: int, concurrency: int
+) -> tuple[float, float, dict[int, int], list[float]]:
+    """(idle RSS, peak RSS in MB, codes, /health latencies) of ``count`` concurrent
+    ``body`` submissions to a fresh server allowing ``concurrency`` large bodies at once."""
+    from segswap.service.accounts.sqlite_keys import SqliteKeyStore
+    from segswap.service.database import Database
+
+    data_dir = Path(tempfile.mkdtemp(prefix="segswap-bench-large-"))
+    db = Database(data_dir)
+    key, _ = SqliteKeyStore(db).create(name="bench", credits=1000)
+    db.close()
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SEGSWAP_LARGE_BODY_CONCURRENCY": str(concurrency),
+        "SEGSWAP_RATE_LIMIT": "0",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "segswap.service", "serve", "--port", str(port)]
+        + ["--data-dir", str(data_dir), "--log-level", "warning"],
+        env=env,
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{port}/health", proc)
+        idle = _rss_mb(proc.pid)
+        request = raw_request("POST", "/v2/seg-swap", port, {"x-api-key": key}, body)
+
+        async def run() -> tuple[float, dict[int, int], list[float]]:
+            peak = idle
+            done = asyncio.Event()
+
+            async def sample() -> None:
+                nonlocal peak
+                while not done.is_set():
+                    peak = max(peak, _rss_mb(proc.pid))
+                    await asyncio.sleep(0.02)
+
+            async def one() -> int:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(request)
+                await writer.drain()
+                status = await _one_response(reader)
+                writer.close()
+                return status
+
+            sampler = asyncio.ensure_future(sample())
+            health = asyncio.ensure_future(_health_latencies(port, done, 0.05))
+            statuses = await asyncio.gather(*(one() for _ in range(count)))
+            done.set()
+            await sampler
+            codes: dict[int, int] = {}
+            for status in statuses:
+                codes[status] = codes.get(status, 0) + 1
+            return peak, codes, await health
+
+        peak, codes, latencies = asyncio.run(run())
+        return idle, peak, codes, latencies
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def large_bodies(megabytes: int, count: int) -> None:
+    """Part 6: memory and /health while large bodies are parsed (see the docstring)."""
+    filler = base64.b64encode(os.urandom(megabytes * 1_000_000 * 3 // 4)).decode()
+    body = json.dumps({"main_image": filler, "seed": "not a number"}).encode()
+    print(
+        f"\n6. large bodies: {count} x {len(body) / 1e6:.0f} MB JSON at once "
+        "(each parsed, then refused 400 on its seed)"
+    )
+    for concurrency in (count, 2):
+        idle, peak, codes, latencies = _large_body_run(body, count, concurrency)
+        label = "no bound in effect" if concurrency >= count else "the default"
+        print(
+            f"   SEGSWAP_LARGE_BODY_CONCURRENCY={concurrency} ({label}): RSS idle {idle:.0f} MB,"
+            f" peak {peak:.0f} MB; codes {codes}; /health p50 "
+            f"{statistics.median(latencies) * 1000:.1f} ms p99 "
+            f"{percentile(latencies, 0.99) * 1000:.1f} ms ({len(latencies)} requests)"
+        )
 
 
 def polls_under_load(

@@ -180,8 +180,8 @@ def test_job_running_at_each_crash_fails_instead_of_crash_looping(make_server, t
         assert rows == {"poison": "FAILED", "unlucky": "COMPLETED"}
         error = conn.execute("SELECT error FROM jobs WHERE id = 'poison'").fetchone()[0]
         assert "3 attempt(s)" in error
-        credits = conn.execute("SELECT credits FROM keys").fetchone()[0]
-        assert credits == 9.0  # the failed one refunded, the completed one charged
+        micro = conn.execute("SELECT micro_credits FROM keys").fetchone()[0]
+        assert micro == 9_000_000  # the failed one refunded, the completed one charged
     finally:
         conn.close()
 

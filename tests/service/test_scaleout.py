@@ -48,7 +48,7 @@ class Cluster:
 
         r = self.client()
         key_id = r.get(f"segswap:keyhash:{hash_key(secret)}").decode()
-        return float(r.hget(f"segswap:key:{key_id}", "credits"))
+        return int(r.hget(f"segswap:key:{key_id}", "micro_credits")) / 1_000_000
 
     def job(self, job_id: str) -> dict[str, str]:
         raw = self.client().hgetall(f"segswap:job:{job_id}")

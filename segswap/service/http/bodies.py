@@ -79,8 +79,16 @@ async def form_to_body(form: Any) -> dict[str, Any]:
     return body
 
 
-def _parse_json_request(raw: bytes) -> SwapRequest:
-    return parse_request(parse_json_body(raw))
+def _parse_json_request(raw: bytes) -> SwapRequest | ApiError:
+    """The request in a JSON body, or the 400 to answer, *returned*: raised here, its
+    traceback would keep the body alive until the garbage collector next runs."""
+    try:
+        return parse_request(parse_json_body(raw))
+    except InvalidParameter as error:
+        message = str(error)
+    except ApiError as error:
+        message = error.message
+    return ApiError(400, message)
 
 
 async def read_request(request: Request, max_part_bytes: int) -> SwapRequest:
@@ -89,21 +97,28 @@ async def read_request(request: Request, max_part_bytes: int) -> SwapRequest:
 
     A large body waits for a turn of the app's :class:`LargeBodyGate`
     (``app.state.body_gate``, set by ``create_app``) and is parsed in a worker thread.
+    A JSON body is streamed rather than read with ``request.body()``, which would keep
+    a copy on the request object for as long as the request lives.
     """
     gate: LargeBodyGate = getattr(request.app.state, "body_gate", None) or NO_GATE
     ctype = request.headers.get("content-type", "")
-    try:
-        async with gate.turn(request.headers) as large:
-            if ctype.startswith(FORM_TYPES):
+    async with gate.turn(request.headers) as large:
+        if ctype.startswith(FORM_TYPES):
+            try:
                 form = await request.form(max_files=16, max_fields=64, max_part_size=max_part_bytes)
                 try:
                     body: Any = await form_to_body(form)
                 finally:
                     await form.close()
                 return parse_request(body)
-            raw = await request.body()
-            if large:
-                return await run_in_threadpool(_parse_json_request, raw)
-            return _parse_json_request(raw)
-    except InvalidParameter as error:
-        raise ApiError(400, str(error)) from None
+            except InvalidParameter as error:
+                raise ApiError(400, str(error)) from None
+        raw = b"".join([chunk async for chunk in request.stream()])
+        if large:
+            outcome = await run_in_threadpool(_parse_json_request, raw)
+        else:
+            outcome = _parse_json_request(raw)
+        del raw
+    if isinstance(outcome, ApiError):
+        raise outcome
+    return outcome

@@ -33,12 +33,16 @@ def _json(message: str) -> bytes:
     return json.dumps({"error": message}).encode()
 
 
-def server_protocol(header_timeout: float) -> Any:
+def server_protocol(header_timeout: float, base: Any = None) -> Any:
     """uvicorn's HTTP protocol class (``uvicorn.Config(http=...)``) with JSON 400s for
-    requests it cannot parse, the header timeout and the header size cap."""
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    requests it cannot parse, the header timeout (seconds) and the header size cap.
 
-    base: Any = AutoHTTPProtocol
+    ``base`` is uvicorn's protocol to extend (default: httptools if installed, else h11).
+    """
+    if base is None:
+        from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+        base = AutoHTTPProtocol
 
     class GuardedProtocol(base):  # type: ignore[misc,valid-type]
         _header_timer: asyncio.TimerHandle | None = None
