@@ -96,6 +96,11 @@ class Settings(BaseModel):
         " memory to about this many times SEGSWAP_MAX_BODY_BYTES x 3)",
     )
     no_auth: bool = Field(False, description="serve without API keys (trusted networks only)")
+    webhook_secret: str | None = Field(
+        None,
+        description="whsec_<base64> key signing webhook deliveries (default: generated at"
+        " first start and kept in the store; `segswap webhooks secret` prints it)",
+    )
     public_url: str | None = Field(
         None, description="base URL for status/result/media links (default: from the request)"
     )

@@ -149,10 +149,68 @@ def fetch_url(url: str, *, field: str, policy: FetchPolicy) -> bytes:
     )
 
 
-def _fetch_once(
+def check_url(url: str, *, field: str, policy: FetchPolicy) -> None:
+    """Raise :class:`InputFetchError` naming ``field`` unless ``url`` is an http(s) URL
+    whose host resolves, and only to addresses ``policy`` allows (the rules of
+    :func:`fetch_url`, checked without connecting: e.g. a webhook URL at submit time)."""
+    deadline = time.monotonic() + policy.timeout_s
+    try:
+        _checked_target(url.strip(), field, policy, deadline)
+    except InvalidParameter:
+        raise
+    except (OSError, ValueError) as error:
+        raise _network_error(error, field, policy, deadline) from None
+
+
+def post_json(
+    url: str, body: bytes, headers: dict[str, str], *, field: str, policy: FetchPolicy
+) -> int:
+    """POST ``body`` (JSON) to ``url`` under the rules of :func:`fetch_url` (addresses
+    checked, then pinned; one deadline; no redirects followed) and return the HTTP status.
+
+    Raises:
+        InputFetchError: a refused URL, a network error or a timeout.
+    """
+    deadline = time.monotonic() + policy.timeout_s
+    try:
+        connection, target = _checked_target(url.strip(), field, policy, deadline)
+    except InvalidParameter:
+        raise
+    except (OSError, ValueError) as error:
+        raise _network_error(error, field, policy, deadline) from None
+    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (connection,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        connection.request(
+            "POST",
+            target,
+            body=body,
+            headers={
+                "User-Agent": USER_AGENT,
+                "Content-Type": "application/json",
+                "Connection": "close",
+                **headers,
+            },
+        )
+        _set_timeout(connection, _remaining(deadline, field, policy))
+        response = connection.getresponse()
+        response.read(64 * 1024)  # the answer's body is not used; read a little of it
+        return int(response.status)
+    except InvalidParameter:
+        raise
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        raise _network_error(error, field, policy, deadline) from None
+    finally:
+        watchdog.cancel()
+        connection.close()
+
+
+def _checked_target(
     url: str, field: str, policy: FetchPolicy, deadline: float
-) -> tuple[str | None, bytes]:
-    """One request. Returns (the redirect's Location, b"") or (None, the body)."""
+) -> tuple[http.client.HTTPConnection, str]:
+    """An (unopened) connection pinned to ``url``'s checked addresses, and the request
+    target to send. Raises :class:`InputFetchError` for a URL the policy refuses."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
@@ -192,6 +250,14 @@ def _fetch_once(
     target = quote(parts.path or "/", safe=_SENDABLE)
     if parts.query:
         target += "?" + quote(parts.query, safe=_SENDABLE)
+    return connection, target
+
+
+def _fetch_once(
+    url: str, field: str, policy: FetchPolicy, deadline: float
+) -> tuple[str | None, bytes]:
+    """One request. Returns (the redirect's Location, b"") or (None, the body)."""
+    connection, target = _checked_target(url, field, policy, deadline)
     # Socket timeouts bound each read, not a server that trickles bytes; the watchdog
     # closes the connection at the deadline whatever it is doing.
     watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (connection,))

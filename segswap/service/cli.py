@@ -21,6 +21,26 @@ from typing import Any
 
 from segswap.settings import Settings
 
+WORKER_SETTINGS = (
+    "max_pixels",
+    "allow_private_urls",
+    "fetch_max_bytes",
+    "fetch_timeout",
+    "fetch_max_redirects",
+    "engine",
+    "model_dir",
+    "ip_adapter_dir",
+    "device",
+    "dtype",
+    "compile",
+    "result_ttl",
+    "broker_url",
+    "celery_queue",
+    "visibility_timeout",
+    "max_attempts",
+)
+"""The settings a ``segswap worker`` uses (the HTTP-only ones are not its flags)."""
+
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
@@ -128,8 +148,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     worker.add_argument("--hostname", default=None, help="worker name (default: pid@host)")
     worker.add_argument("--log-level", default="info", help="debug, info, warning, error")
-    _add_setting_flags(worker)
+    _add_setting_flags(worker, only=WORKER_SETTINGS)
     worker.set_defaults(func=cmd_worker)
+
+    webhooks = subparsers.add_parser("webhooks", help="the webhook signing secret")
+    webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    secret = webhooks_sub.add_parser(
+        "secret",
+        help="print the whsec_... secret webhooks are signed with (made and kept in the"
+        " store the first time, unless SEGSWAP_WEBHOOK_SECRET is set)",
+    )
+    _add_setting_flags(secret, only=("data_dir", "broker_url", "webhook_secret"))
+    secret.set_defaults(func=cmd_webhooks_secret)
 
 
 # ----- serve -----
@@ -436,3 +466,41 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code
+
+
+# ----- webhooks -----
+
+
+def cmd_webhooks_secret(args: argparse.Namespace) -> int:
+    """Print the webhook signing secret (of the SQLite store, or of Redis with
+    ``--broker-url``), making and storing one the first time."""
+    from segswap.service.webhooks.signing import new_secret, secret_key
+
+    settings = _settings(args)
+    if settings.webhook_secret:
+        try:
+            secret_key(settings.webhook_secret)
+        except ValueError as error:
+            print(f"segswap webhooks secret: {error}", file=sys.stderr)
+            return 2
+        print(settings.webhook_secret)
+        return 0
+    if settings.broker_url:
+        from segswap.service.redis_client import connect
+        from segswap.service.webhooks.redis_outbox import stored_secret as redis_secret
+
+        client = connect(settings.broker_url)
+        try:
+            print(redis_secret(client, new_secret()))
+        finally:
+            client.close()
+        return 0
+    from segswap.service.database import Database
+    from segswap.service.webhooks.sqlite_outbox import stored_secret
+
+    db = Database(settings.data_dir)
+    try:
+        print(stored_secret(db, new_secret()))
+    finally:
+        db.close()
+    return 0

@@ -38,7 +38,12 @@ CREATE TABLE {name} (
     error_status INTEGER,
     media_file TEXT,
     metrics TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    progress REAL NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    canceled INTEGER NOT NULL DEFAULT 0,
+    webhook_url TEXT,
+    webhook_base TEXT
 )"""
 
 SCHEMA = (
@@ -61,11 +66,26 @@ CREATE INDEX IF NOT EXISTS keys_prefix ON keys(prefix);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE INDEX IF NOT EXISTS jobs_expires ON jobs(expires);
 CREATE INDEX IF NOT EXISTS jobs_media_file ON jobs(media_file);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key_id TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    PRIMARY KEY (key_id, idem_key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_job ON idempotency(job_id);
 """
 )
 
 # Columns added after the first release: (table, column, definition), added when missing.
-MIGRATIONS = (("jobs", "attempts", "INTEGER NOT NULL DEFAULT 0"),)
+MIGRATIONS = (
+    ("jobs", "attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("jobs", "progress", "REAL NOT NULL DEFAULT 0"),
+    ("jobs", "cancel_requested", "INTEGER NOT NULL DEFAULT 0"),
+    ("jobs", "canceled", "INTEGER NOT NULL DEFAULT 0"),
+    ("jobs", "webhook_url", "TEXT"),
+    ("jobs", "webhook_base", "TEXT"),
+)
 # Columns of older releases that nothing reads: the jobs table is rebuilt without them
 # (``media_token`` is UNIQUE, which ``ALTER TABLE ... DROP COLUMN`` cannot drop).
 DROPPED = ("media_token", "content_type")

@@ -24,6 +24,8 @@ from segswap.service.errors import StoreUnavailable
 from segswap.service.http.metrics import Metrics
 from segswap.service.jobs.base import JobQueue
 from segswap.service.jobs.embedded import EmbeddedQueue
+from segswap.service.webhooks.delivery import RETRY_PERIOD, Deliverer, Outbox, Pending
+from segswap.service.webhooks.signing import new_secret, secret_key
 from segswap.settings import Settings
 
 
@@ -41,6 +43,9 @@ class Service:
     limiter: RateLimit
     metrics: Metrics
     db: Database | None = None
+    outbox: Outbox | None = None
+    stored_secret: Callable[[str], str] | None = None
+    deliverer: Deliverer | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
     draining: bool = False
     in_flight: int = 0
@@ -74,6 +79,8 @@ class Service:
         queue = EmbeddedQueue(
             settings, db, engine_factory=engine_factory, on_finish=metrics.observe_job
         )
+        from segswap.service.webhooks import sqlite_outbox
+
         service = cls(
             settings=settings,
             keys=SqliteKeyStore(db),
@@ -82,6 +89,8 @@ class Service:
             metrics=metrics,
             db=db,
             closers=[lock.release],
+            outbox=sqlite_outbox.SqliteOutbox(db),
+            stored_secret=lambda fresh: sqlite_outbox.stored_secret(db, fresh),
         )
         metrics.gauges = service.gauges
         return service
@@ -97,14 +106,13 @@ class Service:
         from segswap.service.jobs.media import RedisMedia
         from segswap.service.jobs.redis_records import RedisJobStore
         from segswap.service.redis_client import connect
+        from segswap.service.webhooks import redis_outbox
 
         client = connect(settings.broker_url or "")
         metrics = Metrics()
+        jobs = RedisJobStore(client, settings.result_ttl)
         queue = CeleryQueue(
-            settings,
-            RedisJobStore(client, settings.result_ttl),
-            RedisMedia(client, settings.result_ttl),
-            create_celery(settings),
+            settings, jobs, RedisMedia(client, settings.result_ttl), create_celery(settings)
         )
         service = cls(
             settings=settings,
@@ -112,6 +120,8 @@ class Service:
             queue=queue,
             limiter=RedisRateLimiter(client, settings.rate_limit, settings.rate_burst),
             metrics=metrics,
+            outbox=redis_outbox.RedisOutbox(jobs),
+            stored_secret=lambda fresh: redis_outbox.stored_secret(client, fresh),
             closers=[client.close],
         )
         metrics.gauges = service.gauges
@@ -129,12 +139,47 @@ class Service:
         except StoreUnavailable:
             return {}
 
+    def webhook_secret(self) -> str:
+        """``SEGSWAP_WEBHOOK_SECRET``, else the one kept in the store (made the first time).
+
+        Raises:
+            ValueError: the setting is not a ``whsec_<base64>`` secret.
+        """
+        if self.settings.webhook_secret:
+            secret_key(self.settings.webhook_secret)  # fail now on a malformed one
+            return self.settings.webhook_secret
+        if self.stored_secret is None:
+            raise ValueError("this store keeps no webhook secret")
+        return self.stored_secret(new_secret())
+
     def start(self) -> None:
-        """Recover interrupted jobs and start the workers; returns when ready."""
+        """Recover interrupted jobs, start the workers and the webhook deliveries (pending
+        ones from before a restart included); returns when ready."""
+        secret = self.webhook_secret()
         self.queue.start()
+        if self.outbox is not None:
+            self.deliverer = Deliverer(
+                self.outbox,
+                self._webhook_body,
+                secret,
+                allow_private=self.settings.allow_private_urls,
+                retry_period=min(RETRY_PERIOD, self.settings.result_ttl),
+            )
+            self.deliverer.start()
+
+    def _webhook_body(self, pending: Pending) -> dict[str, object] | None:
+        from segswap.service.http.views import result_body
+
+        job = self.queue.get(pending.job_id, pending.key_id)
+        if job is None:
+            return None
+        answer = result_body(job, pending.base_url, self.queue.result_bytes)
+        return answer[1] if answer is not None else None
 
     def stop(self) -> None:
-        """Stop the workers and close the store."""
+        """Stop the webhook deliveries and the workers, and close the store."""
+        if self.deliverer is not None:
+            self.deliverer.stop()
         self.queue.stop()
         if self.db is not None:
             self.db.close()

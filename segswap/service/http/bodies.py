@@ -79,11 +79,31 @@ async def form_to_body(form: Any) -> dict[str, Any]:
     return body
 
 
-def _parse_json_request(raw: bytes) -> SwapRequest | ApiError:
+WEBHOOK_FIELD = "webhook_url"
+
+Submission = tuple[SwapRequest, str | None]
+"""A validated request and its ``webhook_url`` (None when it has none)."""
+
+
+def _with_webhook(body: Any, webhooks: bool) -> Submission:
+    """``body`` validated, with its ``webhook_url`` taken out first (a 400 naming the
+    field on a route without webhooks, or when it is not a string)."""
+    webhook = body.pop(WEBHOOK_FIELD, None) if isinstance(body, dict) else None
+    if webhook is not None and not webhooks:
+        raise InvalidParameter(
+            WEBHOOK_FIELD,
+            "webhooks are delivered for POST /v2/{model} only; v1 answers with the image itself",
+        )
+    if webhook is not None and (not isinstance(webhook, str) or not webhook.strip()):
+        raise InvalidParameter(WEBHOOK_FIELD, "expected an http(s) URL")
+    return parse_request(body), webhook.strip() if webhook is not None else None
+
+
+def _parse_json_request(raw: bytes, webhooks: bool) -> Submission | ApiError:
     """The request in a JSON body, or the 400 to answer, *returned*: raised here, its
     traceback would keep the body alive until the garbage collector next runs."""
     try:
-        return parse_request(parse_json_body(raw))
+        return _with_webhook(parse_json_body(raw), webhooks)
     except InvalidParameter as error:
         message = str(error)
     except ApiError as error:
@@ -91,9 +111,12 @@ def _parse_json_request(raw: bytes) -> SwapRequest | ApiError:
     return ApiError(400, message)
 
 
-async def read_request(request: Request, max_part_bytes: int) -> SwapRequest:
-    """The edit request in the body, validated. Raises a 400 :class:`ApiError` naming
-    the field.
+async def read_request(
+    request: Request, max_part_bytes: int, *, webhooks: bool = False
+) -> Submission:
+    """The edit request in the body, validated, and its ``webhook_url`` (taken out of the
+    body when ``webhooks``; on a route without webhooks the field is a 400). Raises a
+    400 :class:`ApiError` naming the field.
 
     A large body waits for a turn of the app's :class:`LargeBodyGate`
     (``app.state.body_gate``, set by ``create_app``) and is parsed in a worker thread.
@@ -110,14 +133,14 @@ async def read_request(request: Request, max_part_bytes: int) -> SwapRequest:
                     body: Any = await form_to_body(form)
                 finally:
                     await form.close()
-                return parse_request(body)
+                return _with_webhook(body, webhooks)
             except InvalidParameter as error:
                 raise ApiError(400, str(error)) from None
         raw = b"".join([chunk async for chunk in request.stream()])
         if large:
-            outcome = await run_in_threadpool(_parse_json_request, raw)
+            outcome = await run_in_threadpool(_parse_json_request, raw, webhooks)
         else:
-            outcome = _parse_json_request(raw)
+            outcome = _parse_json_request(raw, webhooks)
         del raw
     if isinstance(outcome, ApiError):
         raise outcome

@@ -3,7 +3,8 @@ module of its concern, and takes what it needs through FastAPI dependencies
 (:mod:`segswap.service.http.dependencies`).
 
 Status codes: 400 bad parameters / body · 401 key · 403 model or admin route not allowed
-· 404 model, request or media unknown or expired · 406 credits · 413 body or image too
+· 404 model, request or media unknown or expired · 406 credits · 409 Idempotency-Key
+reused with another request, or cancel of a finished request · 413 body or image too
 large · 422 FAILED request · 429 rate limit or full queue · 500 internal error · 502 no
 worker · 503 shutting down, or the shared store (scale-out: Redis) unreachable · 504 v1
 deadline.
@@ -17,6 +18,7 @@ path                                   method  handler
 ``/v2/{model}``                        POST    :func:`v2.submit_async`
 ``/v2/requests/{request_id}/status``   GET     :func:`v2.status` (+ fastpath)
 ``/v2/requests/{request_id}``          GET     :func:`v2.result`
+``/v2/requests/{request_id}/cancel``   POST    :func:`v2.cancel`
 ``/media/{name}``                      GET     :func:`media.media`
 ``/admin/keys``                        GET     :func:`admin.list_keys`
 ``/admin/keys``                        POST    :func:`admin.create_key`

@@ -11,8 +11,16 @@ from segswap.params import SwapRequest
 from segswap.service.accounts.credits import InsufficientCredits
 from segswap.service.accounts.keys import KeyRecord, UnknownKey
 from segswap.service.http.bodies import read_request
+from segswap.service.http.extensions import IDEMPOTENCY_HEADER, check_webhook_url
 from segswap.service.http.responses import ApiError, credit_headers
-from segswap.service.jobs.base import Accepted, NoWorker, QueueFull
+from segswap.service.jobs.base import (
+    NO_EXTRAS,
+    Accepted,
+    Extras,
+    IdempotencyConflict,
+    NoWorker,
+    QueueFull,
+)
 from segswap.service.server import Service
 
 MODEL = "seg-swap"
@@ -34,18 +42,25 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def accept(service: Service, key: KeyRecord, model: str, request: Request) -> SwapRequest:
-    """The validated edit of a submission by ``key`` to ``model``.
+async def accept(
+    service: Service, key: KeyRecord, model: str, request: Request, *, webhooks: bool = False
+) -> tuple[SwapRequest, str | None]:
+    """The validated edit of a submission by ``key`` to ``model``, and its checked
+    ``webhook_url`` (only where ``webhooks``: v2).
 
     Raises: 404 unknown model, 403 model not allowed for the key, 429 rate limit,
-    400 unusable body (naming the field).
+    400 unusable body or webhook URL (naming the field).
     """
     if model != MODEL:
         raise ApiError(404, f"model '{model}' not found")
     if not key.allows(model):
         raise ApiError(403, f"this API key is not allowed to use the model '{model}'")
     take_rate_token(service, key)
-    return await read_request(request, service.settings.max_body_bytes)
+    settings = service.settings
+    parsed, webhook = await read_request(request, settings.max_body_bytes, webhooks=webhooks)
+    if webhook is not None:
+        await check_webhook_url(webhook, settings)
+    return parsed, webhook
 
 
 def take_rate_token(service: Service, key: KeyRecord) -> None:
@@ -62,14 +77,27 @@ def take_rate_token(service: Service, key: KeyRecord) -> None:
 
 
 def submit(
-    service: Service, key: KeyRecord, parsed: SwapRequest, model: str, *, sync: bool
+    service: Service,
+    key: KeyRecord,
+    parsed: SwapRequest,
+    model: str,
+    *,
+    sync: bool,
+    extras: Extras = NO_EXTRAS,
 ) -> Accepted:
-    """Debit and queue ``parsed``. Raises 502 no worker, 429 queue full, 406 credits."""
+    """Debit and queue ``parsed`` (with v2's ``extras``). Raises 502 no worker, 429 queue
+    full, 406 credits, 409 Idempotency-Key reused with another request."""
     settings = service.settings
     try:
         accepted = service.queue.submit(
-            parsed, key=key, model=model, price=settings.price_per_call, sync=sync
+            parsed, key=key, model=model, price=settings.price_per_call, sync=sync, extras=extras
         )
+    except IdempotencyConflict:
+        raise ApiError(
+            409,
+            f"{IDEMPOTENCY_HEADER}: this key was already used with a different request body;"
+            " send a new key for a new request",
+        ) from None
     except NoWorker:
         raise ApiError(502, "no worker is available to run the request; try again later") from None
     except QueueFull:

@@ -36,7 +36,7 @@ async def run_sync(
     cancelled and refunded) and answer with the encoded image."""
     service.in_flight += 1  # a draining server waits for these
     try:
-        parsed = await accept(service, key, model, request)
+        parsed, _ = await accept(service, key, model, request)
         accepted = submit(service, key, parsed, model, sync=True)
         timeout = service.settings.sync_timeout
         try:
@@ -62,6 +62,9 @@ async def run_sync(
     if warnings:
         # Codes only (a header is one ASCII line); the messages are in /v2/masks/check.
         headers["X-Mask-Warnings"] = ", ".join(warning["code"] for warning in warnings)
+    if "changed_box" in outcome.metrics:
+        headers["X-Changed-Box"] = ",".join(str(v) for v in outcome.metrics["changed_box"])
+        headers["X-Edit-Mode"] = str(outcome.metrics["mode"])
     if parsed.base64:
         encoded = base64.b64encode(outcome.data).decode("ascii")
         return json_response({"image": encoded}, headers=headers)

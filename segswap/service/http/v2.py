@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from segswap.service.accounts.keys import KeyRecord
 from segswap.service.http.dependencies import Accepting, Caller, ServiceDep, base_url
+from segswap.service.http.extensions import IDEMPOTENCY_HEADER, fingerprint, idempotency_key
 from segswap.service.http.responses import ApiError, credit_headers, json_response, not_found
-from segswap.service.http.submission import REQUEST_BODY_DOC, accept, submit
+from segswap.service.http.submission import REQUEST_BODY_DOC, accept, current_credits, submit
+from segswap.service.http.views import result_body, status_body
+from segswap.service.jobs.base import Extras, Idempotency, NotCancelable
 from segswap.service.server import Service
 
 router = APIRouter()
@@ -24,13 +26,7 @@ def poll_status(service: Service, key: KeyRecord, request_id: str) -> tuple[int,
     job = service.queue.status(request_id, key.id)
     if job is None:
         raise not_found(request_id)
-    body: dict[str, Any] = {"request_id": job.id, "status": job.state}
-    if job.state == "FAILED":
-        body["error"] = job.error
-        return 422, body
-    if job.warnings:  # only a COMPLETED job has any; absent otherwise, as in the hosted API
-        body["warnings"] = list(job.warnings)
-    return 200, body
+    return status_body(job)
 
 
 @router.post(
@@ -42,11 +38,22 @@ async def submit_async(
     service: Accepting,
     key: Caller,
 ) -> Response:
-    """Queue the edit; answers with its id, ``status_url`` and ``response_url``."""
-    parsed = await accept(service, key, model, request)
-    accepted = submit(service, key, parsed, model, sync=False)
+    """Queue the edit; answers with its id, ``status_url`` and ``response_url``. With an
+    ``Idempotency-Key`` seen before (same request), the first answer again, uncharged."""
+    idem = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
+    parsed, webhook = await accept(service, key, model, request, webhooks=True)
     root = base_url(request, service)
+    extras = Extras(
+        webhook_url=webhook,
+        base_url=root,
+        idempotency=Idempotency(idem, fingerprint(parsed, webhook)) if idem else None,
+    )
+    accepted = submit(service, key, parsed, model, sync=False, extras=extras)
     job_id = accepted.job_id
+    credits = current_credits(service, key) if accepted.replayed else accepted.remaining_credits
+    headers = credit_headers(credits)
+    if accepted.replayed:
+        headers["Idempotent-Replayed"] = "true"
     return json_response(
         {
             "request_id": job_id,
@@ -54,8 +61,30 @@ async def submit_async(
             "status_url": f"{root}/v2/requests/{job_id}/status",
             "response_url": f"{root}/v2/requests/{job_id}",
         },
-        headers=credit_headers(accepted.remaining_credits),
+        headers=headers,
     )
+
+
+@router.post("/v2/requests/{request_id}/cancel", summary="Cancel a queued or running request")
+async def cancel(
+    request_id: str,
+    service: ServiceDep,
+    key: Caller,
+) -> Response:
+    """QUEUED: 200, FAILED/canceled and refunded; PROCESSING: 202, it stops at the engine's
+    next check point; settled: 409; unknown or another key's: 404."""
+    try:
+        outcome = service.queue.cancel(request_id, key.id)
+    except NotCancelable:
+        raise ApiError(
+            409, f"request '{request_id}' has already finished (COMPLETED or FAILED)"
+        ) from None
+    if outcome is None:
+        raise not_found(request_id)
+    service.keys.forget(key.id)  # a refund changed its credits
+    _, body = poll_status(service, key, request_id)
+    code = 200 if outcome == "canceled" else 202
+    return json_response(body, code, credit_headers(current_credits(service, key)))
 
 
 @router.get("/v2/requests/{request_id}/status", summary="A request's state")
@@ -82,21 +111,7 @@ async def result(
     job = service.queue.get(request_id, key.id)
     if job is None:
         raise not_found(request_id)
-    headers = credit_headers(key.credits)
-    body: dict[str, Any] = {"request_id": job.id, "status": job.state}
-    if job.state == "FAILED":
-        body.update(error=job.error, metrics=job.metrics)
-        return json_response(body, 422, headers)
-    if job.state != "COMPLETED":
-        return json_response(body, 200, headers)
-    if job.base64:
-        data = service.queue.result_bytes(job)
-        if data is None:
-            raise ApiError(404, f"request '{request_id}' not found: its result expired")
-        output = base64.b64encode(data).decode("ascii")
-    else:
-        output = f"{base_url(request, service)}/media/{job.media_file}"
-    body.update(output=output, metrics=job.metrics)
-    if job.warnings:
-        body["warnings"] = list(job.warnings)
-    return json_response(body, 200, headers)
+    answer = result_body(job, base_url(request, service), service.queue.result_bytes)
+    if answer is None:
+        raise ApiError(404, f"request '{request_id}' not found: its result expired")
+    return json_response(answer[1], answer[0], credit_headers(key.credits))

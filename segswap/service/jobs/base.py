@@ -41,16 +41,57 @@ class NoWorker(Exception):
     """No worker is running to take the job (HTTP 502)."""
 
 
+class IdempotencyConflict(Exception):
+    """The ``Idempotency-Key`` was used before with another request body (HTTP 409)."""
+
+
+class NotCancelable(Exception):
+    """Cancel of a job that is already COMPLETED or FAILED (HTTP 409)."""
+
+
 class DeadlineExceeded(Exception):
     """A synchronous job did not finish before its deadline (HTTP 504); it was cancelled."""
 
 
 @dataclass(frozen=True)
+class Idempotency:
+    """An ``Idempotency-Key`` header and the fingerprint (SHA-256 hex) of the request it
+    came with; scoped to the API key by the queue."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a v2 submit may carry beyond the request itself (none of it for v1).
+
+    Attributes:
+        webhook_url: where to POST the result once the job settles (already checked).
+        base_url: the server's base URL as the caller saw it, for the result's media URL
+            in the webhook body.
+        idempotency: the ``Idempotency-Key`` and body fingerprint.
+    """
+
+    webhook_url: str | None = None
+    base_url: str = ""
+    idempotency: Idempotency | None = None
+
+
+NO_EXTRAS = Extras()
+
+
+@dataclass(frozen=True)
 class Accepted:
-    """A job just accepted: its id and the key's credits after the debit."""
+    """A job just accepted: its id and the key's credits after the debit.
+
+    ``replayed``: an earlier submit with the same ``Idempotency-Key`` and body made this
+    job; nothing was charged now.
+    """
 
     job_id: str
     remaining_credits: float
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,9 +106,10 @@ class JobView:
     error: str | None = None
     error_status: int | None = None
     media_file: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[dict[str, str], ...] = ()
     """The mask doctor's ``{"code", "message"}`` warnings (a COMPLETED job's)."""
+    canceled: bool = False
 
     @classmethod
     def from_record(cls, job_id: str, record: StoredRecord) -> JobView:
@@ -87,16 +129,24 @@ class JobView:
             media_file=record["media_file"] or None,
             metrics=metrics,
             warnings=warnings,
+            canceled=str(record["canceled"] or "0") == "1",
         )
 
 
 class JobStatus(NamedTuple):
-    """The part of a job a status poll shows."""
+    """The part of a job a status poll shows.
+
+    ``progress`` 0–1 (the engine's check points); ``queue_position`` (0 = next) while
+    QUEUED, else None; ``canceled`` for a job the client canceled.
+    """
 
     id: str
     state: JobState
     error: str | None
     warnings: tuple[dict[str, str], ...] = ()
+    progress: float = 0.0
+    queue_position: int | None = None
+    canceled: bool = False
 
 
 WARNINGS_KEY = "warnings"
@@ -123,8 +173,9 @@ class Outcome:
     content_type: str | None
     error: str | None
     error_status: int | None
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     image_format: str | None = None
+    canceled: bool = False
 
     @property
     def warnings(self) -> list[dict[str, str]]:
@@ -134,9 +185,12 @@ class Outcome:
         return list(found or ())
 
     @classmethod
-    def failed(cls, error: str, status: int, metrics: dict[str, float] | None = None) -> Outcome:
-        """The outcome of a job that FAILED with ``error`` (HTTP ``status``)."""
-        return cls(None, None, error, status, dict(metrics or {}))
+    def failed(
+        cls, error: str, status: int, metrics: dict[str, Any] | None = None, canceled: bool = False
+    ) -> Outcome:
+        """The outcome of a job that FAILED with ``error`` (HTTP ``status``); ``canceled``
+        when the client canceled it."""
+        return cls(None, None, error, status, dict(metrics or {}), canceled=canceled)
 
 
 class JobQueue(Protocol):
@@ -161,12 +215,30 @@ class JobQueue(Protocol):
         """Workers alive."""
 
     def submit(
-        self, request: SwapRequest, *, key: KeyRecord, model: str, price: float, sync: bool
+        self,
+        request: SwapRequest,
+        *,
+        key: KeyRecord,
+        model: str,
+        price: float,
+        sync: bool,
+        extras: Extras = NO_EXTRAS,
     ) -> Accepted:
-        """Debit ``price`` and queue ``request``.
+        """Debit ``price`` and queue ``request`` (with ``extras``: webhook, idempotency).
 
-        Raises: NoWorker, QueueFull,
+        A repeat of an ``Idempotency-Key`` with the same fingerprint returns the first
+        job, replayed and not charged; concurrent repeats make one job.
+
+        Raises: NoWorker, QueueFull, IdempotencyConflict,
         :class:`~segswap.service.accounts.credits.InsufficientCredits`.
+        """
+
+    def cancel(self, job_id: str, key_id: str) -> str | None:
+        """Cancel a v2 job of ``key_id``: ``"canceled"`` (it was QUEUED: now FAILED,
+        refunded), ``"requested"`` (PROCESSING: it stops at the engine's next check
+        point), None when unknown, expired or another key's.
+
+        Raises: NotCancelable (already COMPLETED or FAILED).
         """
 
     async def wait_sync(self, job_id: str, timeout: float) -> Outcome:

@@ -26,12 +26,16 @@ from segswap.service.accounts.credits import Charge, InsufficientCredits, redis_
 from segswap.service.accounts.keys import KeyRecord
 from segswap.service.errors import StoreUnavailable
 from segswap.service.jobs.base import (
+    NO_EXTRAS,
     SETTLED,
     WARNINGS_KEY,
     Accepted,
     DeadlineExceeded,
+    Extras,
+    IdempotencyConflict,
     JobStatus,
     JobView,
+    NotCancelable,
     NoWorker,
     Outcome,
     QueueFull,
@@ -130,24 +134,42 @@ class CeleryQueue:
     # ----- submit / wait -----
 
     def submit(
-        self, request: SwapRequest, *, key: KeyRecord, model: str, price: float, sync: bool
+        self,
+        request: SwapRequest,
+        *,
+        key: KeyRecord,
+        model: str,
+        price: float,
+        sync: bool,
+        extras: Extras = NO_EXTRAS,
     ) -> Accepted:
-        """Debit ``price`` and store the job (one atomic script), then send its message."""
+        """Debit ``price`` and store the job (one atomic script), then send its message.
+        An ``Idempotency-Key`` repeat is answered by the same script (one job however
+        many arrive at once, on any node)."""
         if not self._started or self._live_workers(cached=True) == 0:
             raise NoWorker(NO_WORKER)
         job_id = str(uuid.uuid4())
         charge = Charge.for_call(key, price)
+        fields = {
+            "kind": "v1" if sync else "v2",
+            "model": model,
+            "base64": "1" if request.base64 else "0",
+            "request": request.model_dump_json(),
+        }
+        if extras.webhook_url:
+            fields.update(webhook_url=extras.webhook_url, webhook_base=extras.base_url)
+        idem = extras.idempotency
         outcome, value = self.jobs.submit(
             job_id,
             charge=charge,
             capacity=self.settings.queue_capacity,
-            fields={
-                "kind": "v1" if sync else "v2",
-                "model": model,
-                "base64": "1" if request.base64 else "0",
-                "request": request.model_dump_json(),
-            },
+            fields=fields,
+            idempotency=(idem.key, idem.fingerprint) if idem is not None else None,
         )
+        if outcome == "replay":
+            return Accepted(value, key.credits, replayed=True)
+        if outcome == "conflict":
+            raise IdempotencyConflict(idem.key if idem is not None else "")
         if outcome == "full":
             raise QueueFull(queue_full_error(self.settings.queue_capacity))
         if outcome == "credits":
@@ -205,6 +227,13 @@ class CeleryQueue:
             metrics[WARNINGS_KEY] = list(job.warnings)
         return Outcome(data, content_type(name), None, None, metrics)
 
+    def cancel(self, job_id: str, key_id: str) -> str | None:
+        """Cancel a v2 job: see :meth:`segswap.service.jobs.base.JobQueue.cancel`."""
+        outcome = self.jobs.cancel(job_id, key_id)
+        if outcome == "settled":
+            raise NotCancelable(job_id)
+        return None if outcome == "gone" else outcome
+
     # ----- reads -----
 
     def get(self, job_id: str, key_id: str) -> JobView | None:
@@ -219,11 +248,17 @@ class CeleryQueue:
         row = self.jobs.view(job_id)
         if row is None or row["kind"] != "v2" or row["key_id"] != key_id:
             return None
+        state = row["state"]
+        position = self.jobs.queue_position(job_id) if state == "QUEUED" else None
+        progress = 1.0 if state == "COMPLETED" else float(row["progress"] or 0.0)
         return JobStatus(
             job_id,
-            row["state"],  # type: ignore[arg-type]
+            state,  # type: ignore[arg-type]
             row["error"] or None,
             stored_warnings(row["metrics"]),
+            progress=progress,
+            queue_position=position,
+            canceled=row["canceled"] == "1",
         )
 
     def result_bytes(self, job: JobView) -> bytes | None:

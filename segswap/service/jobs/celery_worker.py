@@ -25,6 +25,7 @@ from segswap.service.errors import StoreUnavailable
 from segswap.service.jobs.celery_app import TASK_NAME, create_celery, lease_seconds
 from segswap.service.jobs.media import RedisMedia, new_token
 from segswap.service.jobs.messages import exhausted_error
+from segswap.service.jobs.progress import JobWatch
 from segswap.service.jobs.redis_records import RedisJobStore
 from segswap.service.jobs.runner import ThreadEngines, run_job
 from segswap.service.redis_client import connect
@@ -198,9 +199,19 @@ class WorkerRuntime:
     ) -> None:
         if attempts > 1:
             log.warning("job %s: delivery %d (its previous worker stopped)", job_id, attempts)
-        outcome = run_job(request_json, self.engines.get(), self.settings, job_id=job_id)
+        watcher = JobWatch(
+            lambda value: _quietly(lambda: self.jobs.set_progress(job_id, value)),
+            lambda: bool(_quietly(lambda: self.jobs.cancel_requested(job_id))),
+        )
+        outcome = run_job(
+            request_json, self.engines.get(), self.settings, job_id=job_id, watcher=watcher
+        )
         metrics = {"queue_time": max(0.0, started - created), **outcome.metrics}
         data = outcome.data
+        if outcome.canceled:
+            _retrying(lambda: self.jobs.cancel(job_id, "", worker=True))
+            log.info("job %s: canceled by the client while running", job_id)
+            return
         if data is None:
             metrics["total_time"] = time.time() - created
             _retrying(
@@ -237,6 +248,15 @@ def _retrying(call: Callable[[], Any], seconds: float = 120.0) -> Any:
             log.warning("Redis is unavailable; retrying in %.1f s", delay)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def _quietly(call: Callable[[], Any]) -> Any:
+    """``call()``, or None while Redis is unavailable: progress and cancel checks never
+    fail a job."""
+    try:
+        return call()
+    except StoreUnavailable:
+        return None
 
 
 def _hostname() -> str:

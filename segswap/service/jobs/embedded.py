@@ -27,12 +27,16 @@ from segswap.service.accounts.credits import Charge, SqliteCredits
 from segswap.service.accounts.keys import KeyRecord
 from segswap.service.database import Database
 from segswap.service.jobs.base import (
+    NO_EXTRAS,
     STATES,
     UNSETTLED,
     Accepted,
     DeadlineExceeded,
+    Extras,
+    IdempotencyConflict,
     JobStatus,
     JobView,
+    NotCancelable,
     NoWorker,
     Outcome,
     QueueFull,
@@ -40,12 +44,15 @@ from segswap.service.jobs.base import (
 )
 from segswap.service.jobs.media import ResultFiles, content_type, new_token
 from segswap.service.jobs.messages import (
+    CANCELED_ERROR,
+    CANCELED_STATUS,
     DEADLINE_ERROR,
     NO_WORKER,
     RESTART_ERROR,
     exhausted_error,
     queue_full_error,
 )
+from segswap.service.jobs.progress import JobWatch
 from segswap.service.jobs.runner import ThreadEngines, run_job
 from segswap.service.jobs.threads import WorkerPool
 from segswap.settings import Settings
@@ -88,6 +95,7 @@ class EmbeddedQueue:
         self._items: deque[_Item] = deque()
         self._cond = threading.Condition()
         self._pending: dict[str, _Pending] = {}
+        self._cancel_requested: set[str] = set()
         self._pool: WorkerPool[_Item] = WorkerPool(settings.workers, self._take, self._execute)
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -120,6 +128,11 @@ class EmbeddedQueue:
             ).fetchall()
             for row in poisoned:
                 self._fail(conn, row["id"], exhausted_error(row["attempts"]), 500)
+            # Canceled while running, then the server stopped: it ends canceled now.
+            for row in conn.execute(
+                "SELECT id FROM jobs WHERE cancel_requested = 1 AND state = 'PROCESSING'"
+            ).fetchall():
+                self._fail(conn, row["id"], CANCELED_ERROR, CANCELED_STATUS, canceled=True)
             reset = conn.execute(
                 "UPDATE jobs SET state = 'QUEUED', started = NULL WHERE state = 'PROCESSING'"
             ).rowcount
@@ -175,27 +188,48 @@ class EmbeddedQueue:
     # ----- submit / wait -----
 
     def submit(
-        self, request: SwapRequest, *, key: KeyRecord, model: str, price: float, sync: bool
+        self,
+        request: SwapRequest,
+        *,
+        key: KeyRecord,
+        model: str,
+        price: float,
+        sync: bool,
+        extras: Extras = NO_EXTRAS,
     ) -> Accepted:
         """Debit ``price`` from ``key`` and queue the job, atomically.
 
         v2 jobs store their request JSON so they can be re-run after a crash; a v1 job
         keeps its request in memory only (its caller is gone after a crash, so it is
-        failed and refunded on restart instead).
+        failed and refunded on restart instead). An ``Idempotency-Key`` seen before for
+        this key returns its job (same fingerprint) or raises IdempotencyConflict; the
+        look-up and the insert are one transaction, so concurrent repeats make one job.
         """
         if self._pool.alive() == 0:
             raise NoWorker(NO_WORKER)
         job_id = str(uuid.uuid4())
         charge = Charge.for_call(key, price)
         stored = None if sync else request.model_dump_json()
+        idem = extras.idempotency
         with self._cond:
-            if len(self._items) >= self.settings.queue_capacity:
-                raise QueueFull(queue_full_error(self.settings.queue_capacity))
             with self.db.transaction() as conn:
+                if idem is not None:
+                    prior = conn.execute(
+                        "SELECT fingerprint, job_id FROM idempotency"
+                        " WHERE key_id = ? AND idem_key = ?",
+                        (key.id, idem.key),
+                    ).fetchone()
+                    if prior is not None and prior["fingerprint"] != idem.fingerprint:
+                        raise IdempotencyConflict(idem.key)
+                    if prior is not None:
+                        return Accepted(prior["job_id"], key.credits, replayed=True)
+                if len(self._items) >= self.settings.queue_capacity:
+                    raise QueueFull(queue_full_error(self.settings.queue_capacity))
                 remaining = SqliteCredits.debit(conn, charge)
                 conn.execute(
                     "INSERT INTO jobs (id, key_id, kind, model, state, request, price, base64,"
-                    " created) VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)",
+                    " created, webhook_url, webhook_base)"
+                    " VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?)",
                     (
                         job_id,
                         key.id,
@@ -205,8 +239,16 @@ class EmbeddedQueue:
                         charge.price,
                         int(request.base64),
                         time.time(),
+                        extras.webhook_url,
+                        extras.base_url,
                     ),
                 )
+                if idem is not None:
+                    conn.execute(
+                        "INSERT INTO idempotency (key_id, idem_key, fingerprint, job_id)"
+                        " VALUES (?, ?, ?, ?)",
+                        (key.id, idem.key, idem.fingerprint, job_id),
+                    )
             if sync:
                 loop = asyncio.get_running_loop()
                 self._pending[job_id] = _Pending(loop, loop.create_future())
@@ -228,6 +270,28 @@ class EmbeddedQueue:
             return await asyncio.wait_for(pending.future, 5.0)
         finally:
             self._pending.pop(job_id, None)
+
+    def cancel(self, job_id: str, key_id: str) -> str | None:
+        """Cancel a v2 job: see :meth:`segswap.service.jobs.base.JobQueue.cancel`."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT key_id, state, expires FROM jobs WHERE id = ? AND kind = 'v2'",
+                (job_id,),
+            ).fetchone()
+            if row is None or row["key_id"] != key_id:
+                return None
+            if row["expires"] is not None and row["expires"] <= time.time():
+                return None
+            if row["state"] not in UNSETTLED:
+                raise NotCancelable(row["state"])
+            if row["state"] == "PROCESSING":
+                conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+                self._cancel_requested.add(job_id)
+                return "requested"
+            self._fail(conn, job_id, CANCELED_ERROR, CANCELED_STATUS, canceled=True)
+        with self._cond, contextlib.suppress(ValueError):
+            self._items.remove((job_id, None))  # its place in the queue is free now
+        return "canceled"
 
     # ----- workers -----
 
@@ -251,7 +315,16 @@ class EmbeddedQueue:
         if row is None:
             return  # cancelled (deadline) or already settled
         job = request if request is not None else row["request"]
-        outcome = run_job(job, self._engines.get(), self.settings, job_id=job_id)
+        watcher = JobWatch(
+            lambda value: self._set_progress(job_id, value),
+            lambda: job_id in self._cancel_requested,
+        )
+        try:
+            outcome = run_job(
+                job, self._engines.get(), self.settings, job_id=job_id, watcher=watcher
+            )
+        finally:
+            self._cancel_requested.discard(job_id)
         metrics = {"queue_time": started - row["created"], **outcome.metrics}
         name = None
         if outcome.data is not None and row["kind"] == "v2":
@@ -267,6 +340,7 @@ class EmbeddedQueue:
                     outcome.error_status or 500,
                     metrics,
                     from_states=("PROCESSING",),
+                    canceled=outcome.canceled,
                 )
             else:
                 settled = self._complete(conn, job_id, name, metrics, finished)
@@ -281,6 +355,13 @@ class EmbeddedQueue:
         )
         self._finished("COMPLETED" if outcome.data is not None else "FAILED", metrics)
 
+    def _set_progress(self, job_id: str, value: float) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET progress = ? WHERE id = ? AND state = 'PROCESSING'",
+                (value, job_id),
+            )
+
     def _complete(
         self,
         conn: sqlite3.Connection,
@@ -293,7 +374,7 @@ class EmbeddedQueue:
         return bool(
             conn.execute(
                 "UPDATE jobs SET state = 'COMPLETED', finished = ?, expires = ?, media_file = ?,"
-                " metrics = ? WHERE id = ? AND state = 'PROCESSING'",
+                " metrics = ?, progress = 1 WHERE id = ? AND state = 'PROCESSING'",
                 (now, now + self.settings.result_ttl, media_file, json.dumps(metrics), job_id),
             ).rowcount
         )
@@ -306,14 +387,16 @@ class EmbeddedQueue:
         status: int,
         metrics: dict[str, float] | None = None,
         from_states: tuple[str, ...] = UNSETTLED,
+        canceled: bool = False,
     ) -> bool:
-        """Mark a job FAILED and refund its price, inside the caller's transaction;
-        False when it is not in ``from_states`` (settled already)."""
+        """Mark a job FAILED (``canceled``: by the client) and refund its price, inside
+        the caller's transaction; False when it is not in ``from_states`` (settled
+        already)."""
         now = time.time()
         marks = ",".join("?" * len(from_states))
         row = conn.execute(
             "UPDATE jobs SET state = 'FAILED', finished = ?, expires = ?, error = ?,"
-            f" error_status = ?, metrics = ? WHERE id = ? AND state IN ({marks})"
+            f" error_status = ?, metrics = ?, canceled = ? WHERE id = ? AND state IN ({marks})"
             " RETURNING key_id, price",
             (
                 now,
@@ -321,6 +404,7 @@ class EmbeddedQueue:
                 error,
                 status,
                 json.dumps(metrics or {}),
+                int(canceled),
                 job_id,
                 *from_states,
             ),
@@ -370,16 +454,37 @@ class EmbeddedQueue:
     def get(self, job_id: str, key_id: str) -> JobView | None:
         """A v2 job of ``key_id`` that has not expired, else None."""
         row = self._row(
-            job_id, key_id, "state, base64, created, error, error_status, media_file, metrics"
+            job_id,
+            key_id,
+            "state, base64, created, error, error_status, media_file, metrics, canceled",
         )
         return JobView.from_record(job_id, row) if row is not None else None
 
     def status(self, job_id: str, key_id: str) -> JobStatus | None:
         """State and error of a v2 job of ``key_id`` that has not expired, else None."""
-        row = self._row(job_id, key_id, "state, error, metrics")
+        row = self._row(job_id, key_id, "state, error, metrics, progress, canceled, seq")
         if row is None:
             return None
-        return JobStatus(job_id, row["state"], row["error"], stored_warnings(row["metrics"]))
+        position = None
+        if row["state"] == "QUEUED":
+            ahead = (
+                self.db.conn()
+                .execute(
+                    "SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED' AND seq < ?", (row["seq"],)
+                )
+                .fetchone()
+            )
+            position = int(ahead[0])
+        progress = 1.0 if row["state"] == "COMPLETED" else float(row["progress"] or 0.0)
+        return JobStatus(
+            job_id,
+            row["state"],
+            row["error"],
+            stored_warnings(row["metrics"]),
+            progress=progress,
+            queue_position=position,
+            canceled=bool(row["canceled"]),
+        )
 
     def result_bytes(self, job: JobView) -> bytes | None:
         """The result file of a COMPLETED job."""
@@ -419,7 +524,9 @@ class EmbeddedQueue:
             self.files.delete(row["media_file"])
         if rows:
             with self.db.transaction() as tx:
-                tx.executemany("DELETE FROM jobs WHERE id = ?", [(row["id"],) for row in rows])
+                ids = [(row["id"],) for row in rows]
+                tx.executemany("DELETE FROM jobs WHERE id = ?", ids)
+                tx.executemany("DELETE FROM idempotency WHERE job_id = ?", ids)
         return len(rows)
 
     def _sweep_loop(self) -> None:

@@ -14,6 +14,9 @@ PUBLISH_ERROR = "the request could not be queued (the broker is unavailable); no
 EXPIRED_ERROR = "the request expired before its outcome was read"
 RESULT_EXPIRED_ERROR = "the result expired before it was read"
 NO_WORKER = "no worker is available to run the job"
+CANCELED_ERROR = "canceled by the client"
+CANCELED_STATUS = 409
+"""``error_status`` recorded for a canceled job (v2 only: no caller waits on it)."""
 
 
 def exhausted_error(attempts: int) -> str:

@@ -10,6 +10,7 @@ whoever fails the job).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -18,6 +19,7 @@ import redis
 
 from segswap.service.accounts.credits import REDIS_DEBIT, REDIS_REFUND, Charge
 from segswap.service.jobs.base import STATES
+from segswap.service.jobs.messages import CANCELED_ERROR, CANCELED_STATUS
 from segswap.service.redis_client import P, guarded
 from segswap.service.redis_client import number as _f
 from segswap.service.redis_client import text as _s
@@ -25,8 +27,22 @@ from segswap.service.redis_client import text as _s
 PENDING_TTL = 7 * 24 * 3600  # an unfinished job's record outlives any sane queue wait
 
 
+_SETTLED_FN = """
+local function settled(job, job_id, now, ttl)
+  if redis.call('HEXISTS', job, 'webhook_url') == 1 then
+    redis.call('ZADD', 'segswap:webhooks', 'NX', now, job_id)
+  end
+  local idem = redis.call('HGET', job, 'idem')
+  if idem then redis.call('PEXPIRE', idem, math.ceil(tonumber(ttl) * 1000)) end
+end
+"""
+"""What every settle (COMPLETED or FAILED) does besides the state: queue the job's
+webhook delivery (``segswap:webhooks``, a ZSET by due time) and keep its
+Idempotency-Key exactly as long as its result."""
+
 _FAIL_FN = (
     REDIS_REFUND
+    + _SETTLED_FN
     + """
 local function fail(job, job_id, err, status, now, ttl, metrics)
   redis.call('HSET', job, 'state', 'FAILED', 'error', err, 'error_status', status,
@@ -37,6 +53,7 @@ local function fail(job, job_id, err, status, now, ttl, metrics)
   redis.call('ZREM', 'segswap:jobs:QUEUED', job_id)
   redis.call('ZREM', 'segswap:jobs:PROCESSING', job_id)
   redis.call('ZADD', 'segswap:jobs:FAILED', tonumber(now) + tonumber(ttl), job_id)
+  settled(job, job_id, now, ttl)
   local price = tonumber(redis.call('HGET', job, 'price') or '0') or 0
   if price > 0 and redis.call('HSETNX', job, 'refunded', '1') == 1 then
     refund('segswap:key:' .. redis.call('HGET', job, 'key_id'), price)
@@ -50,11 +67,21 @@ UNPUBLISHED = P + "unpublished"
 time stored). A node that dies between the two steps leaves its job here; a worker's
 reaper sends it (see ``celery_worker``)."""
 
-# KEYS: job, account, QUEUED set, UNPUBLISHED. ARGV: price (0: not charged), capacity,
-# now, ttl, job id, then field/value pairs of the record.
+# KEYS: job, account, QUEUED set, UNPUBLISHED, Idempotency-Key record. ARGV: price (0: not
+# charged), capacity, now, ttl, job id, request fingerprint ('' = no Idempotency-Key),
+# then field/value pairs of the record.
 _SUBMIT = (
     REDIS_DEBIT
     + """
+if ARGV[6] ~= '' then
+  local prior = redis.call('GET', KEYS[5])
+  if prior then
+    local cut = string.find(prior, ' ', 1, true)
+    local fingerprint, first = string.sub(prior, 1, cut - 1), string.sub(prior, cut + 1)
+    if fingerprint ~= ARGV[6] then return {'conflict', ''} end
+    if redis.call('EXISTS', 'segswap:job:' .. first) == 1 then return {'replay', first} end
+  end
+end
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[2]) then return {'full', ''} end
 local remaining = ''
 local price = tonumber(ARGV[1])
@@ -63,8 +90,12 @@ if price > 0 then
   if debited[1] ~= 'ok' then return debited end
   remaining = debited[2]
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+if ARGV[6] ~= '' then
+  redis.call('SET', KEYS[5], ARGV[6] .. ' ' .. ARGV[5], 'EX', ARGV[4])
+  redis.call('HSET', KEYS[1], 'idem', KEYS[5])
+end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[5])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[5])
 return {'ok', remaining}
@@ -97,9 +128,12 @@ return {'run', tostring(attempts), f[1] or '', f[2] or '', f[3] or '', f[4] or '
 )
 
 # KEYS: job, lease. ARGV: job id, owner, now, ttl, media name, metrics.
-_COMPLETE = """
+_COMPLETE = (
+    _SETTLED_FN
+    + """
 if redis.call('HGET', KEYS[1], 'state') ~= 'PROCESSING' then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'COMPLETED', 'finished', ARGV[3],
+settled(KEYS[1], ARGV[1], ARGV[3], ARGV[4])
+redis.call('HSET', KEYS[1], 'state', 'COMPLETED', 'progress', '1', 'finished', ARGV[3],
            'expires', tostring(tonumber(ARGV[3]) + tonumber(ARGV[4])),
            'media_file', ARGV[5], 'metrics', ARGV[6])
 redis.call('HDEL', KEYS[1], 'request')
@@ -109,6 +143,7 @@ redis.call('ZADD', 'segswap:jobs:COMPLETED', tonumber(ARGV[3]) + tonumber(ARGV[4
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 return 1
 """
+)
 
 # KEYS: job, lease. ARGV: job id, owner ('' = anyone), now, ttl, error, status, metrics,
 # states it may fail from (space-separated).
@@ -136,6 +171,38 @@ redis.call('ZADD', 'segswap:jobs:QUEUED', ARGV[2], ARGV[1])
 return 1
 """
 
+# KEYS: job, lease. ARGV: job id, key id, now, ttl, error, status, mode. Mode 'client'
+# (the cancel endpoint): QUEUED -> FAILED/canceled, PROCESSING -> cancel_requested.
+# Mode 'worker' (a check point saw the request): PROCESSING -> FAILED/canceled.
+_CANCEL = (
+    _FAIL_FN
+    + """
+local f = redis.call('HMGET', KEYS[1], 'state', 'key_id', 'kind', 'expires')
+if not f[1] or f[3] ~= 'v2' or (ARGV[7] == 'client' and f[2] ~= ARGV[2]) then
+  return 'gone'
+end
+if f[4] and tonumber(f[4]) <= tonumber(ARGV[3]) then return 'gone' end
+if f[1] == 'COMPLETED' or f[1] == 'FAILED' then return 'settled' end
+if f[1] == 'PROCESSING' and ARGV[7] == 'client' then
+  redis.call('HSET', KEYS[1], 'cancel_requested', '1')
+  return 'requested'
+end
+fail(KEYS[1], ARGV[1], ARGV[5], ARGV[6], ARGV[3], ARGV[4], ARGV[8])
+redis.call('HSET', KEYS[1], 'canceled', '1')
+redis.call('DEL', KEYS[2])
+return 'canceled'
+"""
+)
+
+# KEYS: webhooks ZSET. ARGV: now, limit, lease s. Due deliveries, pushed back by the lease.
+_CLAIM_WEBHOOKS = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, id in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
+end
+return ids
+"""
+
 # KEYS: lease. ARGV: owner, lease ms. Extends the lease only while we still hold it.
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -155,6 +222,8 @@ _VIEW_FIELDS = (
     "error_status",
     "media_file",
     "metrics",
+    "progress",
+    "canceled",
 )
 
 
@@ -171,6 +240,8 @@ class RedisJobStore:
         self._fail = client.register_script(_FAIL)
         self._renew = client.register_script(_RENEW)
         self._requeue = client.register_script(_REQUEUE)
+        self._cancel = client.register_script(_CANCEL)
+        self.claim_webhooks = client.register_script(_CLAIM_WEBHOOKS)
 
     @staticmethod
     def job_key(job_id: str) -> str:
@@ -184,12 +255,23 @@ class RedisJobStore:
 
     @guarded
     def submit(
-        self, job_id: str, *, charge: Charge, capacity: int, fields: dict[str, str]
+        self,
+        job_id: str,
+        *,
+        charge: Charge,
+        capacity: int,
+        fields: dict[str, str],
+        idempotency: tuple[str, str] | None = None,
     ) -> tuple[str, str]:
         """Debit ``charge`` and store the QUEUED record, atomically.
 
+        ``idempotency``: (Idempotency-Key, body fingerprint); a key seen before for this
+        API key, whose job still exists, answers ``("replay", its job id)`` (same
+        fingerprint) or ``("conflict", "")`` without storing anything.
+
         Returns ``("ok", remaining credits or "" when nothing was debited)``,
-        ``("full", "")`` or ``("credits", credits left)``.
+        ``("full", "")``, ``("credits", credits left)``, ``("replay", job id)`` or
+        ``("conflict", "")``.
         """
         now = time.time()
         record = {
@@ -200,12 +282,17 @@ class RedisJobStore:
             "created": repr(now),
             "attempts": "0",
         }
+        idem_key, fingerprint = P + "idem:-", ""
+        if idempotency is not None:
+            digest = hashlib.sha256(idempotency[0].encode()).hexdigest()
+            idem_key, fingerprint = P + f"idem:{charge.key_id}:{digest}", idempotency[1]
         result = self._submit(
             keys=[
                 self.job_key(job_id),
                 P + f"key:{charge.key_id}",
                 P + "jobs:QUEUED",
                 UNPUBLISHED,
+                idem_key,
             ],
             args=[
                 charge.price,
@@ -213,6 +300,7 @@ class RedisJobStore:
                 now,
                 PENDING_TTL,
                 job_id,
+                fingerprint,
                 *[item for pair in record.items() for item in pair],
             ],
         )
@@ -256,6 +344,39 @@ class RedisJobStore:
             ],
         )
         return bool(done)
+
+    @guarded
+    def cancel(self, job_id: str, key_id: str, *, worker: bool = False) -> str:
+        """The cancel endpoint (``worker=False``) or a worker's check point that saw the
+        request (``worker=True``): ``canceled``, ``requested``, ``settled`` or ``gone``."""
+        result = self._cancel(
+            keys=[self.job_key(job_id), self.lease_key(job_id)],
+            args=[
+                job_id,
+                key_id,
+                time.time(),
+                self.ttl,
+                CANCELED_ERROR,
+                CANCELED_STATUS,
+                "worker" if worker else "client",
+                "{}",
+            ],
+        )
+        return _s(result) or "gone"
+
+    @guarded
+    def queue_position(self, job_id: str) -> int | None:
+        """How many QUEUED jobs are ahead of this one (None when it is not QUEUED)."""
+        rank = self.r.zrank(P + "jobs:QUEUED", job_id)
+        return int(rank) if rank is not None else None
+
+    @guarded
+    def set_progress(self, job_id: str, value: float) -> None:
+        self.r.hset(self.job_key(job_id), "progress", repr(round(value, 4)))
+
+    @guarded
+    def cancel_requested(self, job_id: str) -> bool:
+        return _s(self.r.hget(self.job_key(job_id), "cancel_requested")) == "1"
 
     @guarded
     def depth(self) -> int:

@@ -16,17 +16,24 @@ from typing import Any
 
 from segswap.api import render_request
 from segswap.engine import Engine
+from segswap.engine.progress import EditCanceled, watch
 from segswap.errors import ImageTooLarge, InvalidParameter
 from segswap.params import SwapRequest
 from segswap.service.jobs.base import WARNINGS_KEY, Outcome
-from segswap.service.jobs.messages import INTERNAL_ERROR
+from segswap.service.jobs.messages import CANCELED_ERROR, CANCELED_STATUS, INTERNAL_ERROR
+from segswap.service.jobs.progress import JobWatch
 from segswap.settings import Settings
 
 log = logging.getLogger("segswap.service")
 
 
 def run_job(
-    request: SwapRequest | str, engine: Engine, settings: Settings, *, job_id: str = ""
+    request: SwapRequest | str,
+    engine: Engine,
+    settings: Settings,
+    *,
+    job_id: str = "",
+    watcher: JobWatch | None = None,
 ) -> Outcome:
     """Run one job and return its outcome (never raises for a job's own failure).
 
@@ -36,16 +43,25 @@ def run_job(
         engine: the engine to run it with.
         settings: the input limits (pixels, fetch size and timeout, private URLs).
         job_id: for the log line of an internal error.
+        watcher: where the engine's progress goes and whether the client canceled (a
+            canceled job FAILS with :data:`~segswap.service.jobs.messages.CANCELED_ERROR`
+            at the engine's next check point).
 
     Returns:
         The encoded image and its content type, or the error and its HTTP status; with
-        ``load_time``, ``inference_time`` and ``encode_time`` (seconds) in ``metrics``
-        when it got that far.
+        ``load_time``, ``inference_time`` and ``encode_time`` (seconds), ``changed_box``
+        (``[x0, y0, x1, y1]``) and ``mode`` in ``metrics`` when it got that far.
     """
     try:
         if isinstance(request, str):
             request = SwapRequest.from_stored(request)  # validated when it was accepted
-        rendered = render_request(request, engine=engine, settings=settings)
+        if watcher is None:
+            rendered = render_request(request, engine=engine, settings=settings)
+        else:
+            with watch(watcher.report, watcher.canceled):
+                rendered = render_request(request, engine=engine, settings=settings)
+    except EditCanceled:
+        return Outcome.failed(CANCELED_ERROR, CANCELED_STATUS, canceled=True)
     except ImageTooLarge as error:
         return Outcome.failed(str(error), 413)
     except InvalidParameter as error:
@@ -57,6 +73,8 @@ def run_job(
         "load_time": rendered.load_time,
         "inference_time": rendered.inference_time,
         "encode_time": rendered.encode_time,
+        "changed_box": list(rendered.changed_box),
+        "mode": rendered.mode,
     }
     if rendered.warnings:
         # Stored with the timings (the job records keep one JSON text); JobView splits
