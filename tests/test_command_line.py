@@ -442,3 +442,22 @@ def test_swap_help_lists_the_engine_flags(capsys) -> None:
     text = capsys.readouterr().out
     for flag in ("--model-dir", "--ip-adapter-dir", "--device", "--dtype", "--compile"):
         assert flag in text
+
+
+def test_worker_help_lists_only_worker_flags(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["worker", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--broker-url", "--engine", "--model-dir", "--max-pixels", "--concurrency"):
+        assert flag in text
+    import re
+
+    for flag in ("--port", "--host", "--rate-limit", "--no-auth", "--public-url", "--workers"):
+        assert not re.search(re.escape(flag) + r"(?![\w-])", text), flag
+
+
+def test_webhooks_secret_is_a_command(tmp_path: Path, capsys) -> None:
+    assert main(["webhooks", "secret", "--data-dir", str(tmp_path)]) == 0
+    first = capsys.readouterr().out.strip()
+    assert main(["webhooks", "secret", "--data-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == first and first.startswith("whsec_")
