@@ -60,7 +60,8 @@ def test_submit_async_wait_status_result(server, key, payload):
     assert job.status()["status"] in ("QUEUED", "PROCESSING", "COMPLETED")
     final = job.wait(timeout=30, interval=0.05)
     assert final["status"] == "COMPLETED"
-    assert job.status() == {"request_id": job.request_id, "status": "COMPLETED"}
+    # The hosted API's body, plus the "progress" extension (1 once COMPLETED).
+    assert job.status() == {"request_id": job.request_id, "status": "COMPLETED", "progress": 1.0}
     assert job.result()["output"] == final["output"]
     assert httpx.get(final["output"]).headers["content-type"] == "image/jpeg"
 
