@@ -319,13 +319,13 @@ def test_webhook_url_is_checked_at_submit(backend, receiver, payload, tmp_path):
     )
     assert v1.status_code == 400 and v1.json()["error"].startswith("webhook_url:")
     strict_env = {k: v for k, v in backend.env.items() if k != "SEGSWAP_ALLOW_PRIVATE_URLS"}
-    data_dir = backend.server.data_dir if backend.redis is None else tmp_path / "strict"
-    strict = Server(data_dir, strict_env).start()
+    strict = Server(tmp_path / "strict", strict_env).start()  # one server per data dir
+    strict_key = key if backend.redis is not None else strict.create_key()
     try:
         refused = httpx.post(
             strict.url + V2,
             json={**payload, "webhook_url": receiver.url("private")},
-            headers=h(key),
+            headers=h(strict_key),
             timeout=30,
         )
         assert refused.status_code == 400
