@@ -136,7 +136,7 @@ class Backend:
 
         client = self.redis.client()
         key_id = client.get(f"segswap:keyhash:{hash_key(secret)}").decode()
-        return float(client.hget(f"segswap:key:{key_id}", "credits"))
+        return int(client.hget(f"segswap:key:{key_id}", "micro_credits")) / 1_000_000
 
     def jobs_of(self, secret: str) -> int:
         """Job records of this key in the store."""
