@@ -49,7 +49,7 @@ def build_engine(settings: Settings | None = None) -> DiffusionEngine:
     check_model_dir(settings.model_dir)  # fail on a wrong folder before importing torch
     from segswap.engine.diffusion.engine import DiffusionEngine
 
-    return DiffusionEngine(settings)
+    return DiffusionEngine.from_settings(settings)
 
 
 __all__ = [

@@ -138,18 +138,26 @@ class DiffusionEngine:
     edits_within_reach = True
     """Like the composite engine, it pastes back only the grown mask and its feather band."""
 
-    def __init__(self, settings: Settings | None = None, model: DiffusionModel | None = None):
-        if model is None:
-            settings = settings or Settings.from_env()
-            model = load_model(
-                settings.model_dir,
-                settings.ip_adapter_dir,
-                settings.device,
-                settings.dtype,
-                settings.compile,
-            )
+    def __init__(self, model: DiffusionModel, composite: CompositeEngine | None = None) -> None:
+        """An engine from its components (diffusers style): the loaded ``model`` and the
+        ``composite`` engine that makes the initial image (default: a new one)."""
         self.model = model
-        self.composite = CompositeEngine()
+        self.composite = composite or CompositeEngine()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> DiffusionEngine:
+        """The engine ``settings`` describe (default: from ``SEGSWAP_*``): ``model_dir``,
+        ``ip_adapter_dir``, ``device``, ``dtype`` and ``compile``; the model is loaded once
+        per process and shared by every engine with the same ones."""
+        settings = settings or Settings.from_env()
+        model = load_model(
+            settings.model_dir,
+            settings.ip_adapter_dir,
+            settings.device,
+            settings.dtype,
+            settings.compile,
+        )
+        return cls(model)
 
     @property
     def pipeline(self) -> object:
