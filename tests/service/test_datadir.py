@@ -75,9 +75,6 @@ def test_server_that_cannot_bind_its_port_recovers_nothing(make_server, tmp_path
 
     request = parse_request(payload).model_dump_json()
     conn.execute(
-        "UPDATE keys SET credits = 9"
-    )  # the queued job below was charged when it was accepted
-    conn.execute(
         "INSERT INTO jobs (id, key_id, kind, model, state, request, price, base64, created,"
         " started, attempts) SELECT 'waiting', id, 'v2', ?, 'PROCESSING', ?, 1, 0, ?, ?, 1"
         " FROM keys",
