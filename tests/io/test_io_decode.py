@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import tracemalloc
 import zlib
 
@@ -301,17 +300,14 @@ def test_no_orientation_tag_leaves_the_image_as_stored() -> None:
 # --- pixel cap and decompression bombs ------------------------------------------------
 
 
-def test_header_declaring_ten_billion_pixels_is_refused_fast_and_small() -> None:
+def test_header_declaring_ten_billion_pixels_is_refused_small() -> None:
     bomb = png_with_header(100_000, 100_000)
     tracemalloc.start()
-    started = time.perf_counter()
     with pytest.raises(ImageTooLarge, match="main_image") as caught:
         decode(bomb, max_pixels=40_000_000)
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert "40,000,000" in str(caught.value)
-    assert elapsed < 0.5
     assert peak < 5_000_000
 
 

@@ -43,13 +43,10 @@ def test_second_server_on_one_data_dir_exits_2_and_leaves_the_first_ones_jobs(
     client = httpx.Client(headers={"x-api-key": key}, timeout=30)
     jobs = [client.post(f"{first.url}/v2/{MODEL}", json=payload).json() for _ in range(6)]
 
-    started = time.monotonic()
     # Its own settings would fail every job (workers 0 = no worker): it must not touch them.
     second = serve(data_dir, free_port(), SEGSWAP_WORKERS="0")
-    elapsed = time.monotonic() - started
     assert second.returncode == 2, second.stderr
     assert "in use by another segswap serve" in second.stderr and str(data_dir) in second.stderr
-    assert elapsed < 5 + 3  # 5 s, plus the interpreter's start on a loaded machine
 
     for job in jobs:
         assert wait_settled(client, job["status_url"], {}).json()["status"] == "COMPLETED"
