@@ -150,11 +150,23 @@ def paste_back(scene: np.ndarray, edited_crop: np.ndarray, region: EditRegion) -
     Pixels where the blend weight is 0 are copied from ``scene`` byte for byte.
     """
     result = scene.copy()
-    target = result[region.crop.slices]
-    full = region.blend >= 1.0
-    np.copyto(target, edited_crop, where=full[:, :, None])
-    band = (region.blend > 0.0) & ~full
-    weight = region.blend[band][:, None]
-    mixed = target[band] * (1.0 - weight) + edited_crop[band] * weight
+    touched = region.blend > 0.0
+    if not touched.any():
+        return result
+    # Only the box of the grown mask and its feather band is blended, not the context
+    # kept around it for the fill.
+    box = bounding_box(touched)
+    crop = region.crop
+    inner = Box(
+        crop.top + box.top, crop.left + box.left, crop.top + box.bottom, crop.left + box.right
+    )
+    target = result[inner.slices]
+    blend = region.blend[box.slices]
+    edited = edited_crop[box.slices]
+    full = blend >= 1.0
+    np.copyto(target, edited, where=full[:, :, None])
+    band = (blend > 0.0) & ~full
+    weight = blend[band][:, None]
+    mixed = target[band] * (1.0 - weight) + edited[band] * weight
     target[band] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
     return result

@@ -182,7 +182,7 @@ def fill_hole(
     rgb = cv2.cvtColor(level.image, cv2.COLOR_Lab2RGB)
     filled = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
     result = image.copy()
-    result[hole] = filled[hole]
+    np.copyto(result, filled, where=hole[:, :, None])
     return result
 
 
@@ -205,7 +205,7 @@ def _fill_reduced(
     filled = fill_hole(small, small_hole, rng, effort)
     up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
     result = image.copy()
-    result[hole] = up[hole]
+    np.copyto(result, up, where=hole[:, :, None])
     return result
 
 
