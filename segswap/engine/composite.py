@@ -7,6 +7,8 @@ is processed.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from segswap.engine.inpaint import FillEffort, fill_hole
@@ -78,15 +80,22 @@ class CompositeEngine:
             with stage(0.05, 0.95):
                 edited = self._fill(crop, region.reach, True, params)
         else:
-            try:
-                layer = layout_object(crop, region, obj, params.subject_strength)
-            except ValueError as error:
-                raise InvalidParameter("object_image", str(error)) from None
-            # The old object goes entirely: every pixel the edit reaches is rebuilt from
-            # the scene outside the grown mask (never from the old object), then the new
-            # object is laid over it.
-            with stage(0.1, 0.8):
-                filled = fill_under_object(crop, region.reach, params)
+            # The object's layout (matte, fit, light) does not depend on the fill: it is
+            # worked out on a thread of its own while this one fills (both mostly run
+            # OpenCV and compiled code, which release the GIL). The fill stays on the
+            # caller's thread, where its progress check points are watched. (A pool per
+            # edit: a thread costs far less than the edit, and none outlives it, or a
+            # fork.) The old object goes entirely: every pixel the edit reaches is
+            # rebuilt from the scene outside the grown mask (never from the old object),
+            # then the new object is laid over it.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="segswap-layout") as pool:
+                layout = pool.submit(layout_object, crop, region, obj, params.subject_strength)
+                with stage(0.1, 0.8):
+                    filled = fill_under_object(crop, region.reach, params)
+                try:
+                    layer = layout.result()
+                except ValueError as error:
+                    raise InvalidParameter("object_image", str(error)) from None
             checkpoint(0.8)
             edited = compose_object(filled, layer)
         checkpoint(0.95)
