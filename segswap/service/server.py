@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from segswap.engine import Engine
 from segswap.service.accounts.keys import KeyStore
@@ -75,22 +76,72 @@ class Service:
         except BaseException:
             lock.release()
             raise
-        metrics = Metrics()
-        queue = EmbeddedQueue(
-            settings, db, engine_factory=engine_factory, on_finish=metrics.observe_job
-        )
         from segswap.service.webhooks import sqlite_outbox
 
+        return cls._on_sqlite(
+            settings,
+            db,
+            lambda metrics: EmbeddedQueue(
+                settings, db, engine_factory=engine_factory, on_finish=metrics.observe_job
+            ),
+            closers=[lock.release],
+            outbox=sqlite_outbox.SqliteOutbox(db),
+        )
+
+    @classmethod
+    def in_memory(
+        cls, settings: Settings, *, engine_factory: Callable[[], Engine] | None = None
+    ) -> Service:
+        """Jobs and results in memory (:class:`~segswap.service.jobs.memory.MemoryQueue`),
+        keys and credits in the SQLite store of ``settings.data_dir``; no webhooks. For
+        tests that run the HTTP API in process (not started)."""
+        from segswap.service.accounts.credits import Charge, SqliteCredits
+        from segswap.service.jobs.memory import MemoryQueue
+
+        db = Database(settings.data_dir)
+
+        def debit(charge: Charge) -> float:
+            with db.transaction() as conn:
+                return SqliteCredits.debit(conn, charge)
+
+        def refund(key_id: str, amount: float) -> None:
+            with db.transaction() as conn:
+                SqliteCredits.refund(conn, key_id, amount)
+
+        return cls._on_sqlite(
+            settings,
+            db,
+            lambda metrics: MemoryQueue(
+                settings,
+                debit=debit,
+                refund=refund,
+                engine_factory=engine_factory,
+                on_finish=metrics.observe_job,
+            ),
+        )
+
+    @classmethod
+    def _on_sqlite(
+        cls,
+        settings: Settings,
+        db: Database,
+        make_queue: Callable[[Metrics], JobQueue],
+        **parts: Any,
+    ) -> Service:
+        """A service with its keys, credits and webhook secret in ``db``, in-memory rate
+        limits and the queue ``make_queue`` builds (given the metrics it reports to)."""
+        from segswap.service.webhooks import sqlite_outbox
+
+        metrics = Metrics()
         service = cls(
             settings=settings,
             keys=SqliteKeyStore(db),
-            queue=queue,
+            queue=make_queue(metrics),
             limiter=RateLimiter(settings.rate_limit, settings.rate_burst),
             metrics=metrics,
             db=db,
-            closers=[lock.release],
-            outbox=sqlite_outbox.SqliteOutbox(db),
             stored_secret=lambda fresh: sqlite_outbox.stored_secret(db, fresh),
+            **parts,
         )
         metrics.gauges = service.gauges
         return service

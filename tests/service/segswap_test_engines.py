@@ -52,3 +52,38 @@ class ScaleoutEngine(SlowEngine):
 
             os.kill(os.getpid(), signal.SIGKILL)
         return super().__call__(scene, mask, obj, params)
+
+
+class ContractEngine:
+    """The real engine, with behaviours chosen by the request's seed, so that one server
+    covers every case of the contract suite: seed :data:`FAULTY_SEED` raises a
+    non-segswap exception (an engine bug); seed :data:`HELD_SEED` waits, at the engine's
+    check points (so a cancel stops it), for as long as the file named by
+    ``SEGSWAP_TEST_GATE`` (read at each call) exists (at most 120 s); any other seed runs
+    at once. A test
+    holds a worker by creating the gate file and lets it go by deleting it: no
+    assumption about how long anything takes."""
+
+    name = "contract"
+
+    def __init__(self) -> None:
+        self.inner = get_engine("composite")
+
+    def __call__(
+        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+    ) -> np.ndarray:
+        if params.seed == FAULTY_SEED:
+            raise RuntimeError("engine bug: secret internal detail")
+        if params.seed == HELD_SEED:
+            from segswap.engine.progress import checkpoint
+
+            gate = os.environ.get("SEGSWAP_TEST_GATE", "")
+            until = time.monotonic() + 120
+            while gate and os.path.exists(gate) and time.monotonic() < until:
+                checkpoint(0.0)
+                time.sleep(0.01)
+        return self.inner(scene, mask, obj, params)
+
+
+FAULTY_SEED = 500
+HELD_SEED = 600

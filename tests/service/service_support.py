@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -35,7 +36,23 @@ def segswap_command() -> list[str]:
     return [sys.executable, "-m", "segswap.service"]
 
 
-class Server:
+class PathClient:
+    """``get`` / ``post`` / ``delete`` of paths of one API, all through :meth:`request`."""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        raise NotImplementedError
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+class Server(PathClient):
     """One ``segswap serve`` process. ``env`` holds extra ``SEGSWAP_*`` variables."""
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
@@ -107,30 +124,46 @@ class Server:
             self.proc.wait(10)
         self._log.close()
 
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """``method`` on ``path`` of this server (or an absolute URL it handed out)."""
+        url = self.url + path if path.startswith("/") else path
+        kwargs.setdefault("timeout", 60.0)
+        return httpx.request(method, url, **kwargs)
+
     def create_key(self, **kwargs: object) -> str:
         """A new key in this server's store (the same SQLite file, from this process)."""
-        from segswap.service.accounts.sqlite_keys import SqliteKeyStore
-        from segswap.service.database import Database
-
-        db = Database(self.data_dir)
-        try:
-            credits = kwargs.pop("credits", 1000.0)
-            secret, _ = SqliteKeyStore(db).create(credits=float(credits), **kwargs)  # type: ignore[arg-type]
-        finally:
-            db.close()
-        return secret
+        return make_key(self.data_dir, **kwargs)
 
     def credits(self, secret: str) -> float:
-        from segswap.service.accounts.sqlite_keys import SqliteKeyStore
-        from segswap.service.database import Database
+        return key_credits(self.data_dir, secret)
 
-        db = Database(self.data_dir)
-        try:
-            record = SqliteKeyStore(db).authenticate(secret)
-            assert record is not None
-            return record.credits
-        finally:
-            db.close()
+
+def make_key(data_dir: Path, **kwargs: object) -> str:
+    """A new key (``credits`` 1000 unless given) in the SQLite store of ``data_dir``."""
+    from segswap.service.accounts.sqlite_keys import SqliteKeyStore
+    from segswap.service.database import Database
+
+    db = Database(data_dir)
+    try:
+        credits = kwargs.pop("credits", 1000.0)
+        secret, _ = SqliteKeyStore(db).create(credits=float(credits), **kwargs)  # type: ignore[arg-type]
+    finally:
+        db.close()
+    return secret
+
+
+def key_credits(data_dir: Path, secret: str) -> float:
+    """The credits of key ``secret`` in the SQLite store of ``data_dir``."""
+    from segswap.service.accounts.sqlite_keys import SqliteKeyStore
+    from segswap.service.database import Database
+
+    db = Database(data_dir)
+    try:
+        record = SqliteKeyStore(db).authenticate(secret)
+        assert record is not None
+        return record.credits
+    finally:
+        db.close()
 
 
 # ----- images (real photos from skimage.data, small to keep the suite fast) -----

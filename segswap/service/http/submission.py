@@ -20,6 +20,7 @@ from segswap.service.jobs.base import (
     IdempotencyConflict,
     NoWorker,
     QueueFull,
+    Submission,
 )
 from segswap.service.server import Service
 
@@ -90,7 +91,7 @@ def submit(
     settings = service.settings
     try:
         accepted = service.queue.submit(
-            parsed, key=key, model=model, price=settings.price_per_call, sync=sync, extras=extras
+            Submission(parsed, key, model, settings.price_per_call, sync, extras)
         )
     except IdempotencyConflict:
         raise ApiError(

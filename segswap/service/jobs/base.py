@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol
 
 from segswap.params import SwapRequest
+from segswap.service.accounts.credits import Charge
 from segswap.service.accounts.keys import KeyRecord
 
 JobState = Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED"]
@@ -79,6 +80,25 @@ class Extras:
 
 
 NO_EXTRAS = Extras()
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One job to accept: the validated request, the key that pays ``price`` credits for
+    it, the model slug; ``sync`` for a v1 call (its caller waits in
+    :meth:`JobQueue.wait_sync`), ``extras`` for what a v2 submit carries."""
+
+    request: SwapRequest
+    key: KeyRecord
+    model: str
+    price: float
+    sync: bool
+    extras: Extras = NO_EXTRAS
+
+    @property
+    def charge(self) -> Charge:
+        """What the job costs its key (nothing for an unmetered key)."""
+        return Charge.for_call(self.key, self.price)
 
 
 @dataclass(frozen=True)
@@ -214,17 +234,9 @@ class JobQueue(Protocol):
     def live_workers(self) -> int:
         """Workers alive."""
 
-    def submit(
-        self,
-        request: SwapRequest,
-        *,
-        key: KeyRecord,
-        model: str,
-        price: float,
-        sync: bool,
-        extras: Extras = NO_EXTRAS,
-    ) -> Accepted:
-        """Debit ``price`` and queue ``request`` (with ``extras``: webhook, idempotency).
+    def submit(self, submission: Submission) -> Accepted:
+        """Debit the submission's price and queue its request (with its ``extras``:
+        webhook, idempotency).
 
         A repeat of an ``Idempotency-Key`` with the same fingerprint returns the first
         job, replayed and not charged; concurrent repeats make one job.

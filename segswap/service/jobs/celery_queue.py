@@ -21,17 +21,13 @@ from typing import Any
 
 from celery import Celery
 
-from segswap.params import SwapRequest
-from segswap.service.accounts.credits import Charge, InsufficientCredits, redis_remaining
-from segswap.service.accounts.keys import KeyRecord
+from segswap.service.accounts.credits import InsufficientCredits, redis_remaining
 from segswap.service.errors import StoreUnavailable
 from segswap.service.jobs.base import (
-    NO_EXTRAS,
     SETTLED,
     WARNINGS_KEY,
     Accepted,
     DeadlineExceeded,
-    Extras,
     IdempotencyConflict,
     JobStatus,
     JobView,
@@ -39,6 +35,7 @@ from segswap.service.jobs.base import (
     NoWorker,
     Outcome,
     QueueFull,
+    Submission,
     stored_warnings,
 )
 from segswap.service.jobs.celery_app import TASK_NAME, WORKER_LIVE_WINDOW
@@ -133,26 +130,23 @@ class CeleryQueue:
 
     # ----- submit / wait -----
 
-    def submit(
-        self,
-        request: SwapRequest,
-        *,
-        key: KeyRecord,
-        model: str,
-        price: float,
-        sync: bool,
-        extras: Extras = NO_EXTRAS,
-    ) -> Accepted:
+    def submit(self, submission: Submission) -> Accepted:
         """Debit ``price`` and store the job (one atomic script), then send its message.
         An ``Idempotency-Key`` repeat is answered by the same script (one job however
         many arrive at once, on any node)."""
+        request, key, sync, extras = (
+            submission.request,
+            submission.key,
+            submission.sync,
+            submission.extras,
+        )
         if not self._started or self._live_workers(cached=True) == 0:
             raise NoWorker(NO_WORKER)
         job_id = str(uuid.uuid4())
-        charge = Charge.for_call(key, price)
+        charge = submission.charge
         fields = {
             "kind": "v1" if sync else "v2",
-            "model": model,
+            "model": submission.model,
             "base64": "1" if request.base64 else "0",
             "request": request.model_dump_json(),
         }
@@ -173,7 +167,7 @@ class CeleryQueue:
         if outcome == "full":
             raise QueueFull(queue_full_error(self.settings.queue_capacity))
         if outcome == "credits":
-            raise InsufficientCredits(float(value or 0), price)
+            raise InsufficientCredits(float(value or 0), submission.price)
         try:
             self.app.send_task(
                 TASK_NAME,

@@ -23,16 +23,13 @@ from dataclasses import dataclass
 
 from segswap.engine import Engine, resolve_engine
 from segswap.params import SwapRequest
-from segswap.service.accounts.credits import Charge, SqliteCredits
-from segswap.service.accounts.keys import KeyRecord
+from segswap.service.accounts.credits import SqliteCredits
 from segswap.service.database import Database
 from segswap.service.jobs.base import (
-    NO_EXTRAS,
     STATES,
     UNSETTLED,
     Accepted,
     DeadlineExceeded,
-    Extras,
     IdempotencyConflict,
     JobStatus,
     JobView,
@@ -40,6 +37,7 @@ from segswap.service.jobs.base import (
     NoWorker,
     Outcome,
     QueueFull,
+    Submission,
     stored_warnings,
 )
 from segswap.service.jobs.media import ResultFiles, content_type, new_token
@@ -52,6 +50,7 @@ from segswap.service.jobs.messages import (
     exhausted_error,
     queue_full_error,
 )
+from segswap.service.jobs.pooled import PooledGauges
 from segswap.service.jobs.progress import JobWatch
 from segswap.service.jobs.runner import ThreadEngines, run_job
 from segswap.service.jobs.threads import WorkerPool
@@ -68,7 +67,7 @@ class _Pending:
     future: asyncio.Future[Outcome]
 
 
-class EmbeddedQueue:
+class EmbeddedQueue(PooledGauges):
     """SQLite jobs + result files + an in-process thread pool (see the module docstring).
 
     Args:
@@ -169,34 +168,13 @@ class EmbeddedQueue:
             self._sweeper.join(2)
         self._started = False
 
-    def ready(self) -> bool:
-        """True once started with at least one live worker."""
-        return self._started and self._pool.alive() > 0
-
     def depth(self) -> int:
         """Jobs waiting for a worker."""
         return len(self._items)
 
-    def busy_workers(self) -> int:
-        """Workers running a job now."""
-        return self._pool.busy()
-
-    def live_workers(self) -> int:
-        """Workers alive."""
-        return self._pool.alive()
-
     # ----- submit / wait -----
 
-    def submit(
-        self,
-        request: SwapRequest,
-        *,
-        key: KeyRecord,
-        model: str,
-        price: float,
-        sync: bool,
-        extras: Extras = NO_EXTRAS,
-    ) -> Accepted:
+    def submit(self, submission: Submission) -> Accepted:
         """Debit ``price`` from ``key`` and queue the job, atomically.
 
         v2 jobs store their request JSON so they can be re-run after a crash; a v1 job
@@ -205,10 +183,16 @@ class EmbeddedQueue:
         this key returns its job (same fingerprint) or raises IdempotencyConflict; the
         look-up and the insert are one transaction, so concurrent repeats make one job.
         """
+        request, key, sync, extras = (
+            submission.request,
+            submission.key,
+            submission.sync,
+            submission.extras,
+        )
         if self._pool.alive() == 0:
             raise NoWorker(NO_WORKER)
         job_id = str(uuid.uuid4())
-        charge = Charge.for_call(key, price)
+        charge = submission.charge
         stored = None if sync else request.model_dump_json()
         idem = extras.idempotency
         with self._cond:
@@ -234,7 +218,7 @@ class EmbeddedQueue:
                         job_id,
                         key.id,
                         "v1" if sync else "v2",
-                        model,
+                        submission.model,
                         stored,
                         charge.price,
                         int(request.base64),
