@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from inprocess import InProcessApi
 from service_support import Server, b64, mask_array, photo, png_bytes
 
 
@@ -30,6 +31,28 @@ def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 def server(make_server) -> Server:
     """The main server: default settings, a 3 MB body cap and a fast sweeper."""
     return make_server({"SEGSWAP_MAX_BODY_BYTES": "3000000", "SEGSWAP_SWEEP_INTERVAL": "0.5"})
+
+
+@pytest.fixture(scope="session")
+def make_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A factory of started in-process APIs (the in-memory queue unless ``backend`` says
+    ``"embedded"``); all are stopped at the end of the session."""
+    started: list[InProcessApi] = []
+
+    def make(env: dict[str, str] | None = None, backend: str = "memory") -> InProcessApi:
+        api = InProcessApi(tmp_path_factory.mktemp("app"), env, backend)
+        started.append(api)
+        return api
+
+    yield make
+    for api in started:
+        api.stop()
+
+
+@pytest.fixture(scope="session")
+def app(make_app) -> InProcessApi:
+    """The main API in process (in-memory queue): a 3 MB body cap, as ``server``."""
+    return make_app({"SEGSWAP_MAX_BODY_BYTES": "3000000"})
 
 
 @pytest.fixture

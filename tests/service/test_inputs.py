@@ -7,10 +7,10 @@ import io
 import threading
 from collections.abc import Iterator
 
-import httpx
 import pytest
+from inprocess import InProcessApi
 from PIL import Image
-from service_support import MODEL, Server, b64, wait_settled
+from service_support import MODEL, b64, wait_settled
 
 V1 = f"/v1/{MODEL}"
 V2 = f"/v2/{MODEL}"
@@ -20,9 +20,20 @@ def h(key: str) -> dict[str, str]:
     return {"x-api-key": key}
 
 
+@pytest.fixture
+def api(app: InProcessApi) -> InProcessApi:
+    """The API in process (no server subprocess)."""
+    return app
+
+
+@pytest.fixture
+def key(api: InProcessApi) -> str:
+    return api.create_key()
+
+
 @pytest.fixture(scope="module")
 def image_host(images) -> Iterator[str]:
-    """A loopback HTTP server serving the test images (and a redirect to one)."""
+    """A loopback HTTP api serving the test images (and a redirect to one)."""
     files = {
         "/main.png": images["main"],
         "/mask.png": images["mask"],
@@ -67,7 +78,7 @@ def url_payload(host: str) -> dict[str, str]:
 # ----- multipart -----
 
 
-def test_multipart_upload_with_typed_form_fields(server: Server, key, images):
+def test_multipart_upload_with_typed_form_fields(api: InProcessApi, key, images):
     files = {
         "main_image": ("main.png", images["main"], "image/png"),
         "mask_image": ("mask.png", images["mask"], "image/png"),
@@ -80,17 +91,17 @@ def test_multipart_upload_with_typed_form_fields(server: Server, key, images):
         "base64": "false",
         "image_format": "webp",
     }
-    r = httpx.post(server.url + V1, files=files, data=data, headers=h(key))
+    r = api.post(V1, files=files, data=data, headers=h(key))
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/webp"
     assert Image.open(io.BytesIO(r.content)).size == (128, 128)
-    job = httpx.post(server.url + V2, files=files, data={"base64": "true"}, headers=h(key))
+    job = api.post(V2, files=files, data={"base64": "true"}, headers=h(key))
     assert job.status_code == 200
-    done = wait_settled(httpx.Client(), job.json()["status_url"], h(key))
+    done = wait_settled(api, job.json()["status_url"], h(key))
     assert done.json()["status"] == "COMPLETED"
 
 
-def test_multipart_bad_field_is_400_naming_it(server: Server, key, images):
+def test_multipart_bad_field_is_400_naming_it(api: InProcessApi, key, images):
     files = {
         name: (name, images["main"], "image/png")
         for name in ("main_image", "mask_image", "object_image")
@@ -101,11 +112,9 @@ def test_multipart_bad_field_is_400_naming_it(server: Server, key, images):
         ({"base64": "maybe"}, "base64"),
         ({"bogus": "1"}, "bogus"),
     ):
-        r = httpx.post(server.url + V2, files=files, data=data, headers=h(key))
+        r = api.post(V2, files=files, data=data, headers=h(key))
         assert r.status_code == 400 and r.json()["error"].startswith(field), r.text
-    r = httpx.post(
-        server.url + V2, files={**files, "steps": ("s", b"30", "text/plain")}, headers=h(key)
-    )
+    r = api.post(V2, files={**files, "steps": ("s", b"30", "text/plain")}, headers=h(key))
     assert r.status_code == 400 and r.json()["error"].startswith("steps")
 
 
@@ -123,42 +132,42 @@ def test_multipart_bad_field_is_400_naming_it(server: Server, key, images):
         "http://2130706433:{port}/main.png",
     ],
 )
-def test_private_url_refused_by_default(server: Server, key, payload, image_host, target):
+def test_private_url_refused_by_default(api: InProcessApi, key, payload, image_host, target):
     port = image_host.rsplit(":", 1)[1]
     url = target.format(host=image_host, port=port)
-    r = httpx.post(server.url + V1, json={**payload, "main_image": url}, headers=h(key))
+    r = api.post(V1, json={**payload, "main_image": url}, headers=h(key))
     assert r.status_code == 400, r.text
     assert r.json()["error"].startswith("main_image")
-    job = httpx.post(server.url + V2, json={**payload, "main_image": url}, headers=h(key))
+    job = api.post(V2, json={**payload, "main_image": url}, headers=h(key))
     assert job.status_code == 200  # the fetch happens in the worker, not at submit
-    failed = wait_settled(httpx.Client(), job.json()["status_url"], h(key))
+    failed = wait_settled(api, job.json()["status_url"], h(key))
     assert failed.status_code == 422 and "main_image" in failed.json()["error"]
 
 
 @pytest.mark.parametrize(
     "url", ["file:///etc/passwd", "ftp://127.0.0.1/x.png", "gopher://127.0.0.1:70/"]
 )
-def test_other_schemes_refused(server: Server, key, payload, url):
-    r = httpx.post(server.url + V1, json={**payload, "object_image": url}, headers=h(key))
+def test_other_schemes_refused(api: InProcessApi, key, payload, url):
+    r = api.post(V1, json={**payload, "object_image": url}, headers=h(key))
     assert r.status_code == 400 and r.json()["error"].startswith("object_image")
 
 
-def test_private_url_allowed_with_setting(make_server, image_host):
-    srv = make_server({"SEGSWAP_ALLOW_PRIVATE_URLS": "1"})
+def test_private_url_allowed_with_setting(make_app, image_host):
+    srv = make_app({"SEGSWAP_ALLOW_PRIVATE_URLS": "1"})
     key = srv.create_key()
-    r = httpx.post(srv.url + V1, json=url_payload(image_host), headers=h(key))
+    r = srv.post(V1, json=url_payload(image_host), headers=h(key))
     assert r.status_code == 200, r.text
     redirected = {**url_payload(image_host), "main_image": f"{image_host}/redirect"}
-    assert httpx.post(srv.url + V1, json=redirected, headers=h(key)).status_code == 200
+    assert srv.post(V1, json=redirected, headers=h(key)).status_code == 200
     missing = {**url_payload(image_host), "mask_image": f"{image_host}/nothing.png"}
-    r = httpx.post(srv.url + V1, json=missing, headers=h(key))
+    r = srv.post(V1, json=missing, headers=h(key))
     assert r.status_code == 400 and r.json()["error"].startswith("mask_image")
 
 
-def test_server_file_paths_are_not_read(server: Server, key, payload, tmp_path, images):
-    path = tmp_path / "on-the-server.png"
+def test_server_file_paths_are_not_read(api: InProcessApi, key, payload, tmp_path, images):
+    path = tmp_path / "on-the-api.png"
     path.write_bytes(images["main"])
-    r = httpx.post(server.url + V1, json={**payload, "main_image": str(path)}, headers=h(key))
+    r = api.post(V1, json={**payload, "main_image": str(path)}, headers=h(key))
     assert r.status_code == 400 and r.json()["error"].startswith("main_image")
 
 
@@ -173,20 +182,20 @@ def bomb() -> bytes:
     return buffer.getvalue()
 
 
-def test_decompression_bomb_is_413_and_server_keeps_serving(server: Server, key, payload, bomb):
+def test_decompression_bomb_is_413_and_server_keeps_serving(api: InProcessApi, key, payload, bomb):
     assert len(bomb) < 3_000_000
     for field in ("main_image", "mask_image", "object_image"):
-        r = httpx.post(server.url + V1, json={**payload, field: b64(bomb)}, headers=h(key))
+        r = api.post(V1, json={**payload, field: b64(bomb)}, headers=h(key))
         assert r.status_code == 413, r.text
         assert r.json()["error"].startswith(field) and "pixels" in r.json()["error"]
-    job = httpx.post(server.url + V2, json={**payload, "main_image": b64(bomb)}, headers=h(key))
-    failed = wait_settled(httpx.Client(), job.json()["status_url"], h(key))
+    job = api.post(V2, json={**payload, "main_image": b64(bomb)}, headers=h(key))
+    failed = wait_settled(api, job.json()["status_url"], h(key))
     assert failed.status_code == 422 and "pixels" in failed.json()["error"]
-    assert httpx.get(server.url + "/health").status_code == 200
-    assert httpx.post(server.url + V1, json=payload, headers=h(key)).status_code == 200
+    assert api.get("/health").status_code == 200
+    assert api.post(V1, json=payload, headers=h(key)).status_code == 200
 
 
-def test_pixel_cap_is_a_setting(make_server, payload):
-    srv = make_server({"SEGSWAP_MAX_PIXELS": "10000"})  # 128×128 = 16384 pixels
-    r = httpx.post(srv.url + V1, json=payload, headers=h(srv.create_key()))
+def test_pixel_cap_is_a_setting(make_app, payload):
+    srv = make_app({"SEGSWAP_MAX_PIXELS": "10000"})  # 128×128 = 16384 pixels
+    r = srv.post(V1, json=payload, headers=h(srv.create_key()))
     assert r.status_code == 413 and "10,000" in r.json()["error"]

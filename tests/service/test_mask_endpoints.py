@@ -1,5 +1,5 @@
 """``POST /v2/masks`` (box/click select) and ``POST /v2/masks/check`` (the mask doctor)
-against a real ``segswap serve``: masks that hug real objects, keyed, rate-limited,
+through the whole API in process: masks that hug real objects, keyed, rate-limited,
 bad input named, URL inputs under the same SSRF rules, and the OpenAPI entry."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import io
 import sys
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
+from inprocess import InProcessApi
 from PIL import Image
-from service_support import Server, b64, png_bytes
+from service_support import b64, png_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 from selection_references import iou, load_references, reference_mask  # noqa: E402
@@ -24,6 +24,17 @@ REFERENCES = {reference.name: reference for reference in load_references()}
 
 def h(key: str) -> dict[str, str]:
     return {"x-api-key": key}
+
+
+@pytest.fixture
+def api(app: InProcessApi) -> InProcessApi:
+    """The API in process (no server subprocess)."""
+    return app
+
+
+@pytest.fixture
+def key(api: InProcessApi) -> str:
+    return api.create_key()
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +50,17 @@ def decode_mask(data: bytes) -> np.ndarray:
     return np.asarray(image)
 
 
-def test_box_select_returns_a_mask_hugging_the_object(server: Server, key, cup) -> None:
+def test_box_select_returns_a_mask_hugging_the_object(api: InProcessApi, key, cup) -> None:
     box, expected, scene = cup
-    r = httpx.post(server.url + MASKS, json={"main_image": scene, "box": box}, headers=h(key))
+    r = api.post(MASKS, json={"main_image": scene, "box": box}, headers=h(key))
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/png"
     mask = decode_mask(r.content)
     assert mask.shape == expected.shape and set(np.unique(mask)) <= {0, 255}
     assert iou(mask > 127, expected) >= 0.8
     # base64: the same mask in JSON, with its size and area
-    r = httpx.post(
-        server.url + MASKS,
+    r = api.post(
+        MASKS,
         json={"main_image": "data:image/png;base64," + scene, "box": box, "base64": True},
         headers=h(key),
     )
@@ -61,18 +72,18 @@ def test_box_select_returns_a_mask_hugging_the_object(server: Server, key, cup) 
     assert body["area"] == pytest.approx((mask > 127).mean(), abs=1e-5)
 
 
-def test_clicks_refine_and_alone_select(server: Server, key) -> None:
+def test_clicks_refine_and_alone_select(api: InProcessApi, key) -> None:
     reference = REFERENCES["mission-patch"]
     scene = b64(png_bytes(reference.image()))
-    r = httpx.post(
-        server.url + MASKS,
+    r = api.post(
+        MASKS,
         json={"main_image": scene, "points": [{"x": 170, "y": 386}]},
         headers=h(key),
     )
     assert r.status_code == 200, r.text
     assert iou(decode_mask(r.content) > 127, reference_mask(reference)) >= 0.8
-    r = httpx.post(
-        server.url + MASKS,
+    r = api.post(
+        MASKS,
         json={
             "main_image": scene,
             "box": list(reference.box),
@@ -100,83 +111,78 @@ def test_clicks_refine_and_alone_select(server: Server, key) -> None:
         ({"main_image": "SCENE", "box": [0, 0, 50, 50], "base64": 1}, "base64"),
     ],
 )
-def test_bad_input_is_a_400_naming_the_field(server: Server, key, cup, body, field) -> None:
+def test_bad_input_is_a_400_naming_the_field(api: InProcessApi, key, cup, body, field) -> None:
     body = {name: (cup[2] if value == "SCENE" else value) for name, value in body.items()}
-    r = httpx.post(server.url + MASKS, json=body, headers=h(key))
+    r = api.post(MASKS, json=body, headers=h(key))
     assert r.status_code == 400, r.text
     assert r.json()["error"].startswith(field), r.json()
 
 
-def test_not_json_and_not_an_object(server: Server, key) -> None:
-    r = httpx.post(server.url + MASKS, content=b"{nope", headers=h(key))
+def test_not_json_and_not_an_object(api: InProcessApi, key) -> None:
+    r = api.post(MASKS, content=b"{nope", headers=h(key))
     assert r.status_code == 400 and r.json()["error"].startswith("body")
-    r = httpx.post(server.url + CHECK, json=[1, 2], headers=h(key))
+    r = api.post(CHECK, json=[1, 2], headers=h(key))
     assert r.status_code == 400 and r.json()["error"].startswith("body")
 
 
-def test_keyed(server: Server, cup) -> None:
+def test_keyed(api: InProcessApi, cup) -> None:
     for path in (MASKS, CHECK):
-        r = httpx.post(server.url + path, json={"main_image": cup[2], "box": cup[0]})
+        r = api.post(path, json={"main_image": cup[2], "box": cup[0]})
         assert r.status_code == 401 and "API key" in r.json()["error"]
-        r = httpx.post(server.url + path, json={}, headers=h("sk-wrong"))
+        r = api.post(path, json={}, headers=h("sk-wrong"))
         assert r.status_code == 401
 
 
-def test_private_urls_are_refused(server: Server, key) -> None:
+def test_private_urls_are_refused(api: InProcessApi, key) -> None:
     for url in ("http://127.0.0.1:1/x.png", "http://[::1]/x.png", "file:///etc/passwd"):
-        r = httpx.post(
-            server.url + MASKS, json={"main_image": url, "box": [0, 0, 9, 9]}, headers=h(key)
-        )
+        r = api.post(MASKS, json={"main_image": url, "box": [0, 0, 9, 9]}, headers=h(key))
         assert r.status_code == 400 and r.json()["error"].startswith("main_image"), r.text
-        r = httpx.post(server.url + CHECK, json={"mask_image": url}, headers=h(key))
+        r = api.post(CHECK, json={"mask_image": url}, headers=h(key))
         assert r.status_code == 400 and r.json()["error"].startswith("mask_image"), r.text
 
 
-def test_too_many_pixels_is_a_413(make_server) -> None:
-    server = make_server({"SEGSWAP_MAX_PIXELS": "10000"})
-    key = server.create_key()
+def test_too_many_pixels_is_a_413(make_app) -> None:
+    api = make_app({"SEGSWAP_MAX_PIXELS": "10000"})
+    key = api.create_key()
     scene = b64(png_bytes(np.zeros((200, 200, 3), np.uint8)))
-    r = httpx.post(
-        server.url + MASKS, json={"main_image": scene, "box": [0, 0, 9, 9]}, headers=h(key)
-    )
+    r = api.post(MASKS, json={"main_image": scene, "box": [0, 0, 9, 9]}, headers=h(key))
     assert r.status_code == 413 and r.json()["error"].startswith("main_image"), r.text
 
 
-def test_rate_limited_like_the_rest(make_server, cup) -> None:
-    server = make_server({"SEGSWAP_RATE_LIMIT": "1", "SEGSWAP_RATE_BURST": "2"})
-    key = server.create_key()
+def test_rate_limited_like_the_rest(make_app, cup) -> None:
+    # A bucket that refills in 20 s: the four calls fit in it however slow each is.
+    api = make_app({"SEGSWAP_RATE_LIMIT": "0.05", "SEGSWAP_RATE_BURST": "2"})
+    key = api.create_key()
     body = {"main_image": cup[2], "box": [100, 100, 140, 140]}
-    codes = [
-        httpx.post(server.url + MASKS, json=body, headers=h(key)).status_code for _ in range(4)
-    ]
+    codes = [api.post(MASKS, json=body, headers=h(key)).status_code for _ in range(4)]
     assert codes[:2] == [200, 200] and 429 in codes, codes
-    r = httpx.post(server.url + CHECK, json={"mask_image": cup[2]}, headers=h(key))
+    r = api.post(CHECK, json={"mask_image": cup[2]}, headers=h(key))
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
-    assert server.credits(key) == 1000  # free: no credits are taken
+    assert api.credits(key) == 1000  # free: no credits are taken
 
 
-def test_check_warns_about_an_inverted_mask_and_not_a_clean_one(server: Server, key, cup) -> None:
+def test_check_warns_about_an_inverted_mask_and_not_a_clean_one(
+    api: InProcessApi, key, cup
+) -> None:
     _, expected, scene = cup
     clean = b64(png_bytes(np.where(expected, 255, 0).astype(np.uint8)))
     inverted = b64(png_bytes(np.where(expected, 0, 255).astype(np.uint8)))
-    r = httpx.post(
-        server.url + CHECK, json={"main_image": scene, "mask_image": clean}, headers=h(key)
-    )
+    r = api.post(CHECK, json={"main_image": scene, "mask_image": clean}, headers=h(key))
     assert r.status_code == 200 and r.json() == {"warnings": []}
-    r = httpx.post(server.url + CHECK, json={"mask_image": inverted, "growmask": 0}, headers=h(key))
+    r = api.post(CHECK, json={"mask_image": inverted, "growmask": 0}, headers=h(key))
     warnings = r.json()["warnings"]
     assert [w["code"] for w in warnings] == ["inverted"] and "border" in warnings[0]["message"]
-    r = httpx.post(server.url + CHECK, json={"mask_image": clean, "growmask": 21}, headers=h(key))
+    r = api.post(CHECK, json={"mask_image": clean, "growmask": 21}, headers=h(key))
     assert r.status_code == 400 and r.json()["error"].startswith("growmask")
 
 
-def test_health_names_the_engine(server: Server) -> None:
-    body = httpx.get(server.url + "/health").json()
+def test_health_names_the_engine(api: InProcessApi) -> None:
+    body = api.get("/health").json()
     assert body["engine"] == "composite" and body["prompt_used"] is False
 
 
-def test_in_the_openapi(server: Server) -> None:
-    spec = httpx.get(server.url + "/openapi.json").json()
+def test_in_the_openapi(api: InProcessApi) -> None:
+    spec = api.get("/openapi.json").json()
     select = spec["paths"]["/v2/masks"]["post"]
     schema = select["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["properties"]) == {"main_image", "box", "points", "base64"}
@@ -198,7 +204,7 @@ def edit_body(scene: str, mask: np.ndarray, **extra: object) -> dict[str, object
     }
 
 
-def test_an_edit_reports_the_mask_doctors_warnings(server: Server, key, cup) -> None:
+def test_an_edit_reports_the_mask_doctors_warnings(api: InProcessApi, key, cup) -> None:
     _, cup_mask, scene = cup
     # A small off-centre removal keeps the jobs quick: the clean mask is the name tag's
     # outline on the astronaut photo, the inverted one everything but the cup.
@@ -207,32 +213,32 @@ def test_an_edit_reports_the_mask_doctors_warnings(server: Server, key, cup) -> 
     clean = edit_body(tag_scene, reference_mask(tag))
     inverted = edit_body(scene, ~cup_mask, mode="object", object_image=cup[2])
 
-    r = httpx.post(server.url + "/v1/seg-swap", json=clean, headers=h(key))
+    r = api.post("/v1/seg-swap", json=clean, headers=h(key))
     assert r.status_code == 200, r.text
     assert "X-Mask-Warnings" not in r.headers
-    r = httpx.post(server.url + "/v1/seg-swap", json=inverted, headers=h(key))
+    r = api.post("/v1/seg-swap", json=inverted, headers=h(key))
     assert r.status_code == 200, r.text
     assert r.headers["X-Mask-Warnings"] == "inverted"
 
     for body, expected in ((clean, []), (inverted, ["inverted"])):
-        job = httpx.post(server.url + "/v2/seg-swap", json=body, headers=h(key)).json()
-        status = wait_completed(job["status_url"], key)
+        job = api.post("/v2/seg-swap", json=body, headers=h(key)).json()
+        status = wait_completed(api, job["status_url"], key)
         # Absent when there is none: the body is then exactly the hosted API's.
         assert [w["code"] for w in status.get("warnings", [])] == expected
         assert ("warnings" in status) == bool(expected)
-        result = httpx.get(job["response_url"], headers=h(key)).json()
+        result = api.get(job["response_url"], headers=h(key)).json()
         assert result.get("warnings") == status.get("warnings")
         timings = {k: v for k, v in result["metrics"].items() if k.endswith("_time")}
         assert all(isinstance(v, float) for v in timings.values()), result["metrics"]
     assert "border" in status["warnings"][0]["message"]
 
 
-def wait_completed(url: str, key: str) -> dict:
+def wait_completed(api: InProcessApi, url: str, key: str) -> dict:
     import time
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        body = httpx.get(url, headers=h(key)).json()
+        body = api.get(url, headers=h(key)).json()
         assert body["status"] != "FAILED", body
         if body["status"] == "COMPLETED":
             return body

@@ -233,9 +233,9 @@ class MemoryQueue(PooledGauges):
                 if not job.sync:
                     name = f"{new_token()}.{outcome.image_format or 'png'}"
                     self._media[name] = (outcome.data, content_type(name))
+                shown = {k: v for k, v in metrics.items() if k != WARNINGS_KEY}
                 warnings = tuple(outcome.warnings)
-                metrics.pop(WARNINGS_KEY, None)
-                self._settle(job, "COMPLETED", metrics, media_file=name, warnings=warnings)
+                self._settle(job, "COMPLETED", shown, media_file=name, warnings=warnings)
         self._resolve(
             job,
             base.Outcome(
