@@ -11,8 +11,22 @@ from segswap.engine import get_engine
 from segswap.params import SwapParams
 
 
+def hold_while_gated(limit: float = 120.0) -> None:
+    """Wait, at the engine's check points (so a cancel stops it), for as long as the file
+    named by ``SEGSWAP_TEST_GATE`` (read now) exists, at most ``limit`` seconds: a test
+    holds workers by creating the file and lets them go by deleting it."""
+    from segswap.engine.progress import checkpoint
+
+    gate = os.environ.get("SEGSWAP_TEST_GATE", "")
+    until = time.monotonic() + limit
+    while gate and os.path.exists(gate) and time.monotonic() < until:
+        checkpoint(0.0)
+        time.sleep(0.01)
+
+
 class SlowEngine:
-    """The real engine after a pause of ``SEGSWAP_TEST_DELAY`` seconds (default 0.5)."""
+    """The real engine after a pause of ``SEGSWAP_TEST_DELAY`` seconds (default 0.5),
+    and while the gate is closed (:func:`hold_while_gated`)."""
 
     name = "slow"
 
@@ -24,6 +38,7 @@ class SlowEngine:
         self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
     ) -> np.ndarray:
         time.sleep(self.delay)
+        hold_while_gated()
         return self.inner(scene, mask, obj, params)
 
 
@@ -57,12 +72,9 @@ class ScaleoutEngine(SlowEngine):
 class ContractEngine:
     """The real engine, with behaviours chosen by the request's seed, so that one server
     covers every case of the contract suite: seed :data:`FAULTY_SEED` raises a
-    non-segswap exception (an engine bug); seed :data:`HELD_SEED` waits, at the engine's
-    check points (so a cancel stops it), for as long as the file named by
-    ``SEGSWAP_TEST_GATE`` (read at each call) exists (at most 120 s); any other seed runs
-    at once. A test
-    holds a worker by creating the gate file and lets it go by deleting it: no
-    assumption about how long anything takes."""
+    non-segswap exception (an engine bug); seed :data:`HELD_SEED` waits while the gate
+    is closed (:func:`hold_while_gated`); any other seed runs at once. No case then
+    assumes how long anything takes."""
 
     name = "contract"
 
@@ -75,13 +87,7 @@ class ContractEngine:
         if params.seed == FAULTY_SEED:
             raise RuntimeError("engine bug: secret internal detail")
         if params.seed == HELD_SEED:
-            from segswap.engine.progress import checkpoint
-
-            gate = os.environ.get("SEGSWAP_TEST_GATE", "")
-            until = time.monotonic() + 120
-            while gate and os.path.exists(gate) and time.monotonic() < until:
-                checkpoint(0.0)
-                time.sleep(0.01)
+            hold_while_gated()
         return self.inner(scene, mask, obj, params)
 
 

@@ -74,7 +74,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "SEGSWAP_BROKER_URL": store.url,
         "SEGSWAP_ENGINE": "segswap_test_engines:ScaleoutEngine",  # seed 4242 kills
         "SEGSWAP_TEST_DELAY": str(DELAY),
-        "SEGSWAP_DRAIN_TIMEOUT": "20",
+        "SEGSWAP_DRAIN_TIMEOUT": "60",
+        "SEGSWAP_TEST_GATE": str(root / "gate"),  # while it exists, jobs wait
     }
     workers = {name: Worker(name, root / name, env) for name in ("w1", "w2")}
     servers: list[Server] = []
@@ -309,39 +310,38 @@ def test_sigterm_on_a_worker_finishes_its_job_then_exits(cluster: Cluster, paylo
 def test_sigterm_on_an_api_node_refuses_new_work_and_drains(cluster: Cluster, payload):
     node = Server(cluster.root / "node-c", cluster.env).start()
     key = cluster.new_key(credits=100)
-    client = httpx.Client(timeout=30)
-    queued = [
-        client.post(node.url + V2, json=payload, headers=h(key)).json() for _ in range(6)
-    ]  # ~1.2 s of work ahead of the v1 call
-    outcome: dict[str, httpx.Response] = {}
-    sync = threading.Thread(
-        target=lambda: outcome.update(
-            v1=httpx.post(node.url + V1, json=payload, headers=h(key), timeout=30)
+    client = httpx.Client(timeout=60)
+    gate = cluster.root / "gate"
+    gate.touch()  # the workers hold every job until the node has been seen draining
+    try:
+        queued = [client.post(node.url + V2, json=payload, headers=h(key)).json() for _ in range(6)]
+        outcome: dict[str, httpx.Response] = {}
+        sync = threading.Thread(
+            target=lambda: outcome.update(
+                v1=httpx.post(node.url + V1, json=payload, headers=h(key), timeout=120)
+            )
         )
-    )
-    sync.start()
-    wait_for(
-        lambda: (
-            cluster.client().zcard("segswap:jobs:QUEUED")
-            + cluster.client().zcard("segswap:jobs:PROCESSING")
-            >= 7
-        ),
-        10,
-        "the v1 job to be queued",
-    )
-    assert node.proc is not None
-    node.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.15)
-    refused = client.post(node.url + V2, json=payload, headers=h(key))
-    assert refused.status_code == 503 and "shutting down" in refused.json()["error"]
-    assert client.get(node.url + "/health").status_code == 503
-    poll = client.get(queued[0]["status_url"], headers=h(key))  # polls are still served
-    assert poll.status_code == 200 and poll.json()["status"] in (
-        "QUEUED",
-        "PROCESSING",
-        "COMPLETED",
-    )
-    sync.join(30)
+        sync.start()
+        wait_for(
+            lambda: (
+                cluster.client().zcard("segswap:jobs:QUEUED")
+                + cluster.client().zcard("segswap:jobs:PROCESSING")
+                >= 7
+            ),
+            60,
+            "the v1 job to be queued",
+        )
+        assert node.proc is not None
+        node.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: client.get(node.url + "/health").status_code == 503, 60, "draining")
+        refused = client.post(node.url + V2, json=payload, headers=h(key))
+        assert refused.status_code == 503 and "shutting down" in refused.json()["error"]
+        poll = client.get(queued[0]["status_url"], headers=h(key))  # polls are still served
+        assert poll.status_code == 200 and poll.json()["status"] in ("QUEUED", "PROCESSING")
+        assert "v1" not in outcome  # still in flight
+    finally:
+        gate.unlink(missing_ok=True)
+    sync.join(120)
     assert outcome["v1"].status_code == 200  # the call in flight was served
     assert node.proc.wait(15) == 0  # then the node left cleanly
     assert "Traceback" not in node.log()
