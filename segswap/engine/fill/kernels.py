@@ -156,6 +156,21 @@ def search(
 
 
 @njit(cache=True, nogil=True)
+def window_in_image(
+    ty: int, tx: int, sy: int, sx: int, radius: int, height: int, width: int
+) -> tuple[int, int, int, int, int, int]:
+    """The part inside an image of ``height`` × ``width`` of the window of ``radius``
+    around the target (ty, tx): rows [top, bottom), columns [left, right), and the
+    shift (shift_y, shift_x) from a target pixel to the pixel of the source window
+    centred at (sy, sx) that a patch copies there."""
+    top = max(ty - radius, 0)
+    bottom = min(ty + radius + 1, height)
+    left = max(tx - radius, 0)
+    right = min(tx + radius + 1, width)
+    return top, bottom, left, right, sy - ty, sx - tx
+
+
+@njit(cache=True, nogil=True)
 def vote(
     image: np.ndarray,
     target_ys: np.ndarray,
@@ -176,20 +191,13 @@ def vote(
     channels = image.shape[2]
     for i in range(target_ys.size):
         w = patch_weights[i]
-        ty = target_ys[i]
-        tx = target_xs[i]
-        sy = nnf_ys[i]
-        sx = nnf_xs[i]
-        for dy in range(-radius, radius + 1):
-            y = ty + dy
-            if y < 0 or y >= height:
-                continue
-            for dx in range(-radius, radius + 1):
-                x = tx + dx
-                if x < 0 or x >= width:
-                    continue
+        top, bottom, left, right, shift_y, shift_x = window_in_image(
+            target_ys[i], target_xs[i], nnf_ys[i], nnf_xs[i], radius, height, width
+        )
+        for y in range(top, bottom):
+            for x in range(left, right):
                 for c in range(channels):
-                    totals[y, x, c] += w * image[sy + dy, sx + dx, c]
+                    totals[y, x, c] += w * image[y + shift_y, x + shift_x, c]
                 counts[y, x] += w
 
 
@@ -322,23 +330,16 @@ def vote_nearest(
     height, width = nearest.shape
     channels = image.shape[2]
     for i in range(target_ys.size):
-        ty = target_ys[i]
-        tx = target_xs[i]
-        sy = nnf_ys[i]
-        sx = nnf_xs[i]
-        for dy in range(-radius, radius + 1):
-            y = ty + dy
-            if y < 0 or y >= height:
-                continue
-            for dx in range(-radius, radius + 1):
-                x = tx + dx
-                if x < 0 or x >= width:
-                    continue
+        top, bottom, left, right, shift_y, shift_x = window_in_image(
+            target_ys[i], target_xs[i], nnf_ys[i], nnf_xs[i], radius, height, width
+        )
+        for y in range(top, bottom):
+            for x in range(left, right):
                 squared = 0.0
                 for c in range(channels):
-                    d = image[sy + dy, sx + dx, c] - means[y, x, c]
+                    d = image[y + shift_y, x + shift_x, c] - means[y, x, c]
                     squared += d * d
                 if squared < nearest[y, x]:
                     nearest[y, x] = squared
                     for c in range(channels):
-                        chosen[y, x, c] = image[sy + dy, sx + dx, c]
+                        chosen[y, x, c] = image[y + shift_y, x + shift_x, c]
