@@ -155,10 +155,12 @@ def stands_on_surface(
     """Whether the placed object stands on something (so it casts a contact shadow).
 
     Its base must sit on the grown mask's bottom edge (within STANDING_GAP_SHARE of its
-    height), and what lies just below the mask there must be a surface: textured
-    (SURFACE_TEXTURE) or unlike the scene just above the mask (SURFACE_DELTA_E). Clear
-    sky or a plain wall around the whole mask means the object is in mid-air. When the
-    mask reaches the crop's bottom there is nothing below to judge, and it stands.
+    height), and what lies just below the mask there must be a surface: unlike the scene
+    just above the mask (SURFACE_DELTA_E), or alike in colour but textured
+    (SURFACE_TEXTURE) where above is smoother (SAME_TEXTURE_RATIO: a wooden floor under
+    a wall). The same material all round the mask, clear sky or a sleeve's fabric, means
+    the object floats or lies flat on it (a patch): no shadow. When the mask reaches the
+    crop's bottom (or top) there is nothing to judge by, and it stands.
     """
     feet = footprint(alpha) > 0.5
     if not feet.any():
@@ -178,17 +180,39 @@ def stands_on_surface(
         return True
     left, right = int(columns.min()), int(columns.max()) + 1
     below = original[below_top : below_top + strip, left:right]
-    gray = cv2.cvtColor(below, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    texture = float(np.abs(np.diff(gray, axis=1)).mean()) if gray.shape[1] > 1 else 0.0
-    if texture >= SURFACE_TEXTURE:
-        return True
     top = int(np.flatnonzero(grown.any(axis=1))[0]) - FEATHER_PX - 2
     above = original[max(0, top - strip) : max(0, top), left:right]
     if above.size == 0:
         return True
     below_lab = to_lab(below).reshape(-1, 3).mean(axis=0)
     above_lab = to_lab(above).reshape(-1, 3).mean(axis=0)
-    return float(np.linalg.norm(below_lab - above_lab)) >= SURFACE_DELTA_E
+    if float(np.linalg.norm(below_lab - above_lab)) >= SURFACE_DELTA_E:
+        return True
+    # Alike in colour above and below. A textured floor under a plain wall is a surface;
+    # the same material all round (a patch on a sleeve, clear sky) is not: the object is
+    # laid on it flat, or floats. "All round" is above and beside the mask.
+    box = bounding_box(grown)
+    gap = FEATHER_PX + 2
+    rows = slice(box.top, box.bottom)
+    around = [
+        above,
+        original[rows, max(0, box.left - gap - strip) : max(0, box.left - gap)],
+        original[rows, box.right + gap : box.right + gap + strip],
+    ]
+    texture_around = float(np.mean([surface_texture(s) for s in around if s.shape[1] > 1]))
+    texture = surface_texture(below)
+    return texture >= SURFACE_TEXTURE and texture > SAME_TEXTURE_RATIO * texture_around
+
+
+SAME_TEXTURE_RATIO = 1.5
+"""Below the mask, a texture at most this many times as strong as above and beside it is
+the same material as there (see :func:`stands_on_surface`)."""
+
+
+def surface_texture(rgb: np.ndarray) -> float:
+    """Mean horizontal gray-level gradient (0–255 per pixel) of an h×w×3 uint8 strip."""
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return float(np.abs(np.diff(gray, axis=1)).mean()) if gray.shape[1] > 1 else 0.0
 
 
 def fade_inside(mask: np.ndarray, where: np.ndarray, width: float) -> np.ndarray:

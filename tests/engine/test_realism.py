@@ -154,6 +154,19 @@ def test_contact_shadow_only_on_a_surface() -> None:
     assert contact_darkening(rocket, sky) == 0.0
 
 
+def test_no_contact_shadow_on_a_patch_replacement() -> None:
+    """The logo laid over the mission patch on the astronaut's sleeve lies flat on the
+    fabric (the same material above, beside and below the mask): no shadow under it,
+    which showed as a dark smudge on the suit."""
+    astronaut = data.astronaut()
+    patch = np.zeros(astronaut.shape[:2], np.uint8)
+    cv2.circle(patch, (170, 385), 40, 255, -1)  # the round mission patch
+    region = edit_region(patch > 0, 5, CONTEXT["object"])
+    logo = as_rgba(np.ascontiguousarray(data.logo()[:, :, :3]))
+    layer = layout_object(astronaut[region.crop.slices], region, logo, 1.0)
+    assert float(layer.shadow.max()) == 0.0
+
+
 def test_contact_shadow_is_soft() -> None:
     scene, mask, _, _, _ = cup_case()
     region = edit_region(mask, 5, CONTEXT["object"])
