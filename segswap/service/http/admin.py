@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from segswap.service.accounts.amounts import MAX_CREDITS, to_micro
 from segswap.service.http.bodies import parse_json_body
 from segswap.service.http.dependencies import Admin, ServiceDep
+from segswap.service.http.openapi import KEYED, answers
 from segswap.service.http.responses import ApiError, json_response
 
 router = APIRouter()
@@ -102,7 +103,10 @@ def _new_key_body(raw: bytes) -> NewKeyBody:
 @router.get(
     "/admin/keys",
     summary="List keys (admin keys only)",
-    responses={200: {"description": "every key", "content": _json(KeyList)}},
+    openapi_extra=KEYED,
+    responses=answers(
+        {200: {"description": "every key", "content": _json(KeyList)}}, 401, 403, 500, 503
+    ),
 )
 async def list_keys(service: ServiceDep, _admin: Admin) -> Response:
     """Every key's public record (never a secret)."""
@@ -113,8 +117,17 @@ async def list_keys(service: ServiceDep, _admin: Admin) -> Response:
     "/admin/keys",
     summary="Create a key (admin keys only); returns it once",
     status_code=201,
-    openapi_extra={"requestBody": {"required": False, "content": _json(NewKeyBody)}},
-    responses={201: {"description": "the key, with its secret", "content": _json(NewKeyView)}},
+    openapi_extra={"requestBody": {"required": False, "content": _json(NewKeyBody)}, **KEYED},
+    responses=answers(
+        {201: {"description": "the key, with its secret", "content": _json(NewKeyView)}},
+        400,
+        401,
+        403,
+        408,
+        413,
+        500,
+        503,
+    ),
 )
 async def create_key(
     request: Request,

@@ -14,8 +14,10 @@ import segswap
 from segswap.service.errors import STORE_DOWN, StoreUnavailable
 from segswap.service.http.bodygate import LargeBodyGate
 from segswap.service.http.bodylimit import BodyLimitMiddleware
+from segswap.service.http.docs import mount_docs
 from segswap.service.http.fastpath import StatusFastPath
 from segswap.service.http.metrics import MetricsMiddleware
+from segswap.service.http.openapi import install as install_openapi
 from segswap.service.http.receive import ReceiveGuardMiddleware
 from segswap.service.http.responses import ApiError, credit_headers, json_response
 from segswap.service.http.routes import ROUTERS
@@ -28,8 +30,11 @@ DESCRIPTION = """Self-hosted SegSwap: object swap, pattern transfer and object r
 
 Authenticate with the `x-api-key` header (or `Authorization: Bearer <key>`).
 `POST /v1/seg-swap` answers with the image; `POST /v2/seg-swap` queues the request and
-answers with its `status_url` and `response_url`. Errors are `{"error": "..."}`.
-See docs/http-api.md for every status code."""
+answers with its `status_url` and `response_url`. Errors are `{"error": "..."}`; each
+operation lists the statuses it can answer with. Two more, on any request: 408 when the
+request headers do not arrive in time, and 405 (with `Allow`) for a method a path does
+not take. A client that disconnects mid-upload is logged and counted in `/metrics` as
+499 (no one receives that answer). See docs/http-api.md."""
 
 
 def _with_credits(request: Request, headers: dict[str, str]) -> dict[str, str]:
@@ -66,11 +71,15 @@ def create_app(service: Service) -> FastAPI:
         title="segswap",
         version=segswap.__version__,
         description=DESCRIPTION,
+        docs_url=None,  # served by mount_docs from packaged files, not a CDN
+        redoc_url=None,
     )
     app.state.service = service
     for router in ROUTERS:
         app.include_router(router)
     mount(app)  # the page at / (segswap/web)
+    mount_docs(app)
+    install_openapi(app)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:

@@ -31,7 +31,9 @@ from segswap.errors import ImageTooLarge, InvalidParameter
 from segswap.io.load import load_image
 from segswap.service.http.bodies import parse_json_body
 from segswap.service.http.dependencies import Accepting, Caller
+from segswap.service.http.openapi import KEYED, answers, json_answer
 from segswap.service.http.responses import ApiError, json_response
+from segswap.service.http.schemas import MaskReport, SelectedMask
 from segswap.service.http.submission import take_rate_token
 from segswap.settings import Settings
 
@@ -166,6 +168,7 @@ def run_check(body: dict[str, Any], settings: Settings) -> list[dict[str, str]]:
 
 
 router = APIRouter()
+_ERRORS = (400, 401, 408, 413, 429, 500, 503)
 
 # At most one selection or check per CPU at a time (each is CPU-bound for ~10-100 ms).
 _WORKERS = asyncio.Semaphore(max(1, os.cpu_count() or 1))
@@ -178,9 +181,22 @@ _WORKERS = asyncio.Semaphore(max(1, os.cpu_count() or 1))
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": SELECT_SCHEMA}},
-        }
+        },
+        **KEYED,
     },
-    responses={200: {"content": {"image/png": {}}}},
+    responses=answers(
+        {
+            200: {
+                "description": "the mask PNG (8-bit grey, 255 = selected, the scene's size),"
+                " or with `base64: true` its base64",
+                "content": {
+                    "image/png": {"schema": {"type": "string", "format": "binary"}},
+                    "application/json": {"schema": SelectedMask.model_json_schema()},
+                },
+            }
+        },
+        *_ERRORS,
+    ),
 )
 async def select(request: Request, service: Accepting, key: Caller) -> Response:
     """The mask of the object in ``box`` / under ``points`` of ``main_image``."""
@@ -211,8 +227,12 @@ async def select(request: Request, service: Accepting, key: Caller) -> Response:
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": CHECK_SCHEMA}},
-        }
+        },
+        **KEYED,
     },
+    responses=answers(
+        {200: json_answer(MaskReport, "the warnings (none: a clean mask)")}, *_ERRORS
+    ),
 )
 async def check(request: Request, service: Accepting, key: Caller) -> Response:
     """``{"warnings": [{"code", "message"}, ...]}`` about ``mask_image``."""

@@ -6,12 +6,24 @@ from fastapi import APIRouter, Response
 
 from segswap.service.errors import StoreUnavailable
 from segswap.service.http.dependencies import ServiceDep
+from segswap.service.http.openapi import answers, json_answer
 from segswap.service.http.responses import json_response
+from segswap.service.http.schemas import Health
 
 router = APIRouter()
 
 
-@router.get("/health", summary="200 once the server can take work, else 503")
+@router.get(
+    "/health",
+    summary="200 once the server can take work, else 503",
+    responses=answers(
+        {
+            200: json_answer(Health, "ready: it takes work"),
+            503: json_answer(Health, "not ready, draining, or its store is unreachable"),
+        },
+        500,
+    ),
+)
 async def health(service: ServiceDep) -> Response:
     """``{"status": "ok" | "draining" | "unavailable", "workers", "queue_depth", "engine",
     "prompt_used"}``: which engine runs the edits, and whether it reads the prompt (the
@@ -32,7 +44,22 @@ async def health(service: ServiceDep) -> Response:
     return json_response(body, 200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses=answers(
+        {
+            200: {
+                "description": "the text exposition format 0.0.4",
+                "content": {
+                    "text/plain; version=0.0.4; charset=utf-8": {"schema": {"type": "string"}}
+                },
+            }
+        },
+        500,
+    ),
+)
 async def metrics(service: ServiceDep) -> Response:
     """The text exposition of :class:`segswap.service.http.metrics.Metrics`."""
     return Response(service.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -12,10 +12,10 @@ deadline.
 =====================================  ======  ==========================
 path                                   method  handler
 =====================================  ======  ==========================
-``/v1/{model}``                        POST    :func:`v1.run_sync`
+``/v1/seg-swap``                       POST    :func:`v1.run_sync`
 ``/v2/masks``                          POST    :func:`masks.select`
 ``/v2/masks/check``                    POST    :func:`masks.check`
-``/v2/{model}``                        POST    :func:`v2.submit_async`
+``/v2/seg-swap``                       POST    :func:`v2.submit_async`
 ``/v2/requests/{request_id}/status``   GET     :func:`v2.status` (+ fastpath)
 ``/v2/requests/{request_id}``          GET     :func:`v2.result`
 ``/v2/requests/{request_id}/cancel``   POST    :func:`v2.cancel`
@@ -24,21 +24,26 @@ path                                   method  handler
 ``/admin/keys``                        POST    :func:`admin.create_key`
 ``/health``                            GET     :func:`ops.health`
 ``/metrics``                           GET     :func:`ops.metrics`
+``/v1/{model}``, ``/v2/{model}``       POST    :func:`unknown_models.unknown_model`
 =====================================  ======  ==========================
+
+The last row (any other slug: 404) is left out of the OpenAPI document; so are the
+pages ``/``, ``/docs`` and ``/redoc`` (:mod:`segswap.web`, :mod:`.docs`).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from segswap.service.http import admin, masks, media, ops, v1, v2
+from segswap.service.http import admin, masks, media, ops, unknown_models, v1, v2
 
 ROUTERS: tuple[APIRouter, ...] = (
     v1.router,
-    masks.router,  # before v2's /v2/{model}, which would take "masks" for a model
+    masks.router,
     v2.router,
     media.router,
     admin.router,
     ops.router,
+    unknown_models.router,  # last: /v2/{model} would take "masks" for a model
 )
 """Every router of the API, in the order they are mounted."""

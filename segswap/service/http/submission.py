@@ -10,7 +10,7 @@ from fastapi import Request
 from segswap.params import SwapRequest
 from segswap.service.accounts.credits import InsufficientCredits
 from segswap.service.accounts.keys import KeyRecord, UnknownKey
-from segswap.service.http.bodies import read_request
+from segswap.service.http.bodies import WEBHOOK_FIELD, read_request
 from segswap.service.http.extensions import IDEMPOTENCY_HEADER, check_webhook_url
 from segswap.service.http.responses import ApiError, credit_headers
 from segswap.service.jobs.base import (
@@ -26,21 +26,43 @@ from segswap.service.server import Service
 
 MODEL = "seg-swap"
 
+
+def _request_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": schema},
+                "multipart/form-data": {"schema": schema},
+            },
+        }
+    }
+
+
 _SCHEMA = SwapRequest.model_json_schema()
-REQUEST_BODY_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": _SCHEMA},
-            "multipart/form-data": {"schema": _SCHEMA},
+REQUEST_BODY_DOC = _request_body(_SCHEMA)
+"""The OpenAPI request body of ``POST /v1/seg-swap`` (the handler reads it itself)."""
+V2_REQUEST_BODY_DOC = _request_body(
+    {
+        **_SCHEMA,
+        "properties": {
+            **_SCHEMA["properties"],
+            WEBHOOK_FIELD: {
+                "type": "string",
+                "minLength": 1,
+                "description": "extension: an http(s) URL the settled result is POSTed to"
+                " (signed per Standard Webhooks; same URL rules as the image inputs)",
+            },
         },
     }
-}
-"""The OpenAPI request body of both submit routes (the handlers read it themselves)."""
+)
+"""The OpenAPI request body of ``POST /v2/seg-swap``: v1's plus ``webhook_url``."""
 
-IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}
+IMAGE_CONTENT: dict[str, Any] = {
+    media: {"schema": {"type": "string", "format": "binary"}}
+    for media in ("image/png", "image/jpeg", "image/webp")
 }
+"""The OpenAPI content of an answer that is an encoded image."""
 
 
 async def accept(

@@ -1,4 +1,4 @@
-"""``POST /v1/{model}``: run an edit and answer with the image (or its base64)."""
+"""``POST /v1/seg-swap``: run an edit and answer with the image (or its base64)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import base64
 from fastapi import APIRouter, Request, Response
 
 from segswap.service.http.dependencies import Accepting, Caller
+from segswap.service.http.openapi import KEYED, answers
 from segswap.service.http.responses import ApiError, credit_headers, json_response
+from segswap.service.http.schemas import EncodedImage
 from segswap.service.http.submission import (
-    IMAGE_RESPONSES,
+    IMAGE_CONTENT,
+    MODEL,
     REQUEST_BODY_DOC,
     accept,
     current_credits,
@@ -20,14 +23,48 @@ from segswap.service.jobs.base import DeadlineExceeded
 router = APIRouter()
 
 
+_EDIT_HEADERS = {
+    name: {"description": why, "schema": {"type": "string"}}
+    for name, why in {
+        "X-Request-Id": "the request's id",
+        "X-Remaining-Credits": "the key's credits left (absent for unmetered keys)",
+        "X-Inference-Time": "seconds in the engine",
+        "X-Changed-Box": "x0,y0,x1,y1 (end-exclusive): pixels outside it are the input's",
+        "X-Edit-Mode": "object, pattern or remove",
+        "X-Mask-Warnings": "the mask doctor's warning codes, comma-separated, if any",
+    }.items()
+}
+
+
 @router.post(
-    "/v1/{model}",
+    f"/v1/{MODEL}",
     summary="Run an edit synchronously; returns the image",
-    openapi_extra=REQUEST_BODY_DOC,
-    responses=IMAGE_RESPONSES,
+    openapi_extra={**REQUEST_BODY_DOC, **KEYED},
+    responses=answers(
+        {
+            200: {
+                "description": "the edited image (its bytes), or with `base64: true` its base64",
+                "headers": _EDIT_HEADERS,
+                "content": {
+                    **IMAGE_CONTENT,
+                    "application/json": {"schema": EncodedImage.model_json_schema()},
+                },
+            }
+        },
+        400,
+        401,
+        403,
+        406,
+        408,
+        413,
+        429,
+        500,
+        502,
+        503,
+        504,
+    ),
 )
 async def run_sync(
-    model: str,
     request: Request,
     service: Accepting,
     key: Caller,
@@ -36,8 +73,8 @@ async def run_sync(
     cancelled and refunded) and answer with the encoded image."""
     service.in_flight += 1  # a draining server waits for these
     try:
-        parsed, _ = await accept(service, key, model, request)
-        accepted = submit(service, key, parsed, model, sync=True)
+        parsed, _ = await accept(service, key, MODEL, request)
+        accepted = submit(service, key, parsed, MODEL, sync=True)
         timeout = service.settings.sync_timeout
         try:
             outcome = await service.queue.wait_sync(accepted.job_id, timeout)
