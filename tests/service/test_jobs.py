@@ -118,17 +118,17 @@ def test_health_metrics_openapi_docs(server: Server, key, payload):
         "segswap_workers 2",
     ):
         assert series in text
-    assert 'route="/v1/{model}",status="200"' in text
+    assert 'route="/v1/seg-swap",status="200"' in text
     spec = httpx.get(server.url + "/openapi.json").json()
     assert {
-        "/v1/{model}",
-        "/v2/{model}",
+        "/v1/seg-swap",
+        "/v2/seg-swap",
         "/v2/requests/{request_id}/status",
         "/v2/requests/{request_id}",
         "/health",
         "/metrics",
     } <= set(spec["paths"])
-    body = spec["paths"]["/v1/{model}"]["post"]["requestBody"]["content"]
+    body = spec["paths"]["/v1/seg-swap"]["post"]["requestBody"]["content"]
     assert "steps" in body["application/json"]["schema"]["properties"]
     assert "swagger" in httpx.get(server.url + "/docs").text.lower()
 

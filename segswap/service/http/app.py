@@ -31,10 +31,12 @@ DESCRIPTION = """Self-hosted SegSwap: object swap, pattern transfer and object r
 Authenticate with the `x-api-key` header (or `Authorization: Bearer <key>`).
 `POST /v1/seg-swap` answers with the image; `POST /v2/seg-swap` queues the request and
 answers with its `status_url` and `response_url`. Errors are `{"error": "..."}`; each
-operation lists the statuses it can answer with. Two more, on any request: 408 when the
-request headers do not arrive in time, and 405 (with `Allow`) for a method a path does
-not take. A client that disconnects mid-upload is logged and counted in `/metrics` as
-499 (no one receives that answer). See docs/http-api.md."""
+operation lists the statuses it can answer with. A few more, on any request, come from
+the connection layer: 400 for a request the HTTP parser cannot read, 408 when the
+request headers do not arrive within SEGSWAP_HEADER_TIMEOUT, 431 for headers over
+64 KiB, and 405 (with `Allow`) for a method a path does not take. A client that
+disconnects mid-upload is logged and counted in `/metrics` as 499 (no one receives
+that answer). See docs/http-api.md."""
 
 
 def _with_credits(request: Request, headers: dict[str, str]) -> dict[str, str]:

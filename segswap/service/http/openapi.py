@@ -73,7 +73,8 @@ def answers(
     """The ``responses`` of a route: its success answers ``ok`` (status → response object)
     and its error statuses, each with the :class:`Error` body and :data:`WHY` its reason
     (or the reason given as ``(status, reason)``)."""
-    responses: dict[int | str, dict[str, Any]] = dict(ok)
+    responses: dict[int | str, dict[str, Any]] = {}
+    responses.update(ok.items())
     for item in errors:
         status, why = item if isinstance(item, tuple) else (item, WHY[item])
         response: dict[str, Any] = {"description": why, "model": Error}
