@@ -39,6 +39,8 @@ and measures, with a raw-socket HTTP/1.1 keep-alive load generator (asyncio, uvl
    the codes, and ``/health`` p50/p99 while they run. ``--only-large`` runs this part
    alone; ``--large-mb`` and ``--large-count`` change the load.
 
+``--skip-slow-large`` runs parts 1-4 only.
+
 Targets (from the API issue): polls >= 40 % of the bare rate; v1 end to end <= engine
 time + 30 ms.
 """
@@ -267,6 +269,7 @@ def main() -> None:
     parser.add_argument("--slow", type=int, default=200, help="slow connections (part 5)")
     parser.add_argument("--only-slow", action="store_true", help="run part 5 alone")
     parser.add_argument("--only-large", action="store_true", help="run part 6 alone")
+    parser.add_argument("--skip-slow-large", action="store_true", help="run parts 1-4 only")
     parser.add_argument("--large-mb", type=int, default=120, help="body size in part 6, MB")
     parser.add_argument("--large-count", type=int, default=8, help="bodies at once in part 6")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
@@ -312,6 +315,8 @@ def main() -> None:
         wait_up(f"http://127.0.0.1:{api_port}/health", api)
         if not args.only_slow:
             report(args, key, bare_port, api_port, data_dir)
+        if args.skip_slow_large:
+            return
         slow_connections(api_port, args.slow)
         if not args.only_slow:
             large_bodies(args.large_mb, args.large_count)

@@ -47,7 +47,8 @@ class Settings(BaseModel):
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,
-        description="worker threads running jobs (0: accept no work, 502)",
+        description="workers running jobs, each in an engine process of its own"
+        " (0: accept no work, 502)",
     )
     queue_capacity: int = Field(1000, ge=1, description="most jobs waiting in the queue")
     sync_timeout: float = Field(120.0, gt=0, description="deadline of a v1 call, seconds (504)")
@@ -123,7 +124,10 @@ class Settings(BaseModel):
         " keep it above the longest job",
     )
     max_attempts: int = Field(
-        3, ge=1, description="runs of a job cut off by a dead worker or a crash before it FAILS"
+        3,
+        ge=1,
+        description="runs of a job cut off by a dead worker or engine process (crash, out"
+        " of memory) before it FAILS",
     )
 
     @field_validator("price_per_call", "default_credits")

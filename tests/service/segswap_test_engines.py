@@ -93,3 +93,24 @@ class ContractEngine:
 
 FAULTY_SEED = 500
 HELD_SEED = 600
+
+
+class CrashingEngine:
+    """The real engine, except on a job with seed ``SEGSWAP_TEST_CRASH_SEED`` (default
+    666): there it dereferences a null pointer, a native crash (SIGSEGV) as a bug in
+    OpenCV would be."""
+
+    name = "crashing"
+
+    def __init__(self) -> None:
+        self.inner = get_engine("composite")
+        self.crash_seed = int(os.environ.get("SEGSWAP_TEST_CRASH_SEED", "666"))
+
+    def __call__(
+        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+    ) -> np.ndarray:
+        if params.seed == self.crash_seed:
+            import ctypes
+
+            ctypes.string_at(0)  # reads address 0: the process dies of SIGSEGV
+        return self.inner(scene, mask, obj, params)

@@ -1,8 +1,12 @@
-"""The embedded job queue: jobs in SQLite, results as files, run by in-process threads.
+"""The embedded job queue: jobs in SQLite, results as files, run in engine processes.
 
 :class:`EmbeddedQueue` keeps jobs in the ``jobs`` table of ``<data_dir>/segswap.db``,
 result images under ``<data_dir>/results`` and runs them on a thread pool
-(:mod:`segswap.service.jobs.threads`) with :func:`~segswap.service.jobs.runner.run_job`.
+(:mod:`segswap.service.jobs.threads`), each thread handing its job to a child process of
+its own (:mod:`segswap.service.jobs.processes`) that runs
+:func:`~segswap.service.jobs.runner.run_job`. A child that dies (native crash, out of
+memory) costs one attempt: the job is queued again, and FAILS, refunded, after
+``max_attempts`` attempts.
 See :mod:`segswap.service.jobs.base` for the states, prices and refunds every backend
 follows.
 """
@@ -47,12 +51,13 @@ from segswap.service.jobs.messages import (
     DEADLINE_ERROR,
     NO_WORKER,
     RESTART_ERROR,
+    crashed_error,
     exhausted_error,
     queue_full_error,
 )
 from segswap.service.jobs.pooled import PooledGauges
+from segswap.service.jobs.processes import EngineCrashed, EngineProcesses
 from segswap.service.jobs.progress import JobWatch
-from segswap.service.jobs.runner import ThreadEngines, run_job
 from segswap.service.jobs.threads import WorkerPool
 from segswap.settings import Settings
 
@@ -74,7 +79,8 @@ class EmbeddedQueue(PooledGauges):
         settings: ``workers``, ``queue_capacity``, ``result_ttl`` (s), ``sweep_interval``
             (s), ``data_dir``, ``engine`` and the input limits are read from it.
         db: the open store.
-        engine_factory: builds an engine per worker thread (default: ``settings.engine``).
+        engine_factory: builds the engine of each engine process (picklable: it is sent
+            to the child; default: ``settings.engine``, checked here at start-up).
         on_finish: called with (state, metrics) after each job, for monitoring.
     """
 
@@ -89,13 +95,17 @@ class EmbeddedQueue(PooledGauges):
         self.settings = settings
         self.db = db
         self.files = ResultFiles(settings.data_dir)
-        self._engines = ThreadEngines(engine_factory or resolve_engine(settings.engine, settings))
+        if engine_factory is None:
+            resolve_engine(settings.engine, settings)  # an unusable engine fails start-up
+        self._engines = EngineProcesses(settings, engine_factory)
         self._on_finish = on_finish
         self._items: deque[_Item] = deque()
         self._cond = threading.Condition()
         self._pending: dict[str, _Pending] = {}
         self._cancel_requested: set[str] = set()
-        self._pool: WorkerPool[_Item] = WorkerPool(settings.workers, self._take, self._execute)
+        self._pool: WorkerPool[_Item] = WorkerPool(
+            settings.workers, self._take, self._execute, setup=self._engines.start
+        )
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
         self._started = False
@@ -162,6 +172,7 @@ class EmbeddedQueue(PooledGauges):
         """Stop the workers (current jobs finish, up to 5 s each) and the sweeper."""
         self._stopping.set()
         self._pool.stop()
+        self._engines.close_all()
         with self._cond:
             self._cond.notify_all()
         if self._sweeper is not None:
@@ -293,7 +304,7 @@ class EmbeddedQueue(PooledGauges):
         with self.db.transaction() as conn:
             row = conn.execute(
                 "UPDATE jobs SET state = 'PROCESSING', started = ?, attempts = attempts + 1"
-                " WHERE id = ? AND state = 'QUEUED' RETURNING kind, request, created",
+                " WHERE id = ? AND state = 'QUEUED' RETURNING kind, request, created, attempts",
                 (started, job_id),
             ).fetchone()
         if row is None:
@@ -304,9 +315,18 @@ class EmbeddedQueue(PooledGauges):
             lambda: job_id in self._cancel_requested,
         )
         try:
-            outcome = run_job(
-                job, self._engines.get(), self.settings, job_id=job_id, watcher=watcher
+            outcome = self._engines.get().run(job_id, job, watcher)
+        except EngineCrashed as crash:
+            log.error(
+                "job %s: the engine process died (%s) on attempt %d of %d",
+                job_id,
+                crash,
+                row["attempts"],
+                self.settings.max_attempts,
             )
+            if row["attempts"] < self.settings.max_attempts and self._requeue(item):
+                return
+            outcome = Outcome.failed(crashed_error(row["attempts"], str(crash)), 500)
         finally:
             self._cancel_requested.discard(job_id)
         metrics = {"queue_time": started - row["created"], **outcome.metrics}
@@ -338,6 +358,21 @@ class EmbeddedQueue(PooledGauges):
             ),
         )
         self._finished("COMPLETED" if outcome.data is not None else "FAILED", metrics)
+
+    def _requeue(self, item: _Item) -> bool:
+        """Put a job whose engine process died back at the head of the queue; False
+        when it is no longer PROCESSING or its client asked to cancel it."""
+        with self._cond:
+            with self.db.transaction() as conn:
+                again = conn.execute(
+                    "UPDATE jobs SET state = 'QUEUED', started = NULL, progress = 0"
+                    " WHERE id = ? AND state = 'PROCESSING' AND cancel_requested = 0",
+                    (item[0],),
+                ).rowcount
+            if again:
+                self._items.appendleft(item)
+                self._cond.notify()
+        return bool(again)
 
     def _set_progress(self, job_id: str, value: float) -> None:
         with self.db.transaction() as conn:

@@ -27,6 +27,15 @@ def exhausted_error(attempts: int) -> str:
     )
 
 
+def crashed_error(attempts: int, how: str) -> str:
+    """The error of a job whose engine process died on each of its ``attempts`` runs
+    (``how``: the last death in words, e.g. ``killed by SIGSEGV``)."""
+    return (
+        f"the request was not finished after {attempts} attempt(s): the engine process"
+        f" running it died each time (last: {how}; a native crash or out of memory)"
+    )
+
+
 def queue_full_error(capacity: int) -> str:
     """Why a submission was refused because ``capacity`` jobs are waiting already."""
     return f"the queue is full ({capacity} jobs)"

@@ -1,8 +1,9 @@
 """The in-process worker pool: threads that take jobs and run them.
 
-The engine is NumPy/OpenCV code that releases the GIL for its heavy loops, so threads
-run jobs in parallel and the event loop (status polls) stays responsive. A worker never
-dies of a job: whatever a job raises is logged and the worker goes on.
+Each thread of the embedded queue hands its job to an engine process of its own
+(:mod:`segswap.service.jobs.processes`) and waits for it, so the threads cost the server
+little CPU and the event loop (status polls) stays responsive. A worker never dies of a
+job: whatever a job raises is logged and the worker goes on.
 """
 
 from __future__ import annotations
@@ -38,14 +39,21 @@ class WorkerPool(Generic[T]):
         size: number of threads (0 is allowed: a pool that runs nothing).
         take: blocks up to ``timeout`` seconds for the next item; None when there is none.
         run: runs one item; exceptions are logged, never propagated.
+        setup: called once by each thread when it starts (e.g. to start its engine
+            process before the first job); exceptions are logged.
     """
 
     def __init__(
-        self, size: int, take: Callable[[float], T | None], run: Callable[[T], None]
+        self,
+        size: int,
+        take: Callable[[float], T | None],
+        run: Callable[[T], None],
+        setup: Callable[[], None] | None = None,
     ) -> None:
         self.size = size
         self._take = take
         self._run = run
+        self._setup = setup
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._busy = 0
@@ -63,6 +71,11 @@ class WorkerPool(Generic[T]):
 
     def _loop(self) -> None:
         lower_priority()
+        if self._setup is not None:
+            try:
+                self._setup()
+            except Exception:
+                log.exception("worker setup failed (it is retried with the first job)")
         while not self._stop.is_set():
             try:
                 item = self._take(0.5)
