@@ -85,6 +85,13 @@ class Settings(BaseModel):
         description="seconds the server waits for the next piece of a request body it is"
         " reading (408 and closed past it)",
     )
+    body_deadline: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="seconds a request body may take in all, plus one second per MB"
+        " (1,000,000 bytes) its Content-Length announces (408 and closed past it)",
+    )
     large_body_bytes: int = Field(
         1024 * 1024,
         ge=1,

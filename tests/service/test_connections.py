@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import socket
 import threading
 import time
@@ -25,8 +26,14 @@ CLOSE_WAIT = 20.0
 
 @pytest.fixture(scope="module")
 def strict(make_server) -> Server:
-    """A server with 1 s header and body read timeouts."""
-    return make_server({"SEGSWAP_HEADER_TIMEOUT": "1", "SEGSWAP_BODY_TIMEOUT": "1"})
+    """A server with 1 s header and body read timeouts and a 2 s body deadline."""
+    return make_server(
+        {
+            "SEGSWAP_HEADER_TIMEOUT": "1",
+            "SEGSWAP_BODY_TIMEOUT": "1",
+            "SEGSWAP_BODY_DEADLINE": "2",
+        }
+    )
 
 
 def connect(server: Server) -> socket.socket:
@@ -106,6 +113,30 @@ def test_half_body_connection_is_closed_with_408(strict: Server, payload):
     assert strict.credits(key) == 1000  # nothing was charged
     metrics = httpx.get(strict.url + "/metrics").text
     assert re.search(r'route="/v2/\{model\}",status="408"\} [1-9]', metrics), metrics
+
+
+def test_body_drip_is_cut_off_by_the_body_deadline(strict: Server, payload):
+    """One body byte every 0.4 s (inside the 1 s per-piece timeout) for up to 60 bytes:
+    the whole-body deadline (2 s + 1 s per MB announced) answers 408 and closes it."""
+    key = strict.create_key()
+    body = json.dumps(payload).encode()
+    with connect(strict) as sock:
+        sock.sendall(
+            b"POST /v2/" + MODEL.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nx-api-key: " + key.encode() + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        )
+        answer = b""
+        for sent in range(60):  # noqa: B007 - how many were sent is checked
+            sock.sendall(body[sent : sent + 1])
+            readable, _, _ = select.select([sock], [], [], 0.4)
+            if readable:  # the server answered: read it, send no more
+                answer = read_until_closed(sock)
+                break
+    assert sent < 59  # closed while it was still dripping
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert "SEGSWAP_BODY_DEADLINE" in json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
+    assert strict.credits(key) == 1000  # nothing was charged
 
 
 def test_client_disconnect_mid_upload_is_one_line_and_499(make_server, payload):

@@ -124,7 +124,11 @@ def create_app(service: Service) -> FastAPI:
     settings = service.settings
     app.state.body_gate = LargeBodyGate(settings.large_body_bytes, settings.large_body_concurrency)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ReceiveGuardMiddleware, body_timeout=settings.body_timeout)
+    app.add_middleware(
+        ReceiveGuardMiddleware,
+        body_timeout=settings.body_timeout,
+        body_deadline=settings.body_deadline,
+    )
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     app.add_middleware(StatusFastPath, service=service)  # outermost: polls skip the rest
     return app

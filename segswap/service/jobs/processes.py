@@ -70,6 +70,26 @@ def describe_exit(exitcode: int | None) -> str:
     return f"exit status {exitcode}"
 
 
+class _PipeLogHandler(logging.Handler):
+    """Sends the child's log records to the server (``("log", record dict)``), which
+    logs them with its own configuration; tracebacks travel as text."""
+
+    def __init__(self, send: Callable[[object], None]) -> None:
+        super().__init__()
+        self._send = send
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = dict(record.__dict__)
+            fields["msg"], fields["args"] = record.getMessage(), None
+            if record.exc_info:
+                fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
+            fields["exc_info"] = None
+            self._send(("log", fields))
+        except Exception:  # pragma: no cover - logging never breaks a job
+            self.handleError(record)
+
+
 def _child_main(
     conn: Connection,
     cancel: Any,
@@ -77,16 +97,28 @@ def _child_main(
     factory: Callable[[], Engine] | None,
     environ: dict[str, str],
     path: list[str],
+    log_level: int,
 ) -> None:
     """The child's loop: receive ``(job_id, request)``, send ``("progress", value)``
     messages and then ``("done", Outcome)``; ends on ``None`` or when the parent is gone.
 
     ``environ`` and ``path`` are the server's environment and ``sys.path`` when the child
     was started (a forked child has the forkserver's, from when that started; plug-in
-    engines read both)."""
+    engines read both). Its log records at ``log_level`` and above go to the server."""
     os.environ.clear()
     os.environ.update(environ)
     sys.path[:] = path
+    lock = threading.Lock()  # the engine may log from threads of its own
+
+    def send(message: object) -> None:
+        with lock:
+            conn.send(message)
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(_PipeLogHandler(send))
+    root.setLevel(log_level)
     with contextlib.suppress(OSError):  # not permitted: run at normal priority
         os.nice(CHILD_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
@@ -104,11 +136,11 @@ def _child_main(
                 engine = factory() if factory is not None else get_engine(settings.engine, settings)
             except Exception:
                 log.exception("the engine could not be built for job %s", job_id)
-                conn.send(("done", Outcome.failed(INTERNAL_ERROR, 500)))
+                send(("done", Outcome.failed(INTERNAL_ERROR, 500)))
                 continue
-        watcher = JobWatch(lambda value: conn.send(("progress", value)), cancel.is_set)
+        watcher = JobWatch(lambda value: send(("progress", value)), cancel.is_set)
         outcome = run_job(request, engine, settings, job_id=job_id, watcher=watcher)
-        conn.send(("done", outcome))
+        send(("done", outcome))
 
 
 class EngineProcess:
@@ -135,7 +167,15 @@ class EngineProcess:
         parent, child = _CONTEXT.Pipe()
         process = _CONTEXT.Process(
             target=_child_main,
-            args=(child, self._cancel, self.settings, self.factory, dict(os.environ), sys.path),
+            args=(
+                child,
+                self._cancel,
+                self.settings,
+                self.factory,
+                dict(os.environ),
+                sys.path,
+                logging.getLogger("segswap").getEffectiveLevel(),
+            ),
             name="segswap-engine",
             daemon=True,
         )
@@ -171,6 +211,9 @@ class EngineProcess:
                 kind, value = conn.recv()
                 if kind == "progress":
                     watcher.report(value)
+                elif kind == "log":
+                    record = logging.makeLogRecord(value)
+                    logging.getLogger(record.name).handle(record)
                 else:
                     outcome: Outcome = value
                     return outcome
