@@ -98,21 +98,26 @@ def test_keep_alive_connection_with_half_next_request_is_closed(strict: Server):
         assert read_until_closed(sock).startswith(b"HTTP/1.1 408 ")
 
 
+def _v2_head(key: str, length: int) -> bytes:
+    """The request line and headers of a v2 JSON submission of ``length`` bytes."""
+    return (
+        b"POST /v2/" + MODEL.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nx-api-key: " + key.encode() + b"\r\n"
+        b"Content-Length: " + str(length).encode() + b"\r\n\r\n"
+    )
+
+
 def test_half_body_connection_is_closed_with_408(strict: Server, payload):
     key = strict.create_key()
     body = json.dumps(payload).encode()
     with connect(strict) as sock:
-        sock.sendall(
-            b"POST /v2/" + MODEL.encode() + b" HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/json\r\nx-api-key: " + key.encode() + b"\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:100]
-        )
+        sock.sendall(_v2_head(key, len(body)) + body[:100])
         answer = read_until_closed(sock)
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
     assert "SEGSWAP_BODY_TIMEOUT" in json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
     assert strict.credits(key) == 1000  # nothing was charged
     metrics = httpx.get(strict.url + "/metrics").text
-    assert re.search(r'route="/v2/\{model\}",status="408"\} [1-9]', metrics), metrics
+    assert re.search(r'route="/v2/seg-swap",status="408"\} [1-9]', metrics), metrics
 
 
 def test_body_drip_is_cut_off_by_the_body_deadline(strict: Server, payload):
@@ -121,11 +126,7 @@ def test_body_drip_is_cut_off_by_the_body_deadline(strict: Server, payload):
     key = strict.create_key()
     body = json.dumps(payload).encode()
     with connect(strict) as sock:
-        sock.sendall(
-            b"POST /v2/" + MODEL.encode() + b" HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/json\r\nx-api-key: " + key.encode() + b"\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
-        )
+        sock.sendall(_v2_head(key, len(body)))
         answer = b""
         for sent in range(60):  # noqa: B007 - how many were sent is checked
             sock.sendall(body[sent : sent + 1])
@@ -144,13 +145,9 @@ def test_client_disconnect_mid_upload_is_one_line_and_499(make_server, payload):
     key = srv.create_key()
     body = json.dumps(payload).encode()
     with socket.create_connection(("127.0.0.1", srv.port), timeout=CLOSE_WAIT) as sock:
-        sock.sendall(
-            b"POST /v2/" + MODEL.encode() + b" HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/json\r\nx-api-key: " + key.encode() + b"\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[: len(body) // 2]
-        )
+        sock.sendall(_v2_head(key, len(body)) + body[: len(body) // 2])
         time.sleep(0.5)  # let the server start reading the body
-    pattern = r'segswap_http_requests_total\{method="POST",route="/v2/\{model\}",status="499"\} 1'
+    pattern = r'segswap_http_requests_total\{method="POST",route="/v2/seg-swap",status="499"\} 1'
     deadline = time.monotonic() + CLOSE_WAIT
     metrics = ""
     while time.monotonic() < deadline:
