@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -32,47 +31,14 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "service"))
 from api import ROOT, free_port, request_body, wait_up  # noqa: E402
+from scaleout_support import RedisServer, redis_available  # noqa: E402
 
 
 def segswap() -> list[str]:
     script = Path(sys.executable).with_name("segswap")
     return [str(script)] if script.exists() else [sys.executable, "-m", "segswap.cli"]
-
-
-def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    if shutil.which("redis-server") is None:
-        raise SystemExit("redis-server is not installed (scripts/system-packages installs it)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import redis
-
-    client = redis.Redis(port=port)
-    for _ in range(200):
-        try:
-            client.ping()
-            break
-        except redis.exceptions.ConnectionError:
-            time.sleep(0.05)
-    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 def start_worker(
@@ -157,7 +123,10 @@ def main() -> None:
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        redis_proc, broker = start_redis(folder)
+        if not redis_available():
+            raise SystemExit("redis-server is not installed (scripts/system-packages installs it)")
+        store = RedisServer(folder / "redis").start()
+        broker = store.url
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -203,8 +172,7 @@ def main() -> None:
                 if proc.poll() is None:
                     proc.terminate()
                     proc.wait(30)
-            redis_proc.terminate()
-            redis_proc.wait(10)
+            store.stop()
 
     fmt = args.format.upper()
     print(

@@ -21,10 +21,7 @@ For every reference in ``tests/engine/data/selection_references.json`` (objects 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -36,20 +33,12 @@ from segswap.engine.mask_doctor import diagnose
 from segswap.engine.selection import Click, select_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engine"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine import median_seconds  # noqa: E402
 from selection_references import iou, load_references, reference_mask  # noqa: E402
 
 TARGET_MS = 300.0
 BIG_SIDE = 4096
-
-
-def median_seconds(action: Callable[[], object], repeats: int) -> float:
-    action()  # warm caches and lazy imports
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def main() -> None:

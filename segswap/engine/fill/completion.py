@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from segswap.engine.fill import kernels
+import segswap.engine.fill.kernels as kernels
 from segswap.engine.fill.pyramid import pyramid
 from segswap.engine.fill.seam import boundary_correction
 from segswap.engine.fill.sources import (

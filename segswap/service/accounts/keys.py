@@ -80,7 +80,11 @@ class UnknownKey(LookupError):
 
 
 class KeyStore(Protocol):
-    """Where keys and credits live (the embedded default: SQLite)."""
+    """Where keys and credits live (the embedded default: SQLite).
+
+    A store subclasses this protocol to inherit :meth:`create` and :meth:`credit`; it
+    writes a new key in :meth:`insert` and changes a balance in :meth:`add_micro`.
+    """
 
     def create(
         self,
@@ -91,7 +95,18 @@ class KeyStore(Protocol):
         models: list[str] | None = None,
     ) -> tuple[str, KeyRecord]:
         """Make a key with ``credits`` (a finite number >= 0, at most 6 decimals); returns
-        (the secret, shown only now; its record). Raises ValueError on a bad field."""
+        (the secret, shown only now; its record).
+
+        Raises:
+            InvalidCredits: ``credits`` is not a finite number >= 0 (6 decimals at most).
+            ValueError: the name is taken, or ``models`` names no model.
+        """
+        made = make_new_key(credits, models)
+        self.insert(made, name or made.id, admin)
+        return made.secret, self.find(made.id)
+
+    def insert(self, made: NewKey, name: str, admin: bool) -> None:
+        """Store the new key ``made`` as ``name``. Raises ValueError: the name is taken."""
 
     def authenticate(self, presented: str) -> KeyRecord | None: ...
 
@@ -105,9 +120,21 @@ class KeyStore(Protocol):
     def revoke(self, id_or_name: str) -> KeyRecord: ...
 
     def credit(self, id_or_name: str, amount: object) -> KeyRecord:
-        """Add ``amount`` credits (negative: take some away, not below 0). Raises
-        InvalidCredits when it is not finite, has more than 6 decimals or the balance
-        would pass MAX_CREDITS; UnknownKey."""
+        """Add ``amount`` credits (negative: take some away, not below 0), atomically.
+
+        Raises:
+            InvalidCredits: ``amount`` is not finite, has more than 6 decimals, or the
+                balance would pass MAX_CREDITS.
+            UnknownKey: no such key.
+        """
+        delta = to_micro(amount, signed=True)
+        record = self.find(id_or_name)
+        self.add_micro(record.id, delta)
+        return self.find(record.id)
+
+    def add_micro(self, key_id: str, delta: int) -> None:
+        """Add ``delta`` micro-credits to ``key_id`` (not below 0) and forget its cached
+        authentication. Raises InvalidCredits past MAX_CREDITS (nothing changed)."""
 
     def count_active(self) -> int: ...
 

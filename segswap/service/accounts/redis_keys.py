@@ -17,11 +17,10 @@ from segswap.service.accounts.amounts import (
     InvalidCredits,
     from_micro,
     micro_of,
-    to_micro,
 )
 from segswap.service.accounts.cache import AUTH_CACHE_SECONDS, AuthCache, CachedAuthentication
 from segswap.service.accounts.credits import REDIS_MICRO
-from segswap.service.accounts.keys import KeyRecord, UnknownKey, make_new_key
+from segswap.service.accounts.keys import KeyRecord, KeyStore, NewKey, UnknownKey
 from segswap.service.redis_client import P, guarded
 
 _CREATE_KEY = """
@@ -74,7 +73,7 @@ def _key_record(raw: dict[bytes, bytes]) -> KeyRecord:
     )
 
 
-class RedisKeyStore(CachedAuthentication):
+class RedisKeyStore(CachedAuthentication, KeyStore):
     """API keys and their credits in Redis (the :class:`KeyStore` of scale-out).
 
     As with the SQLite store, a successful authentication is reused for up to
@@ -91,23 +90,9 @@ class RedisKeyStore(CachedAuthentication):
         self._credit = client.register_script(_CREDIT_KEY)
 
     @guarded
-    def create(
-        self,
-        *,
-        name: str | None = None,
-        credits: object,
-        admin: bool = False,
-        models: list[str] | None = None,
-    ) -> tuple[str, KeyRecord]:
-        """Make a key; returns (the secret, shown only now; its record).
-
-        Raises:
-            InvalidCredits: ``credits`` is not a finite number >= 0 (6 decimals at most).
-            ValueError: the name is taken, or ``models`` names no model.
-        """
-        new = make_new_key(credits, models)
+    def insert(self, new: NewKey, name: str, admin: bool) -> None:
+        """Store the new key ``new`` as ``name``. Raises ValueError: the name is taken."""
         key_id = new.id
-        name = name or key_id
         now = time.time()
         fields = {
             "id": key_id,
@@ -131,7 +116,6 @@ class RedisKeyStore(CachedAuthentication):
         )
         if not made:
             raise ValueError(f"a key named {name!r} exists already")
-        return new.secret, self.find(key_id)
 
     @guarded
     def lookup(self, presented: str, digest: str) -> KeyRecord | None:
@@ -176,22 +160,12 @@ class RedisKeyStore(CachedAuthentication):
         return self.find(record.id)
 
     @guarded
-    def credit(self, id_or_name: str, amount: object) -> KeyRecord:
-        """Add ``amount`` credits (negative to take some away, not below 0), atomically.
-
-        Raises:
-            InvalidCredits: ``amount`` is not finite, has more than 6 decimals, or the
-                balance would pass MAX_CREDITS.
-            UnknownKey: no such key.
-        """
-        delta = to_micro(amount, signed=True)
-        record = self.find(id_or_name)
-        made = self._credit(keys=[P + f"key:{record.id}"], args=[str(delta), str(MAX_MICRO)])
-        if made == b"over":
-            self.cache.clear()
-            raise InvalidCredits(f"credits: a key holds at most {MAX_CREDITS} credits")
+    def add_micro(self, key_id: str, delta: int) -> None:
+        """Add ``delta`` micro-credits (not below 0), in one script."""
+        made = self._credit(keys=[P + f"key:{key_id}"], args=[str(delta), str(MAX_MICRO)])
         self.cache.clear()
-        return self.find(record.id)
+        if made == b"over":
+            raise InvalidCredits(f"credits: a key holds at most {MAX_CREDITS} credits")
 
     @guarded
     def count_active(self) -> int:

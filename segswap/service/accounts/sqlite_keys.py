@@ -11,10 +11,9 @@ from segswap.service.accounts.amounts import (
     MAX_MICRO,
     InvalidCredits,
     from_micro,
-    to_micro,
 )
 from segswap.service.accounts.cache import AUTH_CACHE_SECONDS, AuthCache, CachedAuthentication
-from segswap.service.accounts.keys import DISPLAY_CHARS, KeyRecord, UnknownKey, make_new_key
+from segswap.service.accounts.keys import DISPLAY_CHARS, KeyRecord, KeyStore, NewKey, UnknownKey
 from segswap.service.database import Database
 
 
@@ -32,7 +31,7 @@ def _record(row: sqlite3.Row) -> KeyRecord:
     )
 
 
-class SqliteKeyStore(CachedAuthentication):
+class SqliteKeyStore(CachedAuthentication, KeyStore):
     """Keys in the ``keys`` table of the embedded SQLite store, authenticated through an
     :class:`~segswap.service.accounts.cache.AuthCache` of ``cache_seconds`` (1 s): a key
     revoked or credited by another process (``segswap keys``) is seen within that time;
@@ -43,31 +42,18 @@ class SqliteKeyStore(CachedAuthentication):
         self.db = db
         self.cache = AuthCache(cache_seconds)
 
-    def create(
-        self,
-        *,
-        name: str | None = None,
-        credits: object,
-        admin: bool = False,
-        models: list[str] | None = None,
-    ) -> tuple[str, KeyRecord]:
-        """Make a key; returns (the secret key, shown only now; its record).
-
-        Raises:
-            InvalidCredits: ``credits`` is not a finite number >= 0 (6 decimals at most).
-            ValueError: the name is taken, or ``models`` names no model.
-        """
-        made = make_new_key(credits, models)
+    def insert(self, made: NewKey, name: str, admin: bool) -> None:
+        """Store the new key ``made`` as ``name``. Raises ValueError: the name is taken."""
         key_id = made.id
         with self.db.transaction() as conn:
-            if name and conn.execute("SELECT 1 FROM keys WHERE name = ?", (name,)).fetchone():
+            if conn.execute("SELECT 1 FROM keys WHERE name = ?", (name,)).fetchone():
                 raise ValueError(f"a key named {name!r} exists already")
             conn.execute(
                 "INSERT INTO keys (id, name, prefix, hash, micro_credits, admin, models, created)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key_id,
-                    name or key_id,
+                    name,
                     made.prefix,
                     made.digest,
                     made.micro_credits,
@@ -76,7 +62,6 @@ class SqliteKeyStore(CachedAuthentication):
                     time.time(),
                 ),
             )
-        return made.secret, self.find(key_id)
 
     def lookup(self, presented: str, digest: str) -> KeyRecord | None:
         """The active key with this secret, found by its display prefix."""
@@ -121,26 +106,17 @@ class SqliteKeyStore(CachedAuthentication):
         self.cache.clear()
         return self.find(record.id)
 
-    def credit(self, id_or_name: str, amount: object) -> KeyRecord:
-        """Add ``amount`` credits (negative to take some away, not below 0).
-
-        Raises:
-            InvalidCredits: ``amount`` is not finite, has more than 6 decimals, or the
-                balance would pass MAX_CREDITS.
-            UnknownKey: no such key.
-        """
-        delta = to_micro(amount, signed=True)
-        record = self.find(id_or_name)
+    def add_micro(self, key_id: str, delta: int) -> None:
+        """Add ``delta`` micro-credits (not below 0), inside one transaction."""
         with self.db.transaction() as conn:
             row = conn.execute(
                 "UPDATE keys SET micro_credits = MAX(micro_credits + ?, 0) WHERE id = ?"
                 " RETURNING micro_credits",
-                (delta, record.id),
+                (delta, key_id),
             ).fetchone()
             if row is not None and row[0] > MAX_MICRO:
                 raise InvalidCredits(f"credits: a key holds at most {MAX_CREDITS} credits")
         self.cache.clear()
-        return self.find(record.id)
 
     def count_active(self) -> int:
         """How many keys are not revoked."""

@@ -23,21 +23,8 @@ from celery import Celery
 
 from segswap.service.accounts.credits import InsufficientCredits, redis_remaining
 from segswap.service.errors import StoreUnavailable
-from segswap.service.jobs.base import (
-    SETTLED,
-    WARNINGS_KEY,
-    Accepted,
-    DeadlineExceeded,
-    IdempotencyConflict,
-    JobStatus,
-    JobView,
-    NotCancelable,
-    NoWorker,
-    Outcome,
-    QueueFull,
-    Submission,
-    stored_warnings,
-)
+from segswap.service.jobs import base
+from segswap.service.jobs.base import SETTLED, WARNINGS_KEY, JobView, stored_warnings
 from segswap.service.jobs.celery_app import TASK_NAME, WORKER_LIVE_WINDOW
 from segswap.service.jobs.media import RedisMedia, content_type, valid_name
 from segswap.service.jobs.messages import (
@@ -130,7 +117,7 @@ class CeleryQueue:
 
     # ----- submit / wait -----
 
-    def submit(self, submission: Submission) -> Accepted:
+    def submit(self, submission: base.Submission) -> base.Accepted:
         """Debit ``price`` and store the job (one atomic script), then send its message.
         An ``Idempotency-Key`` repeat is answered by the same script (one job however
         many arrive at once, on any node)."""
@@ -141,7 +128,7 @@ class CeleryQueue:
             submission.extras,
         )
         if not self._started or self._live_workers(cached=True) == 0:
-            raise NoWorker(NO_WORKER)
+            raise base.NoWorker(NO_WORKER)
         job_id = str(uuid.uuid4())
         charge = submission.charge
         fields = {
@@ -161,11 +148,11 @@ class CeleryQueue:
             idempotency=(idem.key, idem.fingerprint) if idem is not None else None,
         )
         if outcome == "replay":
-            return Accepted(value, key.credits, replayed=True)
+            return base.Accepted(value, key.credits, replayed=True)
         if outcome == "conflict":
-            raise IdempotencyConflict(idem.key if idem is not None else "")
+            raise base.IdempotencyConflict(idem.key if idem is not None else "")
         if outcome == "full":
-            raise QueueFull(queue_full_error(self.settings.queue_capacity))
+            raise base.QueueFull(queue_full_error(self.settings.queue_capacity))
         if outcome == "credits":
             raise InsufficientCredits(float(value or 0), submission.price)
         try:
@@ -185,9 +172,9 @@ class CeleryQueue:
             raise StoreUnavailable(PUBLISH_ERROR) from None
         with contextlib.suppress(StoreUnavailable):  # if not, the reaper sends it again
             self.jobs.published(job_id)
-        return Accepted(job_id, redis_remaining(value, charge))
+        return base.Accepted(job_id, redis_remaining(value, charge))
 
-    async def wait_sync(self, job_id: str, timeout: float) -> Outcome:
+    async def wait_sync(self, job_id: str, timeout: float) -> base.Outcome:
         """Poll the job record until it is settled; past ``timeout``, cancel and refund."""
         deadline = time.monotonic() + timeout
         delay = 0.01
@@ -197,35 +184,35 @@ class CeleryQueue:
             except StoreUnavailable:
                 row = {"state": "PROCESSING"}  # keep waiting through a short outage
             if row is None:
-                return Outcome.failed(EXPIRED_ERROR, 500)
+                return base.Outcome.failed(EXPIRED_ERROR, 500)
             if row["state"] in SETTLED:
                 return self._outcome(row)
             if time.monotonic() >= deadline:
                 if self.jobs.fail(job_id, DEADLINE_ERROR, 504):
-                    raise DeadlineExceeded(DEADLINE_ERROR)
+                    raise base.DeadlineExceeded(DEADLINE_ERROR)
                 continue  # it was settled just now
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.1)
 
-    def _outcome(self, row: dict[str, str | None]) -> Outcome:
+    def _outcome(self, row: dict[str, str | None]) -> base.Outcome:
         job = JobView.from_record("", row)
         if job.state == "FAILED":
-            return Outcome.failed(job.error or "", job.error_status or 500, job.metrics)
+            return base.Outcome.failed(job.error or "", job.error_status or 500, job.metrics)
         name = job.media_file or ""
         data = self.media_store.read(name)
         self.media_store.delete(name)  # a v1 result is handed over once
         if data is None:
-            return Outcome.failed(RESULT_EXPIRED_ERROR, 500, job.metrics)
+            return base.Outcome.failed(RESULT_EXPIRED_ERROR, 500, job.metrics)
         metrics: dict[str, Any] = dict(job.metrics)
         if job.warnings:
             metrics[WARNINGS_KEY] = list(job.warnings)
-        return Outcome(data, content_type(name), None, None, metrics)
+        return base.Outcome(data, content_type(name), None, None, metrics)
 
     def cancel(self, job_id: str, key_id: str) -> str | None:
         """Cancel a v2 job: see :meth:`segswap.service.jobs.base.JobQueue.cancel`."""
         outcome = self.jobs.cancel(job_id, key_id)
         if outcome == "settled":
-            raise NotCancelable(job_id)
+            raise base.NotCancelable(job_id)
         return None if outcome == "gone" else outcome
 
     # ----- reads -----
@@ -237,7 +224,7 @@ class CeleryQueue:
             return None
         return JobView.from_record(job_id, row)
 
-    def status(self, job_id: str, key_id: str) -> JobStatus | None:
+    def status(self, job_id: str, key_id: str) -> base.JobStatus | None:
         """State and error of a v2 job of ``key_id`` that has not expired, else None."""
         row = self.jobs.view(job_id)
         if row is None or row["kind"] != "v2" or row["key_id"] != key_id:
@@ -245,7 +232,7 @@ class CeleryQueue:
         state = row["state"]
         position = self.jobs.queue_position(job_id) if state == "QUEUED" else None
         progress = 1.0 if state == "COMPLETED" else float(row["progress"] or 0.0)
-        return JobStatus(
+        return base.JobStatus(
             job_id,
             state,  # type: ignore[arg-type]
             row["error"] or None,

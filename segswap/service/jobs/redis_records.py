@@ -330,18 +330,14 @@ class RedisJobStore:
         from_states: tuple[str, ...] = ("QUEUED", "PROCESSING"),
     ) -> bool:
         """Mark a job FAILED (refunded exactly once) if it is in ``from_states``."""
-        done = self._fail(
-            keys=[self.job_key(job_id), self.lease_key(job_id)],
-            args=[
-                job_id,
-                owner,
-                time.time(),
-                self.ttl,
-                error,
-                status,
-                json.dumps(metrics or {}),
-                " ".join(from_states),
-            ],
+        done = self._settle(
+            self._fail,
+            job_id,
+            owner,
+            error,
+            status,
+            json.dumps(metrics or {}),
+            " ".join(from_states),
         )
         return bool(done)
 
@@ -349,18 +345,9 @@ class RedisJobStore:
     def cancel(self, job_id: str, key_id: str, *, worker: bool = False) -> str:
         """The cancel endpoint (``worker=False``) or a worker's check point that saw the
         request (``worker=True``): ``canceled``, ``requested``, ``settled`` or ``gone``."""
-        result = self._cancel(
-            keys=[self.job_key(job_id), self.lease_key(job_id)],
-            args=[
-                job_id,
-                key_id,
-                time.time(),
-                self.ttl,
-                CANCELED_ERROR,
-                CANCELED_STATUS,
-                "worker" if worker else "client",
-                "{}",
-            ],
+        by = "worker" if worker else "client"
+        result = self._settle(
+            self._cancel, job_id, key_id, CANCELED_ERROR, CANCELED_STATUS, by, "{}"
         )
         return _s(result) or "gone"
 
@@ -446,18 +433,16 @@ class RedisJobStore:
     @guarded
     def complete(self, job_id: str, owner: str, media_name: str, metrics: dict[str, float]) -> bool:
         """PROCESSING -> COMPLETED with its result; False when it was settled already."""
-        done = self._complete(
-            keys=[self.job_key(job_id), self.lease_key(job_id)],
-            args=[
-                job_id,
-                owner,
-                time.time(),
-                self.ttl,
-                media_name,
-                json.dumps(metrics),
-            ],
-        )
+        done = self._settle(self._complete, job_id, owner, media_name, json.dumps(metrics))
         return bool(done)
+
+    def _settle(self, script: Any, job_id: str, who: str, *args: object) -> Any:
+        """Run a job script that settles or marks ``job_id``: its keys are the job's hash
+        and lease, its arguments ``job_id, who, now, ttl, *args``."""
+        return script(
+            keys=[self.job_key(job_id), self.lease_key(job_id)],
+            args=[job_id, who, time.time(), self.ttl, *args],
+        )
 
     @guarded
     def heartbeat(self, members: list[str], jobs: dict[str, str], lease: float) -> None:
