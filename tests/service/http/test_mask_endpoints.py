@@ -14,7 +14,7 @@ from inprocess import InProcessApi
 from PIL import Image
 from service_support import b64, png_bytes
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "engine"))
 from selection_references import iou, load_references, reference_mask  # noqa: E402
 
 MASKS = "/v2/masks"
