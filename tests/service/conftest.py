@@ -56,6 +56,12 @@ def app(make_app) -> InProcessApi:
 
 
 @pytest.fixture
+def api(app: InProcessApi) -> InProcessApi:
+    """The API in process (no server subprocess), for route tests."""
+    return app
+
+
+@pytest.fixture
 def key(server: Server) -> str:
     return server.create_key()
 

@@ -22,6 +22,11 @@ ROOT = HERE.parents[1]
 MODEL = "seg-swap"
 
 
+def h(key: str) -> dict[str, str]:
+    """The header that authenticates with ``key``."""
+    return {"x-api-key": key}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -10,20 +10,10 @@ from collections.abc import Iterator
 import pytest
 from inprocess import InProcessApi
 from PIL import Image
-from service_support import MODEL, b64, wait_settled
+from service_support import MODEL, b64, h, wait_settled
 
 V1 = f"/v1/{MODEL}"
 V2 = f"/v2/{MODEL}"
-
-
-def h(key: str) -> dict[str, str]:
-    return {"x-api-key": key}
-
-
-@pytest.fixture
-def api(app: InProcessApi) -> InProcessApi:
-    """The API in process (no server subprocess)."""
-    return app
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from inprocess import InProcessApi
 from PIL import Image
-from service_support import b64, png_bytes
+from service_support import b64, h, png_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "engine"))
 from selection_references import iou, load_references, reference_mask  # noqa: E402
@@ -20,16 +20,6 @@ from selection_references import iou, load_references, reference_mask  # noqa: E
 MASKS = "/v2/masks"
 CHECK = "/v2/masks/check"
 REFERENCES = {reference.name: reference for reference in load_references()}
-
-
-def h(key: str) -> dict[str, str]:
-    return {"x-api-key": key}
-
-
-@pytest.fixture
-def api(app: InProcessApi) -> InProcessApi:
-    """The API in process (no server subprocess)."""
-    return app
 
 
 @pytest.fixture
