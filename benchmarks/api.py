@@ -35,7 +35,8 @@ and measures, with a raw-socket HTTP/1.1 keep-alive load generator (asyncio, uvl
 6. large bodies: 8 clients send a 120 MB JSON body each at once (a base64 string and a
    bad ``seed``, so each is read, parsed and refused with 400: nothing is stored), to a
    fresh server with ``SEGSWAP_LARGE_BODY_CONCURRENCY=8`` (no bound in effect) and one
-   with the default 2; for each: the server's peak RSS (``/proc``, sampled every 20 ms),
+   with the default 2; for each: the peak RSS of the server and its child processes
+   summed (``/proc``, sampled every 20 ms),
    the codes, and ``/health`` p50/p99 while they run. ``--only-large`` runs this part
    alone; ``--large-mb`` and ``--large-count`` change the load.
 
@@ -477,12 +478,38 @@ def slow_connections(port: int, connections: int, lines: int = 60) -> None:
     )
 
 
-def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+def _own_rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # it ended meanwhile
+        pass
     return 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                kids = [int(kid) for kid in children.read().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *_descendants(kid)]
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    """RSS of the server and every process under it (engine, parse and forkserver
+    processes), MB; pages they share are counted once per process."""
+    return _own_rss_mb(pid) + sum(_own_rss_mb(kid) for kid in _descendants(pid))
 
 
 def _large_body_run(

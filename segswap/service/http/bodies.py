@@ -8,12 +8,12 @@ import json
 from typing import Any
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from segswap.errors import InvalidParameter
 from segswap.params import IMAGE_FIELDS, SwapRequest, parse_request
 from segswap.service.http.bodygate import LargeBodyGate
+from segswap.service.http.parsing import parse_off_loop
 from segswap.service.http.responses import ApiError
 
 NO_GATE = LargeBodyGate(threshold=2**62, concurrency=1)
@@ -102,13 +102,19 @@ def _with_webhook(body: Any, webhooks: bool) -> Submission:
 def _parse_json_request(raw: bytes, webhooks: bool) -> Submission | ApiError:
     """The request in a JSON body, or the 400 to answer, *returned*: raised here, its
     traceback would keep the body alive until the garbage collector next runs."""
+    parsed = _parse_json_or_message(raw, webhooks)
+    return ApiError(400, parsed) if isinstance(parsed, str) else parsed
+
+
+def _parse_json_or_message(raw: bytes, webhooks: bool) -> Submission | str:
+    """The request in a JSON body, or the message of the 400 to answer (a string
+    pickles, so a parse process can send it back)."""
     try:
         return _with_webhook(parse_json_body(raw), webhooks)
     except InvalidParameter as error:
-        message = str(error)
+        return str(error)
     except ApiError as error:
-        message = error.message
-    return ApiError(400, message)
+        return error.message
 
 
 async def read_request(
@@ -119,7 +125,8 @@ async def read_request(
     400 :class:`ApiError` naming the field.
 
     A large body waits for a turn of the app's :class:`LargeBodyGate`
-    (``app.state.body_gate``, set by ``create_app``) and is parsed in a worker thread.
+    (``app.state.body_gate``, set by ``create_app``) and is parsed in a parse process
+    (:mod:`segswap.service.http.parsing`), off the event loop's GIL.
     A JSON body is streamed rather than read with ``request.body()``, which would keep
     a copy on the request object for as long as the request lives.
     """
@@ -138,7 +145,8 @@ async def read_request(
                 raise ApiError(400, str(error)) from None
         raw = b"".join([chunk async for chunk in request.stream()])
         if large:
-            outcome = await run_in_threadpool(_parse_json_request, raw, webhooks)
+            parsed = await parse_off_loop(_parse_json_or_message, raw, webhooks, gate.concurrency)
+            outcome = ApiError(400, parsed) if isinstance(parsed, str) else parsed
         else:
             outcome = _parse_json_request(raw, webhooks)
         del raw

@@ -6,9 +6,9 @@ unknown length, chunked) waits for one of ``large_body_concurrency`` turns
 parsed and validated. A waiting body stays in the client's socket (uvicorn reads a
 request's body only as the app asks for it), so memory grows with the number of turns,
 not of uploads: about turns × 3 × the body size (the bytes, the parsed JSON text, the
-decoded images). Parsing a large body runs in a worker thread
-(:func:`starlette.concurrency.run_in_threadpool`) so the event loop keeps answering
-``/health`` and status polls meanwhile.
+decoded images). A large body is parsed in a parse process
+(:mod:`segswap.service.http.parsing`), off the server's GIL, so the event loop keeps
+answering ``/health`` and status polls meanwhile.
 """
 
 from __future__ import annotations

@@ -43,6 +43,13 @@ _CONTEXT: Any = multiprocessing.get_context(_METHOD)
 if _METHOD == "forkserver":
     _CONTEXT.set_forkserver_preload([__name__])
 
+
+def process_context() -> Any:
+    """The multiprocessing context children are made with (forkserver where there is
+    one, else spawn)."""
+    return _CONTEXT
+
+
 POLL_INTERVAL = 0.1
 """Seconds between the worker thread's looks at its child (progress, cancel, death)."""
 
