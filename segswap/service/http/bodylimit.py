@@ -15,6 +15,23 @@ class BodyTooLarge(Exception):
     """The request body is larger than the configured cap."""
 
 
+async def send_closing_json(send: Send, status: int, body: bytes) -> None:
+    """Answer ``status`` with the JSON ``body`` and close the connection (from ASGI
+    middleware that refuses a request before, or while, its body is read)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 def _message(limit: int) -> bytes:
     return json.dumps(
         {"error": f"request body too large: the limit is {limit} bytes (SEGSWAP_MAX_BODY_BYTES)"}
@@ -29,19 +46,7 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def _reply_413(self, send: Send) -> None:
-        body = _message(self.max_bytes)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_closing_json(send, 413, _message(self.max_bytes))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -25,6 +25,8 @@ import time
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from segswap.service.http.bodylimit import send_closing_json
+
 log = logging.getLogger("segswap.service")
 
 
@@ -66,19 +68,7 @@ class ReceiveGuardMiddleware:
         self.body_deadline = body_deadline
 
     async def _reply(self, send: Send, status: int, message: str) -> None:
-        body = json.dumps({"error": message}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_closing_json(send, status, json.dumps({"error": message}).encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
