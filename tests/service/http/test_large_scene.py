@@ -70,7 +70,7 @@ def test_scene_no_encoder_can_write_is_413_naming_the_field_and_the_server_keeps
     headers = {"x-api-key": key}
     client = httpx.Client(headers=headers, timeout=60)
     hostile = _band_request(40_000_000, "png")
-    for _ in range(5):
+    for _ in range(10):
         r = client.post(server.url + "/v1/seg-swap", json=hostile)
         assert r.status_code == 413, r.text
         assert "main_image" in r.json()["error"] and "1000000" in r.json()["error"]
