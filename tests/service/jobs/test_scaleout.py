@@ -133,6 +133,15 @@ def wait_for(predicate, timeout: float, what: str) -> object:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def running_on(cluster: Cluster, ids: list[str], worker: str) -> str | None:
+    """The first of ``ids`` that ``worker`` is running now, or None."""
+    for job_id in ids:
+        job = cluster.job(job_id)
+        if job.get("state") == "PROCESSING" and job.get("owner", "").startswith(worker + ":"):
+            return job_id
+    return None
+
+
 def test_any_node_answers_for_any_request_and_serves_its_image(cluster: Cluster, payload):
     key = cluster.new_key(credits=100)
     client = httpx.Client(timeout=30)
@@ -233,14 +242,7 @@ def test_40_jobs_all_complete_and_are_charged_once_when_a_worker_is_killed(
         assert r.status_code == 200, r.text
         ids.append(r.json()["request_id"])
 
-    def running_on_w1() -> str | None:
-        for job_id in ids:
-            job = cluster.job(job_id)
-            if job.get("state") == "PROCESSING" and job.get("owner", "").startswith("w1:"):
-                return job_id
-        return None
-
-    victim = wait_for(running_on_w1, 30, "a job running on w1")
+    victim = wait_for(lambda: running_on(cluster, ids, "w1"), 30, "a job running on w1")
     cluster.workers["w1"].kill()
     started = time.monotonic()
     for job_id in ids:
@@ -285,14 +287,7 @@ def test_sigterm_on_a_worker_finishes_its_job_then_exits(cluster: Cluster, paylo
         for _ in range(6)
     ]
 
-    def running_on_w1() -> str | None:
-        for job_id in ids:
-            job = cluster.job(job_id)
-            if job.get("state") == "PROCESSING" and job.get("owner", "").startswith("w1:"):
-                return job_id
-        return None
-
-    current = wait_for(running_on_w1, 30, "a job running on w1")
+    current = wait_for(lambda: running_on(cluster, ids, "w1"), 30, "a job running on w1")
     w1 = cluster.workers["w1"]
     w1.terminate()
     assert w1.proc is not None
