@@ -1,13 +1,16 @@
 """The composite engine: exact, CPU-only edits with no model weights.
 
-Pipeline: plan the region (grow, crop) → fill or lay the pattern → place and harmonise
-the object → blend back with a FEATHER_PX-pixel feather. Only the crop around the mask
-is processed.
+Pipeline: plan the edit (:meth:`CompositeEngine.plan`: the edit, the grown mask and the
+crop) → render it (:meth:`CompositeEngine.render`: fill or lay the pattern → place and
+harmonise the object → blend back with a FEATHER_PX-pixel feather). Only the crop around
+the mask is processed. Other engines (the diffusion engine) take the plan and refine the
+render without growing the mask again.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,7 +19,7 @@ from segswap.engine.modes import choose_edit
 from segswap.engine.objects import compose_object, layout_object
 from segswap.engine.pattern import transfer_pattern
 from segswap.engine.progress import checkpoint, stage
-from segswap.engine.region import edit_region, paste_back
+from segswap.engine.region import EditRegion, edit_region, paste_back
 from segswap.errors import InvalidParameter
 from segswap.params import EditParams
 
@@ -47,6 +50,21 @@ def fill_effort(steps: int, full_resolution: bool) -> FillEffort:
     )
 
 
+@dataclass(frozen=True)
+class CompositePlan:
+    """What one edit does and where, before any pixel is touched.
+
+    Attributes:
+        edit: ``object``, ``pattern`` or ``remove`` (:func:`segswap.engine.modes.choose_edit`).
+        region: the crop (scene kept around the mask, :data:`CONTEXT` for ``edit``), the
+            user's mask and the mask grown by ``growmask`` inside it, and its ``reach``
+            (the grown mask and its FEATHER_PX band: every pixel the edit may change).
+    """
+
+    edit: str
+    region: EditRegion
+
+
 class CompositeEngine:
     """Object swap, pattern transfer and removal with NumPy and OpenCV.
 
@@ -62,9 +80,23 @@ class CompositeEngine:
     def __call__(
         self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: EditParams
     ) -> np.ndarray:
-        checkpoint(0.0)
+        """``scene`` (H×W×3 uint8) edited inside ``mask`` (H×W bool) with ``obj`` (RGBA):
+        :meth:`plan`, then :meth:`render`."""
+        return self.render(scene, obj, params, self.plan(mask, obj, params))
+
+    def plan(self, mask: np.ndarray, obj: np.ndarray, params: EditParams) -> CompositePlan:
+        """The edit ``params`` and ``obj`` ask for, and its region: ``mask`` (H×W bool,
+        non-empty) grown once by ``growmask`` pixels, on a crop of the scene."""
         edit = choose_edit(params, obj)
-        region = edit_region(mask, params.growmask, CONTEXT[edit])
+        return CompositePlan(edit, edit_region(mask, params.growmask, CONTEXT[edit]))
+
+    def render(
+        self, scene: np.ndarray, obj: np.ndarray, params: EditParams, plan: CompositePlan
+    ) -> np.ndarray:
+        """A copy of ``scene`` with ``plan`` carried out: only the pixels in
+        ``plan.region.reach`` can differ from the scene's."""
+        checkpoint(0.0)
+        edit, region = plan.edit, plan.region
         crop = scene[region.crop.slices]
         checkpoint(0.05)
         if edit == "pattern":

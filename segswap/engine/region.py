@@ -126,6 +126,35 @@ def region_in(crop: Box, mask: np.ndarray, growmask: int) -> EditRegion:
     )
 
 
+def reframe(region: EditRegion, crop: Box) -> EditRegion:
+    """``region`` on another ``crop`` of the same scene: its user's mask and grown mask
+    moved over, not grown again (the distances and blend are worked out on the new crop,
+    and equal the old ones where both crops hold them).
+
+    Raises:
+        ValueError: ``crop`` does not hold the grown mask and its feather band.
+    """
+    reach = bounding_box(region.reach).shifted(region.crop.top, region.crop.left)
+    inside = (
+        crop.top <= reach.top
+        and crop.left <= reach.left
+        and reach.bottom <= crop.bottom
+        and reach.right <= crop.right
+    )
+    if not inside:
+        raise ValueError(f"{crop} does not hold the edit's reach {reach}")
+    mask, grown = (np.zeros((crop.height, crop.width), bool) for _ in range(2))
+    # The old crop's part inside the new one (every True pixel lies in it).
+    top, left = max(crop.top, region.crop.top), max(crop.left, region.crop.left)
+    bottom, right = min(crop.bottom, region.crop.bottom), min(crop.right, region.crop.right)
+    new = Box(top, left, bottom, right).shifted(-crop.top, -crop.left)
+    old = Box(top, left, bottom, right).shifted(-region.crop.top, -region.crop.left)
+    mask[new.slices] = region.mask[old.slices]
+    grown[new.slices] = region.grown[old.slices]
+    distance = distance_outside(grown)
+    return EditRegion(crop=crop, mask=mask, grown=grown, distance=distance, blend=feather(distance))
+
+
 def distance_outside(mask: np.ndarray) -> np.ndarray:
     """Euclidean distance (pixels, float32) of each pixel to ``mask``; 0 on the mask."""
     return cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)

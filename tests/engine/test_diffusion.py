@@ -30,9 +30,14 @@ from segswap.engine.diffusion.engine import (  # noqa: E402
     pipeline_strength,
     plan_edit,
 )
-from segswap.engine.diffusion.geometry import model_region, native_size, square_box  # noqa: E402
+from segswap.engine.diffusion.geometry import (  # noqa: E402
+    model_region,
+    native_size,
+    resize,
+    square_box,
+)
 from segswap.engine.diffusion.runtime import load_model  # noqa: E402
-from segswap.engine.region import Box, feather_reach, grow_mask  # noqa: E402
+from segswap.engine.region import Box, feather_reach, grow_mask, reframe  # noqa: E402
 from segswap.errors import InvalidParameter  # noqa: E402
 from segswap.params import SwapParams  # noqa: E402
 from segswap.settings import Settings  # noqa: E402
@@ -145,12 +150,71 @@ def test_size_and_pixels_outside_the_feather_are_the_scenes(
 def test_large_scene_costs_the_same_crop(engine: DiffusionEngine) -> None:
     """Only a crop around the mask, at the model's native size, goes through the model."""
     scene, mask = scene_and_mask(900, 1300)
-    region = model_region(mask, 5)
+    planned = CompositeEngine().plan(mask, transparent(), fast(mode="remove"))
+    region = model_region(planned.region, 900, 1300)
     assert region.crop.height == region.crop.width  # square when the scene has room
     assert engine.model.native == 64  # tiny UNet: sample_size 32 × VAE factor 2
     out = engine(scene, mask, transparent(), fast(mode="remove"))
     reach = feather_reach(grow_mask(mask, 5))
     assert np.array_equal(out[~reach], scene[~reach])
+
+
+def scene_reach(region: Any, shape: tuple[int, int]) -> np.ndarray:
+    """``region.reach`` placed in a scene of ``shape`` (False outside the crop)."""
+    placed = np.zeros(shape, bool)
+    placed[region.crop.slices] = region.reach
+    return placed
+
+
+@pytest.mark.parametrize(("mode", "growmask"), [("object", 5), ("pattern", 9), ("remove", 13)])
+def test_the_mask_is_grown_once_and_the_model_repaints_the_plans_reach(
+    engine: DiffusionEngine, monkeypatch: pytest.MonkeyPatch, mode: str, growmask: int
+) -> None:
+    """The diffusion engine takes the composite engine's plan (one dilation of the mask)
+    and repaints exactly its reach, re-framed onto the model's crop."""
+    import segswap.engine.region as region_module
+
+    grown: list[int] = []
+    real_grow_mask = region_module.grow_mask
+
+    def counting_grow_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
+        grown.append(pixels)
+        return real_grow_mask(mask, pixels)
+
+    monkeypatch.setattr(region_module, "grow_mask", counting_grow_mask)
+    repainted: list[np.ndarray] = []
+    real_generate = engine.model.generate
+
+    def recording_generate(prompt: str, image: np.ndarray, mask: np.ndarray, **kw: Any) -> Any:
+        repainted.append(mask)
+        return real_generate(prompt, image, mask, **kw)
+
+    monkeypatch.setattr(engine.model, "generate", recording_generate)
+    scene, mask = scene_and_mask(300, 400)
+    params = fast(mode=mode, growmask=growmask)
+    engine(scene, mask, OBJECTS[mode](), params)
+    assert grown == [growmask]  # the composite plan's, and no second one for the model
+
+    planned = CompositeEngine().plan(mask, OBJECTS[mode](), params)
+    region = model_region(planned.region, 300, 400)
+    assert region.crop != planned.region.crop  # a square crop of its own ...
+    reach = scene_reach(planned.region, (300, 400))
+    assert np.array_equal(scene_reach(region, (300, 400)), reach)  # ... with the same reach
+    assert np.array_equal(reach, feather_reach(grow_mask(mask, growmask)))
+    (model_mask,) = repainted
+    native = resize(region.reach.view(np.uint8), *model_mask.shape, nearest=True).astype(bool)
+    assert np.array_equal(model_mask, native)
+
+
+def test_reframe_keeps_the_grown_mask_and_refuses_a_crop_that_cuts_it() -> None:
+    _, mask = scene_and_mask(100, 120)
+    planned = CompositeEngine().plan(mask, transparent(), fast(mode="remove", growmask=6))
+    wider = reframe(planned.region, Box(0, 0, 100, 120))
+    assert wider.grown.sum() == planned.region.grown.sum()
+    assert np.array_equal(wider.grown, grow_mask(mask, 6))
+    assert np.array_equal(wider.mask, mask)
+    with pytest.raises(ValueError, match="reach"):
+        reframe(planned.region, Box(40, 0, 100, 120))  # the mask starts at row 33
 
 
 # --- parameters reach the sampler ----------------------------------------------------

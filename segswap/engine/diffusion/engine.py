@@ -2,10 +2,11 @@
 
 Pipeline for one edit:
 
-1. the composite engine makes the initial image (object placed and harmonised, pattern
-   laid, or hole filled) — exactly what ``SEGSWAP_ENGINE=composite`` returns;
-2. a square-ish crop around the grown mask (plus context) is resized to the model's
-   native resolution (512² for SD 1.5, 1024² for SDXL);
+1. the composite engine plans the edit (the edit, and the mask grown by ``growmask``,
+   once) and renders the initial image from that plan (object placed and harmonised,
+   pattern laid, or hole filled) — exactly what ``SEGSWAP_ENGINE=composite`` returns;
+2. the plan's grown mask is re-framed onto a square-ish crop (its box plus context),
+   which is resized to the model's native resolution (512² for SD 1.5, 1024² for SDXL);
 3. the inpainting model re-denoises the grown mask (+ feather band) of that crop from the
    initial image, guided by ``prompt`` and, with an IP-Adapter, by the object image;
 4. the result is resized back and pasted into the initial image with the same feather as
@@ -23,11 +24,10 @@ import numpy as np
 from segswap.engine.composite import CompositeEngine
 from segswap.engine.diffusion.geometry import model_region, native_size, resize
 from segswap.engine.diffusion.runtime import DiffusionModel, load_model
-from segswap.engine.modes import choose_edit
 from segswap.engine.objects import cut_out
 from segswap.engine.pattern import tile_pattern
 from segswap.engine.progress import checkpoint, stage
-from segswap.engine.region import bounding_box, feather_reach, paste_back
+from segswap.engine.region import bounding_box, paste_back
 from segswap.params import EditParams
 from segswap.settings import Settings
 
@@ -55,7 +55,7 @@ steps make up the rest (progress after step n of N: 0.1 + 0.9 × n / N)."""
 
 
 @dataclass(frozen=True)
-class Plan:
+class Denoising:
     """How the model is driven for one edit.
 
     Attributes:
@@ -69,7 +69,7 @@ class Plan:
     reference_scale: float
 
 
-def plan_edit(edit: str, params: EditParams) -> Plan:
+def plan_edit(edit: str, params: EditParams) -> Denoising:
     """The denoising strength and IP-Adapter scale for ``edit`` (see docs/diffusion.md).
 
     - object: strength ``0.9 − 0.6 × subject_strength`` (1 → 0.3: the placed object's
@@ -84,10 +84,12 @@ def plan_edit(edit: str, params: EditParams) -> Plan:
             OBJECT_STRENGTH_MAX
             - (OBJECT_STRENGTH_MAX - OBJECT_STRENGTH_MIN) * params.subject_strength
         )
-        return Plan(edit, strength, params.subject_strength)
+        return Denoising(edit, strength, params.subject_strength)
     if edit == "pattern":
-        return Plan(edit, PATTERN_STRENGTH_MAX * params.fashion_strength, params.fashion_strength)
-    return Plan(edit, REMOVE_STRENGTH, 0.0)
+        return Denoising(
+            edit, PATTERN_STRENGTH_MAX * params.fashion_strength, params.fashion_strength
+        )
+    return Denoising(edit, REMOVE_STRENGTH, 0.0)
 
 
 def denoise_steps(steps: int, strength: float) -> int:
@@ -167,17 +169,19 @@ class DiffusionEngine:
     def __call__(
         self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: EditParams
     ) -> np.ndarray:
+        planned = self.composite.plan(mask, obj, params)
         with stage(0.0, COMPOSITE_SHARE):
-            initial = self.composite(scene, mask, obj, params)
-        edit = choose_edit(params, obj)
-        plan = plan_edit(edit, params)
-        count = denoise_steps(params.steps, plan.strength)
+            initial = self.composite.render(scene, obj, params, planned)
+        edit = planned.edit
+        denoising = plan_edit(edit, params)
+        count = denoise_steps(params.steps, denoising.strength)
         if count == 0:
             return initial  # e.g. pattern at fashion_strength 0: the region stays as it was
 
-        region = model_region(mask, params.growmask)
+        # The composite plan's grown mask on the model's crop: grown once, for both.
+        region = model_region(planned.region, scene.shape[0], scene.shape[1])
         crop = initial[region.crop.slices]
-        repaint = feather_reach(region.grown)
+        repaint = region.reach
         height, width = native_size(
             crop.shape[0], crop.shape[1], self.model.native, self.model.multiple
         )
@@ -192,7 +196,7 @@ class DiffusionEngine:
             seed=params.seed,
             guidance_scale=GUIDANCE_SCALE,
             reference=reference,
-            reference_scale=plan.reference_scale,
+            reference_scale=denoising.reference_scale,
             on_step=lambda done: checkpoint(COMPOSITE_SHARE + (1 - COMPOSITE_SHARE) * done / count),
         )
         refined = resize(generated, crop.shape[0], crop.shape[1])

@@ -12,7 +12,7 @@ from segswap.engine.region import (
     bounding_box,
     context_margin,
     expand_box,
-    region_in,
+    reframe,
 )
 
 CONTEXT = 0.3
@@ -42,14 +42,19 @@ def square_box(box: Box, height: int, width: int) -> Box:
     return Box(top, left, bottom, right)
 
 
-def model_region(mask: np.ndarray, growmask: int, context: float = CONTEXT) -> EditRegion:
-    """The edit region of the diffusion engine: the same grown mask and feather as the
-    composite engine's, on a square-ish crop (mask box + context, widened to a square)."""
-    height, width = mask.shape
-    box = bounding_box(mask)
-    margin = context_margin(box, context) + growmask + FEATHER_PX
-    crop = square_box(expand_box(box, margin, height, width), height, width)
-    return region_in(crop, mask, growmask)
+def model_region(
+    region: EditRegion, height: int, width: int, context: float = CONTEXT
+) -> EditRegion:
+    """The diffusion engine's region in an H×W scene: the composite plan's ``region`` (its
+    mask already grown by ``growmask``, not grown again) on a square-ish crop: the grown
+    mask's box plus ``context`` of the mask's size and the feather band, widened to a
+    square."""
+    offset = region.crop.top, region.crop.left
+    mask_box = bounding_box(region.mask).shifted(*offset)
+    grown_box = bounding_box(region.grown).shifted(*offset)
+    margin = context_margin(mask_box, context) + FEATHER_PX
+    crop = square_box(expand_box(grown_box, margin, height, width), height, width)
+    return reframe(region, crop)
 
 
 def native_size(height: int, width: int, native: int, multiple: int) -> tuple[int, int]:
