@@ -23,6 +23,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from segswap.engine.harmonize import to_linear
+
 MATTE_SIDE = 128
 """Longer side, in pixels, of the reduced copy the border is walked on (texture test)."""
 
@@ -70,7 +72,46 @@ def border_pixels(image: np.ndarray, width: int = 2) -> np.ndarray:
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    return cv2.cvtColor(np.multiply(rgb, np.float32(1 / 255), dtype=np.float32), cv2.COLOR_RGB2Lab)
+
+
+def _lab_8bit(rgb: np.ndarray) -> np.ndarray:
+    """CIE Lab (float32, L in 0–100) through OpenCV's 8-bit conversion (steps of 0.4 in
+    L, 1 in a and b)."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32)
+    return cv2.transform(lab, _FROM_8BIT_LAB)
+
+
+_FROM_8BIT_LAB = np.array([[100 / 255, 0, 0, 0], [0, 1, 0, -128], [0, 0, 1, -128]], np.float32)
+"""OpenCV's 8-bit Lab (L × 255/100, a + 128, b + 128) back to CIE units."""
+
+
+def shrink_interpolation(scale: float) -> int:
+    """OpenCV interpolation for shrinking an image to ``scale`` (< 1) of its size: area
+    averaging, except for shrinking by at most a fifth, where bilinear sampling loses
+    nothing visible (its taps are at most 1.25 px apart) and costs a fraction of
+    area averaging by a ratio that is not a whole number."""
+    return cv2.INTER_LINEAR if scale >= 0.8 else cv2.INTER_AREA
+
+
+def colour_distance(lab: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """ΔE76 (H×W float32) of each pixel of an H×W×3 float32 Lab image from the Lab
+    colour ``reference`` (3,)."""
+    difference = cv2.subtract(lab, (*(float(v) for v in reference), 0.0))
+    summed = cv2.transform(cv2.multiply(difference, difference), np.ones((1, 3), np.float32))
+    return cv2.sqrt(summed)
+
+
+def sample_at(small: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]):
+    """Values (N×C float32) at the full-resolution pixels (``ys``, ``xs``) of an image of
+    ``shape`` (H, W) of which ``small`` (h×w×C float32) is a reduced copy: what
+    bilinear enlargement of ``small`` to ``shape`` gives there, computed at those N
+    pixels only."""
+    height, width = shape
+    map_x = ((xs.astype(np.float32) + 0.5) * (small.shape[1] / width) - 0.5)[None]
+    map_y = ((ys.astype(np.float32) + 0.5) * (small.shape[0] / height) - 0.5)[None]
+    picked = cv2.remap(small, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return picked.reshape(ys.size, -1)
 
 
 def plain_border_share(rgb: np.ndarray) -> float:
@@ -126,16 +167,32 @@ def object_matte(rgba: np.ndarray) -> np.ndarray:
     return object_layers(rgba)[1]
 
 
-def object_layers(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(colour H×W×3 uint8, alpha H×W float32 in [0, 1]) of the object in an RGBA image.
+def object_layers(rgba: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(colour h×w×3 uint8, alpha h×w float32 in [0, 1]) of the object in an RGBA image.
 
-    With transparency, the image's own colour and alpha (straight, not premultiplied).
-    Otherwise the keyed matte, and the colour with the background's share taken out of
-    its boundary pixels (see :func:`key_object`).
+    With transparency, the image's own colour and alpha (straight, not premultiplied), at
+    its own size. Otherwise the keyed matte, and the colour with the background's share
+    taken out of its boundary pixels (see :func:`key_object`), at ``scale`` (0–1] of
+    the image's size.
     """
     if has_transparency(rgba):
         return np.ascontiguousarray(rgba[:, :, :3]), rgba[:, :, 3].astype(np.float32) / 255.0
-    return key_object(np.ascontiguousarray(rgba[:, :, :3]))
+    return key_object(np.ascontiguousarray(rgba[:, :, :3]), scale)
+
+
+def object_extent(rgb: np.ndarray) -> tuple[int, int]:
+    """(height, width) in pixels of the box around what stands out from the border colour
+    of ``rgb`` (H×W×3 uint8) by BACKGROUND_DELTA_E or more, estimated on the copy at most
+    MATTE_SIDE pixels long (to a few of its pixels); the whole image when nothing does."""
+    small, scale = reduced(rgb)
+    lab = _lab(small)
+    off = colour_distance(lab, np.median(border_pixels(lab), axis=0)) >= BACKGROUND_DELTA_E
+    if not off.any():
+        return rgb.shape[0], rgb.shape[1]
+    rows, cols = np.flatnonzero(off.any(axis=1)), np.flatnonzero(off.any(axis=0))
+    height = min(rgb.shape[0], round((rows[-1] + 1 - rows[0]) / scale))
+    width = min(rgb.shape[1], round((cols[-1] + 1 - cols[0]) / scale))
+    return max(1, height), max(1, width)
 
 
 def key_background(rgb: np.ndarray) -> np.ndarray:
@@ -148,25 +205,30 @@ HOLE_FACTOR = 2
 (a disk of that radius fits in it) is a hole through the object and may be keyed too."""
 
 
-def keyable_background(near: np.ndarray, radius: int) -> np.ndarray:
-    """The part of ``near`` (H×W bool: close to the background colour) that may be keyed.
+def keyable_background(
+    near: np.ndarray, radius: int, shade: np.ndarray | None = None
+) -> np.ndarray:
+    """The part of ``near`` (H×W bool: close to the background colour) that may be keyed,
+    with the part of ``shade`` (H×W bool: the background's colour in shadow) that joins it.
 
     Background connected to the image border, once bridges thinner than ``2 × radius``
     pixels are cut (the opening removes thin background-coloured structures, such as an
     outline stroke touching the surround, before the regions touching the border are
     taken; growing the result back by ``radius`` inside ``near`` restores the wide
-    background's own edge); and enclosed regions wide enough to be holes through the
-    object (see HOLE_FACTOR). Thinner enclosed regions coloured like the background (a
-    white stroke, a ribbon) are object.
+    background's own edge); and enclosed regions of ``near`` wide enough to be holes
+    through the object (see HOLE_FACTOR). Thinner enclosed regions coloured like the
+    background (a white stroke, a ribbon) are object, and so is any enclosed ``shade``:
+    only a shadow reaching the border-connected background is the backdrop's.
     """
-    candidate = opened(near, radius) if radius > 0 else near
+    both = near if shade is None else near | shade
+    candidate = opened(both, radius) if radius > 0 else both
     _, labels = cv2.connectedComponents(candidate.view(np.uint8), connectivity=4)
     touching = np.unique(border_pixels(labels[:, :, None]))
     touching = touching[touching > 0]
     connected = np.isin(labels, touching)
     if radius <= 0:
         return connected
-    connected = grown_by(connected, radius) & near
+    connected = grown_by(connected, radius) & both
     holes = opened(near & ~connected, HOLE_FACTOR * radius)
     if holes.any():
         connected |= grown_by(holes, HOLE_FACTOR * radius) & near
@@ -221,54 +283,150 @@ def decontaminate(
     return trust * solved + (1.0 - trust) * interior
 
 
-def _interior_colour(small: np.ndarray, solid: np.ndarray, sigma: float) -> np.ndarray:
-    """Nearby object colour (H×W×3 float32) on the reduced copy: a Gaussian average
-    (σ ``sigma`` px) of the ``solid`` object pixels, carried outward over the band."""
-    weight = cv2.GaussianBlur(solid.astype(np.float32), (0, 0), sigma)
-    summed = cv2.GaussianBlur(small.astype(np.float32) * solid[:, :, None], (0, 0), sigma)
-    return summed / np.maximum(weight, 1e-6)[:, :, None]
+def nearby_colour(small: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
+    """Nearby colour (H×W×3 float32) of the ``where`` pixels on the reduced copy
+    ``small``: a Gaussian average (σ ``sigma`` px) of them, carried outward over the
+    band (NaN where none is within reach)."""
+    weight = cv2.GaussianBlur(where.astype(np.float32), (0, 0), sigma)
+    summed = cv2.GaussianBlur(small.astype(np.float32) * where[:, :, None], (0, 0), sigma)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return summed / np.where(weight > 1e-6, weight, np.nan)[:, :, None]
 
 
-def key_object(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(decontaminated colour H×W×3 uint8, alpha H×W float32 in [0, 1]) of the object on a
-    plain background in ``rgb`` (H×W×3 uint8)."""
+SHADOW_MIN_CHROMA = 15.0
+"""CIE chroma of the border colour from which its cast shadows are keyed with it. On a
+neutral backdrop (white, grey) a shadow has the colour of any grey or black part of the
+object, so there only the backdrop's own colour is keyed."""
+
+SHADOW_HUE_DEGREES = 6.0
+"""Largest angle, in linear RGB, between a pixel's colour and the backdrop's for the
+pixel to be the backdrop in shadow: less of the same light scales all channels alike."""
+
+SHADOW_DEPTH = 0.1
+"""Darkest shadow keyed: pixels with at least this share of the backdrop's light."""
+
+GRABCUT_HUE_DEGREES = 18.0
+"""On a coloured backdrop, GrabCut may key (beyond the border-connected background) only
+pixels within this angle of the backdrop's colour: its background model holds the
+shadows' dark colours too, and would take the object's dark parts for them."""
+
+
+def backdrop_share(rgb: np.ndarray, background_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cosine, share) per pixel (H×W float32 each) of ``rgb`` (H×W×3 uint8) against the
+    backdrop colour ``background_rgb`` (3, 0–255), in linear RGB: the cosine of the angle
+    between the two colours, and the pixel's length along the backdrop's as a share of
+    the backdrop's (1: as bright; 0.5: half its light)."""
+    linear = to_linear(rgb)
+    back = to_linear(np.clip(np.rint(background_rgb), 0, 255).astype(np.uint8)).astype(np.float32)
+    length = float(np.linalg.norm(back))
+    along = cv2.transform(linear, (back / length)[None])
+    size = cv2.sqrt(cv2.transform(cv2.multiply(linear, linear), np.ones((1, 3), np.float32)))
+    cosine = along / np.maximum(size, np.float32(1e-6))
+    return cosine, along / np.float32(length)
+
+
+def in_shadow(cosine: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Pixels (H×W bool) that are the backdrop under less light, from
+    :func:`backdrop_share`: within SHADOW_HUE_DEGREES of its colour, with SHADOW_DEPTH to
+    1.05 times its light."""
+    limit = np.float32(np.cos(np.radians(SHADOW_HUE_DEGREES)))
+    return (cosine >= limit) & (share >= SHADOW_DEPTH) & (share <= 1.05)
+
+
+def chroma(lab: np.ndarray) -> float:
+    """CIE chroma of a Lab colour (3,)."""
+    return float(np.hypot(lab[1], lab[2]))
+
+
+KEY_AT_SCALE_BELOW = 0.9
+"""An object to be shrunk below this share of its size is keyed on a shrunk copy."""
+
+
+def key_object(rgb: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(decontaminated colour h×w×3 uint8, alpha h×w float32 in [0, 1]) of the object on a
+    plain background in ``rgb`` (H×W×3 uint8).
+
+    ``scale`` (0–1]: the size the object will be used at, as a share of ``rgb``'s. Below
+    KEY_AT_SCALE_BELOW, the matte is worked out on a copy shrunk to it, and both layers
+    come at that size: the pixels the caller would average away are not keyed one by
+    one. Edge-to-edge textures and line drawings (see THIN_KEPT_SHARE) come at full size
+    (a shrunk copy would fade a drawing's strokes before they are keyed).
+
+    On a coloured backdrop (SHADOW_MIN_CHROMA), the backdrop's cast shadows (see
+    :func:`in_shadow`) that reach the border-connected background are keyed with it.
+    """
     height, width = rgb.shape[:2]
     if is_texture(rgb):
         # An edge-to-edge texture sent to object mode: no background to key out.
         return rgb.copy(), np.ones((height, width), np.float32)
-    lab_full = _lab(rgb)
-    background_lab = np.median(border_pixels(lab_full), axis=0)
-    difference = lab_full - background_lab.astype(np.float32)
-    distance_full = np.sqrt(np.einsum("ijk,ijk->ij", difference, difference))
-    background_rgb = np.median(border_pixels(rgb), axis=0).astype(np.float32)
-
-    near_full = distance_full < BACKGROUND_DELTA_E
-    off = (~near_full).view(np.uint8)
+    work = rgb
+    if scale < KEY_AT_SCALE_BELOW:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        work = cv2.resize(rgb, size, interpolation=shrink_interpolation(scale))
+    # Distances to the background colour are taken in 8-bit Lab (within 0.6 in L and
+    # 2.5 in a and b of the float conversion, at a third of its cost), except for the
+    # alpha ramp of a line drawing.
+    lab = _lab_8bit(work)
+    background_lab = np.median(border_pixels(lab), axis=0)
+    distance = colour_distance(lab, background_lab)
+    near = distance < BACKGROUND_DELTA_E
+    off = (~near).view(np.uint8)
     if cv2.erode(off, np.ones((5, 5), np.uint8)).sum() < THIN_KEPT_SHARE * off.sum():
-        # Mostly strokes up to about four pixels wide (a line drawing, a signature), finer than
-        # any matte: each pixel's own distance from the background colour says how much
-        # it is object. (The distance ramp is the anti-aliasing: no blur, which would
-        # halve a one-pixel stroke.)
-        half = BACKGROUND_DELTA_E / 2
-        alpha = np.clip((distance_full - half) / half, 0.0, 1.0).astype(np.float32)
-        ys, xs = np.nonzero((alpha > 0.0) & (alpha < 1.0))
-        colour = rgb.copy()
-        own = rgb[ys, xs].astype(np.float32)
-        clean = decontaminate(own, alpha[ys, xs], background_rgb, own)
-        colour[ys, xs] = np.clip(np.rint(clean), 0, 255).astype(np.uint8)
-        return colour, alpha
+        # Shrinking thins strokes: a drawing's copy is thin if the drawing is.
+        return key_line_drawing(rgb)
+    background_rgb = np.median(border_pixels(work), axis=0).astype(np.float32)
+    shade = hue_like = None
+    if chroma(background_lab) >= SHADOW_MIN_CHROMA:
+        cosine, share = backdrop_share(work, background_rgb)
+        shade = in_shadow(cosine, share) & ~near
+        hue_like = near | (cosine >= np.float32(np.cos(np.radians(GRABCUT_HUE_DEGREES))))
+    return key_matte(work, distance, near, shade, hue_like, background_rgb)
+
+
+def key_line_drawing(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, alpha) of a drawing made mostly of strokes up to about four pixels wide
+    (a line drawing, a signature), finer than any matte: each pixel's own distance from
+    the background colour says how much it is object. (The distance ramp is the
+    anti-aliasing: no blur, which would halve a one-pixel stroke.)"""
+    lab = _lab(rgb)
+    distance = colour_distance(lab, np.median(border_pixels(lab), axis=0))
+    background_rgb = np.median(border_pixels(rgb), axis=0).astype(np.float32)
+    half = BACKGROUND_DELTA_E / 2
+    alpha = np.clip((distance - half) / half, 0.0, 1.0).astype(np.float32)
+    ys, xs = np.nonzero((alpha > 0.0) & (alpha < 1.0))
+    colour = rgb.copy()
+    own = rgb[ys, xs].astype(np.float32)
+    clean = decontaminate(own, alpha[ys, xs], background_rgb, own)
+    colour[ys, xs] = np.clip(np.rint(clean), 0, 255).astype(np.uint8)
+    return colour, alpha
+
+
+def key_matte(
+    rgb: np.ndarray,
+    distance: np.ndarray,
+    near: np.ndarray,
+    shade: np.ndarray | None,
+    hue_like: np.ndarray | None,
+    background_rgb: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, alpha) of a solid object in ``rgb`` (H×W×3 uint8), given each pixel's
+    ``distance`` (ΔE) from the border colour, the pixels ``near`` it, those in its
+    ``shade`` and those GrabCut may key (``hue_like``; both None on a neutral
+    backdrop: see GRABCUT_HUE_DEGREES), and the border colour ``background_rgb`` (3,)."""
+    height, width = rgb.shape[:2]
     radius = max(1, round(BRIDGE_SHARE * max(height, width)))
-    outside_full = keyable_background(near_full, radius)
+    outside_full = keyable_background(near, radius, shade)
     if not (~outside_full).any():
         return rgb.copy(), np.ones((height, width), np.float32)
 
     small, scale = reduced(rgb, GRABCUT_SIDE)
     size = (small.shape[1], small.shape[0])
-    distance = cv2.resize(distance_full, size, interpolation=cv2.INTER_AREA)
-    outside = cv2.resize(outside_full.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    surely = distance < BACKGROUND_DELTA_E / 2
+    sure_share = cv2.resize((surely & outside_full).view(np.uint8) * 255, size, cv2.INTER_AREA)
+    outside = cv2.resize(outside_full.view(np.uint8) * 255, size, interpolation=cv2.INTER_AREA)
     seeds = np.full(small.shape[:2], cv2.GC_PR_FGD, np.uint8)
-    seeds[outside > 0.5] = cv2.GC_PR_BGD
-    seeds[(outside > 0.99) & (distance < BACKGROUND_DELTA_E / 2)] = cv2.GC_BGD
+    seeds[outside > 127] = cv2.GC_PR_BGD
+    seeds[sure_share > 252] = cv2.GC_BGD  # over 99 % sure background
     if not (seeds == cv2.GC_PR_FGD).any():
         return rgb.copy(), np.ones((height, width), np.float32)
     foreground = seeds != cv2.GC_BGD
@@ -286,12 +444,29 @@ def key_object(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     gc_full = cv2.resize(gc_background, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
     reach = max(1, round(1 / scale))
     allowed = cv2.dilate(outside_full.view(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
-    hard = (~(gc_full & allowed.astype(bool))).astype(np.float32)
+    allowed = allowed.astype(bool)
+    if hue_like is not None:
+        allowed &= hue_like | outside_full
+    hard = (~(gc_full & allowed)).astype(np.float32)
     if not hard.any():
         # GrabCut found nothing apart from the border colour (an edge-to-edge texture
         # sent to object mode): the whole image is the object, as for a blank one.
         return rgb.copy(), np.ones((height, width), np.float32)
+    return refine_boundary(rgb, small, hard, reach, background_rgb)
 
+
+def refine_boundary(
+    rgb: np.ndarray, small: np.ndarray, hard: np.ndarray, reach: int, background_rgb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, alpha) from the hard matte ``hard`` (H×W float32, 1 = object) of ``rgb``,
+    refined in a band of ``reach`` pixels either side of its boundary (see the module's
+    docstring); ``small`` is the reduced copy of ``rgb`` the matte was settled on.
+
+    Each band pixel is weighed between the nearby object colour and the nearby
+    background colour (the backdrop next to it, in shadow or not; ``background_rgb``
+    where none is near)."""
+    height, width = rgb.shape[:2]
+    size = (small.shape[1], small.shape[0])
     kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
     sure_object = cv2.erode(hard, kernel) > 0.5
     sure_background = cv2.dilate(hard, kernel) < 0.5
@@ -301,14 +476,16 @@ def key_object(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if ys.size == 0:
         return rgb.copy(), alpha
     image = rgb[ys, xs].astype(np.float32)
-    small_solid = cv2.resize(sure_object.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    interior_small = _interior_colour(small, small_solid > 0.99, 2.0)
-    interior_full = cv2.resize(interior_small, (width, height), interpolation=cv2.INTER_LINEAR)
-    interior = interior_full[ys, xs]
-    towards = interior - background_rgb
+    solid_share = cv2.resize(sure_object.view(np.uint8) * 255, size, interpolation=cv2.INTER_AREA)
+    interior = sample_at(nearby_colour(small, solid_share > 252, 2.0), ys, xs, (height, width))
+    interior = np.where(np.isnan(interior), image, interior)
+    clear = cv2.resize(sure_background.view(np.uint8) * 255, size, interpolation=cv2.INTER_AREA)
+    backdrop = sample_at(nearby_colour(small, clear > 252, 2.0), ys, xs, (height, width))
+    backdrop = np.where(np.isnan(backdrop), background_rgb, backdrop)
+    towards = interior - backdrop
     contrast = np.linalg.norm(towards, axis=1)
     by_colour = np.clip(
-        ((image - background_rgb) * towards).sum(axis=1) / np.maximum(contrast**2, 1e-6), 0, 1
+        ((image - backdrop) * towards).sum(axis=1) / np.maximum(contrast**2, 1e-6), 0, 1
     )
     trust = np.clip((contrast - COLOUR_CONTRAST / 2) / (COLOUR_CONTRAST / 2), 0.0, 1.0)
     by_edges = hard[ys, xs]
@@ -326,6 +503,6 @@ def key_object(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         by_edges[doubtful] = np.clip(filtered[ys[doubtful] - top, xs[doubtful] - left], 0, 1)
     alpha[ys, xs] = trust * by_colour + (1.0 - trust) * by_edges
     colour = rgb.copy()
-    clean = decontaminate(image, alpha[ys, xs], background_rgb, interior)
+    clean = decontaminate(image, alpha[ys, xs], backdrop, interior)
     colour[ys, xs] = np.clip(np.rint(clean), 0, 255).astype(np.uint8)
     return colour, alpha

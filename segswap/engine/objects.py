@@ -8,7 +8,12 @@ import cv2
 import numpy as np
 
 from segswap.engine.harmonize import SceneLight, harmonize, scene_light, to_lab
-from segswap.engine.matte import object_layers
+from segswap.engine.matte import (
+    has_transparency,
+    object_extent,
+    object_layers,
+    shrink_interpolation,
+)
 from segswap.engine.region import FEATHER_PX, Box, EditRegion, bounding_box
 
 INSET_SHARE = 0.03
@@ -34,13 +39,30 @@ which it counts as a surface (wood, cloth, a floor) even when it looks like what
 above; clear sky and plain walls stay below it."""
 
 
-def cut_out(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(RGB, alpha) of the object cropped to where its alpha is above 2 %.
+KEY_SCALE_MARGIN = 1.05
+"""A keyed object is keyed at this many times the scale it is estimated to be placed at
+(the estimate is a few per cent off), so it is then shrunk a little, never enlarged."""
+
+
+def keying_scale(rgba: np.ndarray, target: Box) -> float:
+    """The scale (0–1] to key an opaque object image (h×w×4 uint8) at, for a mask whose
+    box is ``target``: about the one :func:`fit_box` will place it at, from the extent
+    of what stands out from its background (1 for an image with transparency)."""
+    if has_transparency(rgba):
+        return 1.0
+    height, width = object_extent(rgba[:, :, :3])
+    place = fit_box(target, height, width)
+    return min(1.0, KEY_SCALE_MARGIN * max(place.height / height, place.width / width))
+
+
+def cut_out(rgba: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB, alpha) of the object cropped to where its alpha is above 2 %; a keyed one at
+    ``scale`` of its size (see :func:`segswap.engine.matte.key_object`).
 
     Raises:
         ValueError: the object has no opaque pixel.
     """
-    rgb, alpha = object_layers(rgba)
+    rgb, alpha = object_layers(rgba, scale)
     solid = alpha > 0.02
     if not solid.any():
         raise ValueError("the object image has no visible pixel")
@@ -55,10 +77,12 @@ def resize_object(
 
     Colour is scaled premultiplied by alpha, so the colour of transparent pixels (often
     white or black in an RGBA file) never bleeds into the edge; area averaging when
-    shrinking, bilinear when enlarging (the alpha ramp widens with the scale, no overshoot).
+    shrinking (bilinear when shrinking by at most a fifth, see
+    :func:`segswap.engine.matte.shrink_interpolation`), bilinear when enlarging (the
+    alpha ramp widens with the scale, no overshoot).
     """
-    shrinking = width < alpha.shape[1]
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    ratio = width / alpha.shape[1]
+    interpolation = shrink_interpolation(ratio) if ratio < 1.0 else cv2.INTER_LINEAR
     weight = alpha.astype(np.float32)
     premultiplied = rgb.astype(np.float32) * weight[:, :, None]
     size = (width, height)
@@ -288,7 +312,7 @@ def layout_object(
         rgba: the object image.
         subject_strength: 0–1, see :func:`segswap.engine.harmonize.harmonize`.
     """
-    rgb, alpha = cut_out(rgba)
+    rgb, alpha = cut_out(rgba, keying_scale(rgba, bounding_box(region.mask)))
     place = fit_in_mask(region.mask, alpha)
     rgb, alpha = resize_object(rgb, alpha, place.width, place.height)
     rgb = harmonize(rgb, alpha, ring_light(original, region.distance), None, subject_strength)
