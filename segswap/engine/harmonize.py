@@ -66,6 +66,8 @@ _LINEAR = _srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
 def to_linear(rgb: np.ndarray) -> np.ndarray:
     """uint8 (or 0–255 float) sRGB to float32 linear RGB in [0, 1]."""
     if rgb.dtype == np.uint8:
+        if rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] <= 4):
+            return cv2.LUT(rgb, _LINEAR)  # the same table, many times faster
         return _LINEAR[rgb]
     return _srgb_to_linear(np.asarray(rgb, np.float32) / 255.0)
 
@@ -84,6 +86,16 @@ def weighted_stats(lab: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.
     mean = (lab * w).sum(axis=(0, 1)) / total
     var = (((lab - mean) ** 2) * w).sum(axis=(0, 1)) / total
     return mean, np.sqrt(var)
+
+
+def mean_luminance(rgb: np.ndarray, weight: np.ndarray) -> float:
+    """Weighted mean linear luminance (0–1) of an h×w×3 uint8 image; ``weight`` is h×w,
+    bool (the pixels to average) or float."""
+    luminance = cv2.transform(to_linear(rgb), LUMA[None])
+    if weight.dtype == bool:
+        return float(cv2.mean(luminance, mask=weight.view(np.uint8))[0])
+    w = weight.astype(np.float64)
+    return float((luminance * w).sum() / max(float(w.sum()), 1e-6))
 
 
 @dataclass(frozen=True)
@@ -184,19 +196,24 @@ def harmonize(
     cols = (np.arange(width, dtype=np.float32) - (width - 1) / 2.0)[None, :]
     gain = np.clip(np.exp(dy * rows + dx * cols), *GRADIENT_LIMIT).astype(np.float32)
 
-    w = weight.astype(np.float64)
-    own_luminance = float(((to_linear(object_rgb) @ LUMA) * w).sum() / max(float(w.sum()), 1e-6))
+    own_luminance = mean_luminance(object_rgb, weight)
     level_share = LEVEL_AT_FULL + (1.0 - LEVEL_AT_FULL) * amount
     level = (max(light.luminance, 1e-4) / max(own_luminance, 1e-4)) ** level_share
     cast_share = CAST_AT_FULL + (1.0 - CAST_AT_FULL) * amount
     cast = np.power(light.cast, cast_share).astype(np.float32)
     # A gain g in linear light is g^(1/2.2) on the sRGB values (the pure-power model of
-    # the sRGB curve): no round trip through linear light for the whole object.
-    factor = np.power((gain * np.float32(level))[:, :, None] * cast, np.float32(1 / 2.2))
-    lit_rgb = np.clip(object_rgb.astype(np.float32) * factor, 0.0, 255.0)
+    # the sRGB curve): no round trip through linear light for the whole object. The
+    # gain is the product of a per-pixel part (gradient, level) and a per-channel part
+    # (cast), and so is its power.
+    per_pixel = np.power(gain * np.float32(level), np.float32(1 / 2.2))
+    per_channel = np.power(cast, np.float32(1 / 2.2)).astype(np.float32)
+    lit = cv2.multiply(object_rgb, cv2.merge([per_pixel] * 3), dtype=cv2.CV_32F)
+    lit *= per_channel
     if amount <= 0.0:
-        return np.clip(np.rint(lit_rgb), 0, 255).astype(np.uint8)
+        return cv2.convertScaleAbs(lit)  # rounded and saturated to 0–255 (lit is ≥ 0)
+    lit_rgb = np.clip(lit, 0.0, 255.0).astype(np.float32)
 
+    w = weight.astype(np.float64)
     lab = cv2.cvtColor(lit_rgb / 255.0, cv2.COLOR_RGB2Lab)
     mean, std = weighted_stats(lab, weight)
     ratio = float(np.clip(light.std[0] / max(std[0], 1e-3), 0.5, 2.0))

@@ -97,7 +97,7 @@ def shrink_interpolation(scale: float) -> int:
 def colour_distance(lab: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """ΔE76 (H×W float32) of each pixel of an H×W×3 float32 Lab image from the Lab
     colour ``reference`` (3,)."""
-    difference = cv2.subtract(lab, (*(float(v) for v in reference), 0.0))
+    difference = lab - np.asarray(reference, np.float32)
     summed = cv2.transform(cv2.multiply(difference, difference), np.ones((1, 3), np.float32))
     return cv2.sqrt(summed)
 
@@ -422,7 +422,8 @@ def key_matte(
     small, scale = reduced(rgb, GRABCUT_SIDE)
     size = (small.shape[1], small.shape[0])
     surely = distance < BACKGROUND_DELTA_E / 2
-    sure_share = cv2.resize((surely & outside_full).view(np.uint8) * 255, size, cv2.INTER_AREA)
+    sure = (surely & outside_full).view(np.uint8) * 255
+    sure_share = cv2.resize(sure, size, interpolation=cv2.INTER_AREA)
     outside = cv2.resize(outside_full.view(np.uint8) * 255, size, interpolation=cv2.INTER_AREA)
     seeds = np.full(small.shape[:2], cv2.GC_PR_FGD, np.uint8)
     seeds[outside > 127] = cv2.GC_PR_BGD
@@ -444,10 +445,10 @@ def key_matte(
     gc_full = cv2.resize(gc_background, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
     reach = max(1, round(1 / scale))
     allowed = cv2.dilate(outside_full.view(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
-    allowed = allowed.astype(bool)
+    may_key = allowed.astype(bool)
     if hue_like is not None:
-        allowed &= hue_like | outside_full
-    hard = (~(gc_full & allowed)).astype(np.float32)
+        may_key &= hue_like | outside_full
+    hard = (~(gc_full & may_key)).astype(np.float32)
     if not hard.any():
         # GrabCut found nothing apart from the border colour (an edge-to-edge texture
         # sent to object mode): the whole image is the object, as for a blank one.

@@ -83,18 +83,17 @@ def resize_object(
     """
     ratio = width / alpha.shape[1]
     interpolation = shrink_interpolation(ratio) if ratio < 1.0 else cv2.INTER_LINEAR
-    weight = alpha.astype(np.float32)
-    premultiplied = rgb.astype(np.float32) * weight[:, :, None]
+    weight = np.ascontiguousarray(alpha, np.float32)
+    premultiplied = cv2.multiply(rgb, cv2.merge([weight] * 3), dtype=cv2.CV_32F)
     size = (width, height)
     scaled_alpha = np.clip(cv2.resize(weight, size, interpolation=interpolation), 0.0, 1.0)
     scaled = cv2.resize(premultiplied, size, interpolation=interpolation)
-    if scaled.ndim == 2:
-        scaled = scaled[:, :, None]
     # Un-premultiplied; where alpha is near 0 the colour is imprecise, but it is weighed
     # by that alpha when composited.
-    safe = np.maximum(scaled_alpha, 1e-3)[:, :, None]
-    colour = np.clip(scaled / safe, 0.0, 255.0)
-    return np.rint(colour).astype(np.uint8), scaled_alpha.astype(np.float32)
+    safe = np.maximum(scaled_alpha, np.float32(1e-3))[:, :, None]
+    # Rounded and saturated at 255 (colour and weight are never negative).
+    colour = cv2.convertScaleAbs(np.divide(scaled.reshape(height, width, 3), safe))
+    return colour.reshape(height, width, 3), scaled_alpha
 
 
 def fit_box(target: Box, height: int, width: int) -> Box:
@@ -285,7 +284,7 @@ class ObjectLayer:
     """The object scaled and placed in crop coordinates.
 
     Attributes:
-        rgb: H×W×3 float32, the (harmonised) object where ``cover`` > 0.
+        rgb: H×W×3 uint8, the (harmonised) object where ``cover`` > 0.
         cover: H×W float32 in [0, 1], the object's alpha, limited to the grown mask.
         shadow: H×W float32 in [0, 1], the contact shadow's strength.
         place: where the object's box was put (crop coordinates).
@@ -317,7 +316,7 @@ def layout_object(
     rgb, alpha = resize_object(rgb, alpha, place.width, place.height)
     rgb = harmonize(rgb, alpha, ring_light(original, region.distance), None, subject_strength)
 
-    layer = np.zeros(original.shape, np.float32)
+    layer = np.zeros(original.shape, np.uint8)
     cover = np.zeros(region.grown.shape, np.float32)
     layer[place.slices] = rgb
     cover[place.slices] = alpha
@@ -340,9 +339,11 @@ def compose_object(filled: np.ndarray, layer: ObjectLayer) -> np.ndarray:
     if not touched.any():
         return result
     box = bounding_box(touched)
-    canvas = filled[box.slices].astype(np.float32)
-    canvas *= 1.0 - SHADOW_OPACITY * layer.shadow[box.slices][:, :, None]
-    cover = layer.cover[box.slices][:, :, None]
-    canvas = canvas * (1.0 - cover) + layer.rgb[box.slices] * cover
-    result[box.slices] = np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+    light = 1.0 - SHADOW_OPACITY * layer.shadow[box.slices]
+    canvas = cv2.multiply(filled[box.slices], cv2.merge([light] * 3), dtype=cv2.CV_32F)
+    cover = np.ascontiguousarray(layer.cover[box.slices])
+    obj = layer.rgb[box.slices].astype(np.float32)
+    # (1 − cover) × canvas + cover × object, rounded (every term is ≥ 0, ≤ 255).
+    canvas = cv2.blendLinear(canvas, obj, 1.0 - cover, cover)
+    result[box.slices] = cv2.convertScaleAbs(canvas).reshape(canvas.shape)
     return result
