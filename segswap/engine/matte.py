@@ -6,16 +6,20 @@ border* is keyed, and holes through the object: pixels close to the border colou
 candidate regions, thin bridges (an outline stroke touching the surround) are cut by a
 morphological opening, and only the regions still touching the border, or enclosed ones
 wide enough to be a hole (a mug's handle), may become background; thinner ones the
-object encloses (a white ribbon, the white stroke of a logo) stay object. OpenCV's GrabCut
-settles the boundary on a reduced copy. The matte is then refined at full resolution in
-a band around that boundary (a trimap): where the object's colour differs from the
+object encloses (a white ribbon, the white stroke of a logo) stay object. On a coloured
+backdrop, its cast shadows (the backdrop's colour under less light) are background too
+where they reach the border-connected background; on a neutral one (white, grey) a
+shadow looks like any grey part of the object, and stays. OpenCV's GrabCut settles the
+boundary on a reduced copy. The matte is then refined at full resolution in a band
+around that boundary (a trimap): where the object's colour differs from the
 background, alpha is the position of each pixel between the local object colour and
-the background colour (the compositing equation solved with a known background); where
-it does not, a guided filter makes the reduced matte follow the image's edges. Edge
-pixels are decontaminated: the background's share is taken out of their colour, so no
-fringe of the old background survives. When nothing stands out from the border colour
-(an edge-to-edge texture sent to object mode, a blank image), the whole image is the
-object.
+the nearby background colour (the compositing equation solved with a known
+background); where it does not, a guided filter makes the reduced matte follow the
+image's edges. Edge pixels are decontaminated: the background's share is taken out of
+their colour, so no fringe of the old background survives. When nothing stands out
+from the border colour (an edge-to-edge texture sent to object mode, a blank image),
+the whole image is the object. An object that will be shrunk is keyed on a copy at
+about its placed size (``scale`` of :func:`key_object`).
 """
 
 from __future__ import annotations
@@ -305,11 +309,6 @@ pixel to be the backdrop in shadow: less of the same light scales all channels a
 SHADOW_DEPTH = 0.1
 """Darkest shadow keyed: pixels with at least this share of the backdrop's light."""
 
-GRABCUT_HUE_DEGREES = 18.0
-"""On a coloured backdrop, GrabCut may key (beyond the border-connected background) only
-pixels within this angle of the backdrop's colour: its background model holds the
-shadows' dark colours too, and would take the object's dark parts for them."""
-
 
 def backdrop_share(rgb: np.ndarray, background_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(cosine, share) per pixel (H×W float32 each) of ``rgb`` (H×W×3 uint8) against the
@@ -375,12 +374,10 @@ def key_object(rgb: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndar
         # Shrinking thins strokes: a drawing's copy is thin if the drawing is.
         return key_line_drawing(rgb)
     background_rgb = np.median(border_pixels(work), axis=0).astype(np.float32)
-    shade = hue_like = None
+    shade = None
     if chroma(background_lab) >= SHADOW_MIN_CHROMA:
-        cosine, share = backdrop_share(work, background_rgb)
-        shade = in_shadow(cosine, share) & ~near
-        hue_like = near | (cosine >= np.float32(np.cos(np.radians(GRABCUT_HUE_DEGREES))))
-    return key_matte(work, distance, near, shade, hue_like, background_rgb)
+        shade = in_shadow(*backdrop_share(work, background_rgb)) & ~near
+    return key_matte(work, distance, near, shade, background_rgb)
 
 
 def key_line_drawing(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -406,13 +403,11 @@ def key_matte(
     distance: np.ndarray,
     near: np.ndarray,
     shade: np.ndarray | None,
-    hue_like: np.ndarray | None,
     background_rgb: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(colour, alpha) of a solid object in ``rgb`` (H×W×3 uint8), given each pixel's
     ``distance`` (ΔE) from the border colour, the pixels ``near`` it, those in its
-    ``shade`` and those GrabCut may key (``hue_like``; both None on a neutral
-    backdrop: see GRABCUT_HUE_DEGREES), and the border colour ``background_rgb`` (3,)."""
+    ``shade`` (None on a neutral backdrop) and the border colour ``background_rgb``."""
     height, width = rgb.shape[:2]
     radius = max(1, round(BRIDGE_SHARE * max(height, width)))
     outside_full = keyable_background(near, radius, shade)
@@ -445,10 +440,7 @@ def key_matte(
     gc_full = cv2.resize(gc_background, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
     reach = max(1, round(1 / scale))
     allowed = cv2.dilate(outside_full.view(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
-    may_key = allowed.astype(bool)
-    if hue_like is not None:
-        may_key &= hue_like | outside_full
-    hard = (~(gc_full & may_key)).astype(np.float32)
+    hard = (~(gc_full & allowed.astype(bool))).astype(np.float32)
     if not hard.any():
         # GrabCut found nothing apart from the border colour (an edge-to-edge texture
         # sent to object mode): the whole image is the object, as for a blank one.
