@@ -4,12 +4,16 @@ No download: the scenes are scikit-image's ``data`` photos, the object is the RG
 box photo in matplotlib's sample data (install the ``demo`` extra); the masks are drawn
 here, around real objects of the photos:
 
-- object swap: the whole espresso cup of ``coffee()`` (rim, body, handle, and the
-  spoon's handle behind it) becomes the gift box, standing on the saucer;
+- object swap: the espresso cup of ``coffee()`` becomes the gift box, standing on the
+  saucer where the cup stood, as large as it must be to hide the cup (300 px tall). The
+  mask (:func:`gift_mask`) is the cup and the gift's outline there, so what the fill
+  must rebuild and shows is only the slivers of the cup the gift leaves uncovered and a
+  feather band; the spoon's bowl, in front, stays out of it and in front of the gift;
 - pattern transfer: the astronaut's orange suit (found by its colour, without the neck
   ring, the helmet or the flag) takes a swatch of the stained tissue photo
   ``immunohistochemistry()``, tiled 4 × 4, keeping the suit's folds and shadows;
-- removal: the cat's right eye of ``chelsea()`` and the rocket of ``rocket()``.
+- removal: the model space shuttle (with its stand) on the wall behind the astronaut,
+  and the rocket of ``rocket()`` with its launch mount, leaving an empty pad.
 """
 
 from __future__ import annotations
@@ -30,6 +34,15 @@ GIFT_BOX = "Minduka_Present_Blue_Pack.png"
 
 SHEET_WIDTH = 1200
 """Width in pixels of each row of the before/after sheet."""
+
+GIFT_HEIGHT = 300
+"""Height in pixels the gift box stands in ``coffee()`` (600×400): the cup's height."""
+
+GIFT_CENTRE_X = 290
+"""Column of the gift's centre in ``coffee()``: the cup's."""
+
+GIFT_BASE_Y = 312
+"""Row of the gift's base in ``coffee()``: where the cup's foot and handle end."""
 
 
 def gift_box() -> np.ndarray:
@@ -60,6 +73,61 @@ def cup_mask(shape: tuple[int, int]) -> np.ndarray:
     cv2.ellipse(mask, (228, 268), (36, 42), 0, 0, 360, 255, -1)
     # The spoon's handle, seen above the cup's rim: it ran behind the cup.
     cv2.fillPoly(mask, [np.array([[392, 62], [426, 66], [412, 150], [392, 150]])], 255)
+    return mask
+
+
+def spoon_mask(shape: tuple[int, int]) -> np.ndarray:
+    """The spoon's bowl in ``coffee()``, lying on the saucer in front of the cup."""
+    return _ellipse_mask(shape, (366, 278), (41, 47)) > 0
+
+
+def gift_mask(shape: tuple[int, int], gift: np.ndarray) -> np.ndarray:
+    """The object swap's mask (bool) in ``coffee()``: the cup and the outline of the gift
+    (an RGBA image) standing where the cup stood, GIFT_HEIGHT pixels tall, without the
+    spoon's bowl.
+
+    The engine places an object in its mask's box less a margin of 3 % of its shorter
+    side (:data:`segswap.engine.objects.INSET_SHARE`); at its four extremes the outline
+    reaches that far, so the gift is placed exactly there and covers the cup.
+    """
+    from segswap.engine.objects import INSET_SHARE, cut_out
+    from segswap.engine.prepare import as_rgba
+
+    _, alpha = cut_out(as_rgba(gift))
+    height = GIFT_HEIGHT
+    width = round(alpha.shape[1] * height / alpha.shape[0])
+    top, left = GIFT_BASE_Y - height, GIFT_CENTRE_X - width // 2
+    outline = np.zeros(shape, np.uint8)
+    resized = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_AREA)
+    outline[top : top + height, left : left + width] = resized > 0.05
+    margin = max(1, round(INSET_SHARE * (min(height, width) + 20)))
+    near = cv2.dilate(outline, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))) > 0
+    wide = cv2.dilate(outline, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1,) * 2))
+    tips = np.zeros(shape, bool)
+    bottom, right = top + height, left + width
+    tips[: top + 2, :] = tips[bottom - 2 :, :] = True
+    tips[:, : left + 2] = tips[:, right - 2 :] = True
+    mask = (cup_mask(shape) > 127) | near | ((wide > 0) & tips)
+    return mask & ~spoon_mask(shape)
+
+
+def shuttle_mask(shape: tuple[int, int]) -> np.ndarray:
+    """The model space shuttle (orbiter, tank, boosters and stand) on the wall behind the
+    astronaut in ``skimage.data.astronaut()`` (512×512)."""
+    outline = [[392, 0], [440, 0], [452, 40], [462, 60], [466, 200], [470, 262], [466, 295]]
+    outline += [[400, 295], [366, 272], [352, 240], [372, 190], [378, 100], [384, 40]]
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.array(outline)], 255)
+    return mask
+
+
+def rocket_mask(shape: tuple[int, int]) -> np.ndarray:
+    """The rocket of ``skimage.data.rocket()`` (640×427) down to the pad's deck, with the
+    launch mount's legs around its base (not the lamp to its right)."""
+    outline = [[305, 106], [340, 106], [341, 328], [352, 340], [352, 404], [278, 404]]
+    outline += [[280, 340], [304, 328]]
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.array(outline)], 255)
     return mask
 
 
@@ -110,13 +178,14 @@ def demo_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, SwapPara
 
     coffee = data.coffee()
     astronaut = data.astronaut()
-    chelsea = data.chelsea()
     rocket = data.rocket()
-    rocket_mask = np.zeros(rocket.shape[:2], np.uint8)
-    rocket_mask[115:335, 295:345] = 255
+    gift = gift_box()
     nothing = np.zeros((4, 4, 4), np.uint8)
+    object_mask = gift_mask(coffee.shape[:2], gift).astype(np.uint8) * 255
     return [
-        ("object", coffee, cup_mask(coffee.shape[:2]), gift_box(), SwapParams()),
+        # growmask 0: the mask is drawn tight around the gift, grown it would only
+        # widen the band of fill around it.
+        ("object", coffee, object_mask, gift, SwapParams(growmask=0)),
         (
             "pattern",
             astronaut,
@@ -124,37 +193,27 @@ def demo_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, SwapPara
             swatch(),
             SwapParams(horizontal_repeat=4, vertical_repeat=4, growmask=0),
         ),
-        # The cat's right eye: a textured region between fur and background.
-        (
-            "remove",
-            chelsea,
-            _ellipse_mask(chelsea.shape[:2], (300, 150), (40, 34)),
-            nothing,
-            SwapParams(),
-        ),
-        ("remove-rocket", rocket, rocket_mask, nothing, SwapParams()),
+        ("remove", astronaut, shuttle_mask(astronaut.shape[:2]), nothing, SwapParams()),
+        ("remove-rocket", rocket, rocket_mask(rocket.shape[:2]), nothing, SwapParams()),
     ]
 
 
-def _label(image: np.ndarray, text: str) -> np.ndarray:
-    out = image.copy()
-    scale = max(0.6, image.shape[1] / 700)
-    thickness = max(1, round(scale))
-    origin = (10, round(30 * scale))
-    cv2.putText(
-        out,
-        text,
-        origin,
-        cv2.FONT_HERSHEY_SIMPLEX,
-        scale,
-        (255, 255, 255),
-        4 * thickness,
-        cv2.LINE_AA,
-    )
-    cv2.putText(
-        out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), thickness, cv2.LINE_AA
-    )
-    return out
+LABEL_FONT = cv2.FONT_HERSHEY_DUPLEX
+LABEL_SCALE = 0.75
+"""Label text size (OpenCV font scale) on the SHEET_WIDTH-wide sheet."""
+
+
+def _label(row: np.ndarray, text: str, left: int) -> None:
+    """Write ``text`` once, in white on a translucent dark tab, in the top-left corner of
+    the panel starting at column ``left`` of the sheet ``row`` (in place)."""
+    (width, height), baseline = cv2.getTextSize(text, LABEL_FONT, LABEL_SCALE, 1)
+    pad = 6
+    top, x0 = 8, left + 8
+    bottom, x1 = top + height + baseline + 2 * pad, x0 + width + 2 * pad
+    tab = row[top:bottom, x0:x1].astype(np.float32)
+    row[top:bottom, x0:x1] = np.rint(tab * 0.4).astype(np.uint8)
+    origin = (x0 + pad, top + pad + height)
+    cv2.putText(row, text, origin, LABEL_FONT, LABEL_SCALE, (255, 255, 255), 1, cv2.LINE_AA)
 
 
 def _outlined(scene: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -196,13 +255,17 @@ def sheet_row(
     name: str, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, result: np.ndarray
 ) -> np.ndarray:
     """One row of the before/after sheet: the scene with the mask's outline (and the object
-    put in, bottom left), then the result; SHEET_WIDTH pixels wide."""
-    before = _label(_inset(_outlined(scene, mask), obj), "before")
-    after = _label(result, f"after: {name}")
+    put in, bottom left), then the result; SHEET_WIDTH pixels wide, each half labelled."""
+    before = _inset(_outlined(scene, mask), obj)
     gap = np.full((scene.shape[0], 8, 3), 255, np.uint8)
-    row = np.hstack([before, gap, after])
+    row = np.hstack([before, gap, result])
     height = round(row.shape[0] * SHEET_WIDTH / row.shape[1])
-    return cv2.resize(row, (SHEET_WIDTH, height), interpolation=cv2.INTER_AREA)
+    row = cv2.resize(row, (SHEET_WIDTH, height), interpolation=cv2.INTER_AREA)
+    _label(row, "before", 0)
+    _label(
+        row, f"after: {name}", round((scene.shape[1] + 8) * SHEET_WIDTH / (2 * scene.shape[1] + 8))
+    )
+    return row
 
 
 def run_demo(folder: Path) -> Iterator[str]:

@@ -339,7 +339,7 @@ def test_demo(tmp_path: Path, capsys) -> None:
         assert image.width > 0 and image.height > 0
     assert decode(folder / "object.png").size == (600, 400)  # coffee
     assert decode(folder / "pattern.png").size == (512, 512)  # astronaut
-    assert decode(folder / "remove.png").size == (451, 300)  # chelsea
+    assert decode(folder / "remove.png").size == (512, 512)  # astronaut (the shuttle model)
 
 
 # --- the service's subcommands ---------------------------------------------------------

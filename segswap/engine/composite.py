@@ -9,7 +9,6 @@ render without growing the mask again.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,13 +39,16 @@ def fill_effort(steps: int, full_resolution: bool) -> FillEffort:
     candidates per PatchMatch pass (10 at the default 30); a full-resolution EM round and
     a sharper last vote only when the fill is what the user sees (remove mode); under an
     object a search down to quarter resolution, carried up and voted, is enough for the
-    little of it that shows."""
+    little of it that shows, with a pyramid as deep as the whole hole needs (not only
+    the part the object leaves visible: a wide ring would make the coarsest search
+    large)."""
     return FillEffort(
         candidates=max(2, steps // 3),
         finest_iterations=int(full_resolution),
         sharpen=full_resolution,
         search_depth=0 if full_resolution else 2,
         max_pixels=None if full_resolution else REDUCED_FILL_PIXELS,
+        shown_depth=full_resolution,
     )
 
 
@@ -112,22 +114,18 @@ class CompositeEngine:
             with stage(0.05, 0.95):
                 edited = self._fill(crop, region.reach, True, params)
         else:
-            # The object's layout (matte, fit, light) does not depend on the fill: it is
-            # worked out on a thread of its own while this one fills (both mostly run
-            # OpenCV and compiled code, which release the GIL). The fill stays on the
-            # caller's thread, where its progress check points are watched. (A pool per
-            # edit: a thread costs far less than the edit, and none outlives it, or a
-            # fork.) The old object goes entirely: every pixel the edit reaches is
-            # rebuilt from the scene outside the grown mask (never from the old object),
-            # then the new object is laid over it.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="segswap-layout") as pool:
-                layout = pool.submit(layout_object, crop, region, obj, params.subject_strength)
-                with stage(0.1, 0.8):
-                    filled = fill_under_object(crop, region.reach, params)
-                try:
-                    layer = layout.result()
-                except ValueError as error:
-                    raise InvalidParameter("object_image", str(error)) from None
+            # The object is laid out first (matte, fit, light): the fill then rebuilds
+            # only what it leaves visible. The old object goes entirely: every pixel the
+            # edit reaches is rebuilt from the scene outside the grown mask (never from
+            # the old object), the pixels the new object hides with a smooth estimate,
+            # the rest with the exemplar fill, then the new object is laid over it.
+            try:
+                layer = layout_object(crop, region, obj, params.subject_strength)
+            except ValueError as error:
+                raise InvalidParameter("object_image", str(error)) from None
+            checkpoint(0.1)
+            with stage(0.1, 0.8):
+                filled = fill_under_object(crop, region.reach, params, layer.hides())
             checkpoint(0.8)
             edited = compose_object(filled, layer)
         checkpoint(0.95)
@@ -163,12 +161,18 @@ def object_fill_effort(steps: int, hole_pixels: int) -> FillEffort:
     return fill_effort(steps, hole_pixels <= OBJECT_FILL_FULL_PIXELS)
 
 
-def fill_under_object(crop: np.ndarray, hole: np.ndarray, params: EditParams) -> np.ndarray:
+def fill_under_object(
+    crop: np.ndarray, hole: np.ndarray, params: EditParams, hidden: np.ndarray | None = None
+) -> np.ndarray:
     """``crop`` with ``hole`` rebuilt from the pixels outside it (see
-    :func:`object_fill_effort`); a hole covering the whole crop (a mask over the whole
-    scene) becomes the crop's mean colour, under an object that covers it anyway."""
+    :func:`object_fill_effort`). ``hidden`` (bool, optional): the hole's pixels the object
+    covers completely; they only get a smooth estimate and the exemplar fill works on
+    the rest (see :func:`segswap.engine.fill.fill_hole`). A hole covering the whole crop
+    (a mask over the whole scene) becomes the crop's mean colour, under an object that
+    covers it anyway."""
     if hole.all():
         mean = crop.reshape(-1, 3).mean(axis=0)
         return np.broadcast_to(np.rint(mean).astype(np.uint8), crop.shape).copy()
     rng = np.random.default_rng(params.seed)
-    return fill_hole(crop, hole, rng, object_fill_effort(params.steps, int(hole.sum())))
+    effort = object_fill_effort(params.steps, int(hole.sum()))
+    return fill_hole(crop, hole, rng, effort, hidden)

@@ -96,6 +96,53 @@ def test_sampling_area_keeps_far_content_out() -> None:
     assert removal.warm_share(out, above) < 0.05
 
 
+# -- hidden pixels (the fill under a placed object) ----------------------------------------
+
+
+def test_hidden_pixels_are_never_copied_and_get_a_smooth_estimate() -> None:
+    """The cup of coffee() with its core painted magenta and hidden (as an object laid
+    over it would hide it): the ring that shows is rebuilt from the scene around, and
+    the hidden core gets a smooth estimate from the scene, no trace of what it held."""
+    image = coffee().copy()
+    hole = disk_hole(image.shape, (290, 150), 80)
+    hidden = disk_hole(image.shape, (290, 150), 60)
+    image[hidden] = (255, 0, 255)
+    out = fill_hole(image, hole, np.random.default_rng(0), FillEffort(), hidden)
+    assert np.array_equal(out[~hole], image[~hole])
+    magenta = (out[:, :, 0] > 200) & (out[:, :, 1] < 80) & (out[:, :, 2] > 200)
+    assert not magenta[hole].any()
+    # Smooth inside: its gradient is far below the scene's texture around it.
+    gray = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gradient = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
+    core = disk_hole(image.shape, (290, 150), 50)
+    around = disk_hole(image.shape, (290, 150), 120) & ~hole
+    assert gradient[core].mean() < 0.25 * gradient[around].mean()
+
+
+def test_no_hidden_pixels_same_bytes() -> None:
+    image = coffee()
+    hole = disk_hole(image.shape, (300, 200), 40)
+    plain = fill(image, hole, seed=5)
+    nothing = np.zeros(hole.shape, bool)
+    outside = ~hole  # hidden pixels outside the hole are not the fill's concern
+    for hidden in (nothing, outside):
+        same = fill_hole(image, hole, np.random.default_rng(5), FillEffort(), hidden)
+        assert np.array_equal(same, plain)
+
+
+def test_all_hidden_is_a_smooth_fill_and_reduced_fills_take_hidden_pixels() -> None:
+    image = coffee()
+    hole = disk_hole(image.shape, (300, 200), 90)
+    out = fill_hole(image, hole, np.random.default_rng(0), FillEffort(), hole)
+    assert np.array_equal(out[~hole], image[~hole])
+    assert out[hole].std(axis=0).max() < image[hole].std(axis=0).max()
+    hidden = disk_hole(image.shape, (300, 200), 70)
+    reduced = FillEffort(max_pixels=5_000, search_depth=2, shown_depth=False)
+    out = fill_hole(image, hole, np.random.default_rng(0), reduced, hidden)
+    assert np.array_equal(out[~hole], image[~hole])
+    assert out[hole & ~hidden].mean() > 20
+
+
 # -- ground truth --------------------------------------------------------------------------
 
 

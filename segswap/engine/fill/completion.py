@@ -30,7 +30,7 @@ import numpy as np
 
 import segswap.engine.fill.kernels as kernels
 from segswap.engine.fill.pyramid import pyramid
-from segswap.engine.fill.seam import boundary_correction
+from segswap.engine.fill.seam import boundary_correction, push_pull
 from segswap.engine.fill.sources import (
     PATCH,
     RADIUS,
@@ -110,6 +110,10 @@ class FillEffort:
             often as needed) and scale the fill back up: softer, and far cheaper.
         sampling_scale: the sampling area reaches this many hole thicknesses from the
             hole (see :mod:`segswap.engine.fill.sources`); None copies from anywhere.
+        shown_depth: with hidden pixels (see :func:`fill_hole`), the pyramid stops once
+            the part of the hole to fill is thin, so a ring around an object is searched
+            at (nearly) full resolution; False: once the whole hole is thin, as without
+            hidden pixels (coarser, far cheaper: for the reduced search).
     """
 
     candidates: int = 10
@@ -119,10 +123,15 @@ class FillEffort:
     search_depth: int = 0
     max_pixels: int | None = None
     sampling_scale: float | None = SAMPLING_SCALE
+    shown_depth: bool = True
 
 
 def fill_hole(
-    image: np.ndarray, hole: np.ndarray, rng: np.random.Generator, effort: FillEffort
+    image: np.ndarray,
+    hole: np.ndarray,
+    rng: np.random.Generator,
+    effort: FillEffort,
+    hidden: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fill ``hole`` in ``image`` with texture copied from the rest of it.
 
@@ -131,6 +140,12 @@ def fill_hole(
         hole: H×W bool, True where the image must be rebuilt; some pixels must be known.
         rng: source of the random search (a seeded generator gives a repeatable fill).
         effort: search effort.
+        hidden: H×W bool, optional: pixels of the hole that will not be seen (an object
+            laid over the fill covers them). They are never sources, count for nothing
+            in patch distances and only get a smooth estimate from the known pixels, so
+            the fill's search, its pyramid's depth and its sampling area follow the part
+            of the hole that shows: a thin ring around an object is filled from the
+            scene right next to it, as a thin hole is.
 
     Returns:
         H×W×3 uint8 RGB: ``image`` with the hole filled; other pixels unchanged.
@@ -139,32 +154,39 @@ def fill_hole(
         raise ValueError("nothing around the hole to fill it from")
     if not hole.any():
         return image.copy()
+    if hidden is not None:
+        hidden = hidden & hole
+        if not hidden.any():
+            hidden = None
+        elif hidden.sum() == hole.sum():
+            return _fill_membrane(image, hole)
+    shown = hole if hidden is None else hole & ~hidden
     if effort.max_pixels is not None and np.count_nonzero(hole) > effort.max_pixels:
-        return _fill_reduced(image, hole, rng, effort)
+        return _fill_reduced(image, hole, rng, effort, hidden)
     if not whole_windows(hole).any():
         # No PATCH×PATCH window of known pixels (a tiny or one-pixel-thin image, or a
         # hole leaving only a sliver): nothing to copy from, so carry the known pixels'
         # colours inward instead.
         return _fill_smooth(image, hole)
     lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    levels = pyramid(lab, hole)
+    levels = pyramid(lab, hole, hidden, effort.shown_depth)
     reach = None
     if effort.sampling_scale is not None:
-        reach = sampling_reach(hole, effort.sampling_scale)
+        reach = sampling_reach(shown, effort.sampling_scale)
     level: _Level | None = None
     coarsest = len(levels) - 1
     for depth in range(coarsest, -1, -1):
         checkpoint((coarsest - depth) / (coarsest + 1))
-        level_image, level_hole = levels[depth]
+        level_image, level_hole, level_hidden = levels[depth]
         level_reach = None if reach is None else reach / 2**depth
         if level is None:
-            level = _Level(level_image, level_hole, level_reach)
+            level = _Level(level_image, level_hole, level_reach, level_hidden)
             level.start_onion(rng)
             rounds = effort.iterations
             if level.target_ys.size <= LARGE_LEVEL_TARGETS:
                 rounds = max(COARSEST_ROUNDS, rounds)
         else:
-            level = level.refined(level_image, level_hole, level_reach)
+            level = level.refined(level_image, level_hole, level_reach, level_hidden)
             rounds = effort.iterations if depth > 0 else effort.finest_iterations
             if depth > 0 and level.target_ys.size > LARGE_LEVEL_TARGETS:
                 rounds = min(rounds, 1)
@@ -187,13 +209,22 @@ def fill_hole(
 
 
 def _fill_reduced(
-    image: np.ndarray, hole: np.ndarray, rng: np.random.Generator, effort: FillEffort
+    image: np.ndarray,
+    hole: np.ndarray,
+    rng: np.random.Generator,
+    effort: FillEffort,
+    hidden: np.ndarray | None,
 ) -> np.ndarray:
     """Fill a half-size copy (recursively, until small enough) and scale the fill up."""
     height, width = hole.shape
     size = ((width + 1) // 2, (height + 1) // 2)
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     small_hole = cv2.resize(hole.view(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+    small_hidden = None
+    if hidden is not None:
+        # Hidden at half size only where every pixel under it was.
+        share = cv2.resize(hidden.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        small_hidden = share > 0.999
     # The half-size copy must still hold whole known patches to copy from (a thin ring
     # of scene around a large hole can vanish when halved).
     if (
@@ -201,11 +232,21 @@ def _fill_reduced(
         or min(size) < 6 * PATCH
         or np.count_nonzero(whole_windows(small_hole)) < 16
     ):
-        return fill_hole(image, hole, rng, replace(effort, max_pixels=None))
-    filled = fill_hole(small, small_hole, rng, effort)
+        return fill_hole(image, hole, rng, replace(effort, max_pixels=None), hidden)
+    filled = fill_hole(small, small_hole, rng, effort, small_hidden)
     up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
     result = image.copy()
     np.copyto(result, up, where=hole[:, :, None])
+    return result
+
+
+def _fill_membrane(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``image`` with ``hole`` filled by a smooth membrane of the known colours (for a
+    hole that is hidden entirely)."""
+    known = (~hole).astype(np.float32)
+    smooth = push_pull(image.astype(np.float32), known)
+    result = image.copy()
+    result[hole] = np.clip(np.rint(smooth[hole]), 0, 255).astype(np.uint8)
     return result
 
 
@@ -235,12 +276,26 @@ def features(lab: np.ndarray) -> np.ndarray:
 class _Level:
     """The image estimate and the nearest-neighbour field at one pyramid level."""
 
-    def __init__(self, image: np.ndarray, hole: np.ndarray, reach: float | None) -> None:
+    def __init__(
+        self,
+        image: np.ndarray,
+        hole: np.ndarray,
+        reach: float | None,
+        hidden: np.ndarray | None = None,
+    ) -> None:
         self.image = np.ascontiguousarray(image, dtype=np.float32).copy()
         self.hole = hole
+        self.hidden = np.zeros_like(hole) if hidden is None else hidden
+        self.fill = hole & ~self.hidden
+        """The hole's pixels to fill: all but the hidden ones."""
         self.height, self.width = hole.shape
+        if self.hidden.any():
+            # Hidden pixels hold a smooth estimate from the known pixels (never what was
+            # removed), so the features of their neighbours see no trace of it.
+            smooth = push_pull(self.image, (~hole).astype(np.float32))
+            self.image[self.hidden] = smooth[self.hidden]
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (PATCH, PATCH))
-        targets = cv2.dilate(hole.view(np.uint8), kernel).astype(bool)
+        targets = cv2.dilate(self.fill.view(np.uint8), kernel).astype(bool)
         self.target_ys, self.target_xs = (a.astype(np.int32) for a in np.nonzero(targets))
         self.slots = np.full(hole.shape, -1, np.int32)
         self.slots[self.target_ys, self.target_xs] = np.arange(self.target_ys.size, dtype=np.int32)
@@ -266,7 +321,7 @@ class _Level:
         filled around it, so edges reaching the hole are carried into it. Every target
         then starts on the source of its centre pixel (known centres: a random one)."""
         distance = cv2.distanceTransform(self.hole.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
-        ys, xs = np.nonzero(self.hole)
+        ys, xs = np.nonzero(self.fill)
         order = np.lexsort((xs, ys, distance[ys, xs]))
         order_ys, order_xs = ys[order].astype(np.int32), xs[order].astype(np.int32)
         slots = np.full(self.hole.shape, -1, np.int32)
@@ -301,13 +356,19 @@ class _Level:
         self.repair()
         self.describe()
 
-    def refined(self, image: np.ndarray, hole: np.ndarray, reach: float | None) -> _Level:
+    def refined(
+        self,
+        image: np.ndarray,
+        hole: np.ndarray,
+        reach: float | None,
+        hidden: np.ndarray | None = None,
+    ) -> _Level:
         """The next finer level: sources doubled, its hole estimate their vote."""
-        finer = _Level(image, hole, reach)
+        finer = _Level(image, hole, reach, hidden)
         # Known pixels next to the hole get their features from this smooth estimate
         # (never from what was removed); the hole's own come from the vote below.
         upsampled = cv2.resize(self.image, (finer.width, finer.height))
-        finer.image[hole] = upsampled[hole]
+        finer.image[finer.fill] = upsampled[finer.fill]
         finer.describe()
         parent = self.slots[
             np.minimum(finer.target_ys // 2, self.height - 1),
@@ -350,6 +411,7 @@ class _Level:
         assert self.sources[self.nnf_ys, self.nnf_xs].all(), "a source outside the windows"
         described = self.described
         weights = np.where(self.hole, ESTIMATE_WEIGHT, 1.0).astype(np.float32)
+        weights[self.hidden] = 0.0
         window = cv2.boxFilter(
             weights, -1, (PATCH, PATCH), normalize=False, borderType=cv2.BORDER_CONSTANT
         )
@@ -407,9 +469,9 @@ class _Level:
             totals,
             counts,
         )
-        hole = self.hole
-        self.described[hole] = totals[hole] / counts[hole][:, None]
-        self.image[hole] = self.described[hole][:, :3]
+        fill = self.fill
+        self.described[fill] = totals[fill] / counts[fill][:, None]
+        self.image[fill] = self.described[fill][:, :3]
 
     def pick_nearest_votes(self) -> None:
         """Replace each hole pixel's averaged vote by the single vote closest to it
@@ -427,8 +489,8 @@ class _Level:
             nearest,
             chosen,
         )
-        self.image[self.hole] = chosen[self.hole]
-        self.described[self.hole, :3] = chosen[self.hole]
+        self.image[self.fill] = chosen[self.fill]
+        self.described[self.fill, :3] = chosen[self.fill]
 
     def match_boundary(self) -> None:
         """Shift the fill so its low frequencies meet the known pixels along its edge.
@@ -437,7 +499,7 @@ class _Level:
         their sources say the scene should be is compared with what it is, and that
         difference is spread smoothly over the hole and added (:mod:`.seam`).
         """
-        inside = self.hole[self.target_ys, self.target_xs]
+        inside = self.fill[self.target_ys, self.target_xs]
         totals = np.zeros((self.height, self.width, 3), np.float64)
         counts = np.zeros((self.height, self.width), np.float64)
         kernels.vote(
@@ -457,4 +519,4 @@ class _Level:
         predicted = np.zeros_like(self.image)
         predicted[edge] = totals[edge] / counts[edge][:, None]
         correction = boundary_correction(self.image - predicted, edge)
-        self.image[self.hole] += correction[self.hole]
+        self.image[self.fill] += correction[self.fill]

@@ -227,7 +227,8 @@ def onion_peel(
     offset (propagation) and ``candidates`` sources drawn at random, or every source when
     there are no more than that. ``image`` and ``known`` (uint8, 1 = known/filled) are
     updated in place (2 = filled); each filled pixel's source goes to ``nnf_ys/xs`` (same
-    order; ``slots`` gives each hole pixel's position in it).
+    order; ``slots`` gives each pixel to fill its position in it, -1 for a hole pixel
+    that needs no fill: it is neither compared nor filled).
     """
     np.random.seed(seed)
     height, width, channels = image.shape
@@ -300,10 +301,12 @@ def onion_peel(
                 x = tx + dx
                 if x < 0 or x >= width or known[y, x] != 0:
                     continue
+                j = slots[y, x]
+                if j < 0:
+                    continue  # a hidden pixel: it needs no fill
                 for c in range(channels):
                     image[y, x, c] = image[by + dy, bx + dx, c]
                 known[y, x] = 2
-                j = slots[y, x]
                 nnf_ys[j] = by + dy
                 nnf_xs[j] = bx + dx
 

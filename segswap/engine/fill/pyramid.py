@@ -20,17 +20,26 @@ MIN_SOURCES = 16
 """A coarser level is made only if it keeps at least this many whole known windows."""
 
 
-def pyramid(lab: np.ndarray, hole: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Levels (Lab image, hole), finest first, halving until the hole is small.
+def pyramid(
+    lab: np.ndarray, hole: np.ndarray, hidden: np.ndarray | None = None, shown_depth: bool = True
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Levels (Lab image, hole, hidden), finest first, halving until the part of the hole
+    to fill (``hole`` less ``hidden``; the whole hole unless ``shown_depth``) is thin.
 
     A coarse pixel averages the known pixels under it only, so the removed content never
-    leaks into the coarse levels; it is in the hole unless every pixel under it was known.
+    leaks into the coarse levels; it is in the hole unless every pixel under it was known,
+    and hidden (needs no fill, see :func:`.completion.fill_hole`) only if every hole pixel
+    under it was hidden.
     """
-    levels = [(lab, hole)]
+    if hidden is None:
+        hidden = np.zeros_like(hole)
+    levels = [(lab, hole, hidden)]
     while True:
-        image, mask = levels[-1]
+        image, mask, unseen = levels[-1]
         height, width = mask.shape
-        if hole_thickness(mask) <= COARSEST_THICKNESS or min(height, width) < MIN_SIDE:
+        shown = mask & ~unseen
+        thickness = hole_thickness(shown if shown_depth else mask)
+        if thickness <= COARSEST_THICKNESS or min(height, width) < MIN_SIDE:
             return levels
         size = ((width + 1) // 2, (height + 1) // 2)
         known = (~mask).astype(np.float32)
@@ -39,5 +48,6 @@ def pyramid(lab: np.ndarray, hole: np.ndarray) -> list[tuple[np.ndarray, np.ndar
         coarse_hole = weight < 0.999
         if coarse_hole.all() or np.count_nonzero(whole_windows(coarse_hole)) < MIN_SOURCES:
             return levels
+        coarse_shown = cv2.resize(shown.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
         coarse = summed / np.maximum(weight, 1e-6)[:, :, None]
-        levels.append((coarse.astype(np.float32), coarse_hole))
+        levels.append((coarse.astype(np.float32), coarse_hole, coarse_hole & ~coarse_shown))
