@@ -17,7 +17,7 @@ from skimage import data
 
 from segswap.demo import gift_box
 from segswap.engine.harmonize import from_linear, to_linear
-from segswap.engine.matte import border_pixels, key_background, key_object
+from segswap.engine.matte import KEY_MIN_SIDE, border_pixels, key_background, key_object
 from segswap.engine.objects import resize_object
 
 TEAL = (60, 150, 140)
@@ -107,14 +107,16 @@ def test_a_grey_object_on_a_neutral_backdrop_is_not_taken_for_its_shadow() -> No
 
 
 def test_keying_a_shrunk_object_matches_shrinking_the_keyed_one() -> None:
-    """An object placed at half its size is keyed on a half-size copy (a quarter of the
-    work); its matte is the full-size matte shrunk."""
+    """An object placed at 60 % of its size is keyed on a copy of that size (a third of
+    the pixels); its matte is the full-size matte shrunk. Below KEY_MIN_SIDE it is not
+    shrunk further."""
     logo = np.ascontiguousarray(data.logo()[:, :, :3])
     colour, alpha = key_object(logo)
-    half_colour, half_alpha = key_object(logo, 0.5)
-    assert half_alpha.shape == (250, 250)
+    half_colour, half_alpha = key_object(logo, 0.6)
+    assert half_alpha.shape == (300, 300)
     height, width = half_alpha.shape
     _, shrunk = resize_object(colour, alpha, width, height)
     assert float(np.abs(shrunk - half_alpha).mean()) <= 0.01
     assert float(np.mean((shrunk > 0.5) == (half_alpha > 0.5))) >= 0.99
     assert 0.3 < float(half_alpha.mean()) < 0.9  # a keyed logo, not a blank or full matte
+    assert key_object(logo, 0.1)[1].shape == (KEY_MIN_SIDE, KEY_MIN_SIDE)
