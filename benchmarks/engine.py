@@ -12,12 +12,15 @@ In one process it times, as medians over N runs:
   the I/O floor (one run of each in turn), so both medians see the same load on a
   shared machine,
 
-and prints the ratios the engine issues ask for.
+and prints the ratios the engine issues ask for, with the machine's load average and the
+CPUs the process may run on (``taskset -c 0`` pins it to one), before and after: on a
+shared machine only the paired ratio means much, and only beside the load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -98,6 +101,7 @@ def main() -> None:
     repeats = args.repeats
     modes = [mode for mode in args.modes.split(",") if mode]
     engine = get_engine("composite")
+    print(machine_state("before"))
 
     scene, mask = inputs(1024)
     files = [png(scene), png(mask), png(OBJECTS["object"])]
@@ -131,6 +135,20 @@ def main() -> None:
         f"= {total / paired_floor:.2f}× the I/O floor timed alongside it "
         f"({paired_floor * 1000:.1f} ms)"
     )
+    print(machine_state("after"))
+
+
+def machine_state(when: str) -> str:
+    """The load average (1, 5, 15 min) and the number of CPUs this process may use."""
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return f"{when}: load average {load}; CPUs available to this process: {cpus()}"
+
+
+def cpus() -> int:
+    """CPUs this process may run on (its affinity, where the platform tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 if __name__ == "__main__":
