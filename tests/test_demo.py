@@ -100,6 +100,24 @@ def test_removed_objects_are_gone(name: str) -> None:
     assert float(np.mean(after[above] > limit)) <= 0.005
 
 
+def test_the_cabinet_under_the_shuttle_keeps_its_straight_top_edge() -> None:
+    """The shuttle model stood on a black cabinet; after its removal the cabinet's top
+    edge runs on through the mask, close to the row it keeps beside it (no mound of
+    black, no wall sagging into it)."""
+    _, scene, mask, _, _ = cases()["remove"]
+    dark = lab(scene)[:, :, 0] < 25
+
+    def edge(image_dark: np.ndarray, x: int) -> int:
+        return 240 + int(np.argmax(image_dark[240:320, x]))
+
+    beside = np.median([edge(dark, x) for x in range(472, 500, 4)])
+    inside = np.nonzero((mask > 127).any(axis=0))[0]
+    columns = range(int(inside.min()) + 20, int(inside.max()) - 2, 4)
+    after = lab(result("remove"))[:, :, 0] < 25
+    offsets = np.abs(np.array([edge(after, x) for x in columns]) - beside)
+    assert float(offsets.mean()) <= 10.0, offsets
+
+
 def test_each_label_is_written_once_on_its_tab() -> None:
     """The label changes only one small box at the panel's top left: a dark tab with the
     text in white on it, written once (no second, offset copy)."""
