@@ -120,14 +120,18 @@ def render_request(request: SwapRequest, *, engine: Engine, settings: Settings) 
     Raises:
         ImageTooLarge: (field ``main_image``) the scene is wider or higher than the
             requested output format can be written (:func:`refuse_unencodable`), found
-            before the other images are loaded and before the engine runs.
+            from the scene's header, before it is decoded.
     """
     started = time.perf_counter()
     output = request.output()
+    # A scene the output format cannot hold is refused from its header, undecoded.
     main_array, metadata = load_with_metadata(
-        request.main_image, field="main_image", settings=settings, allow_paths=False
+        request.main_image,
+        field="main_image",
+        settings=settings,
+        allow_paths=False,
+        check_size=lambda width, height: refuse_unencodable(width, height, output.image_format),
     )
-    refuse_unencodable(main_array.shape[1], main_array.shape[0], output.image_format)
     mask_array, object_array = (
         load_image(getattr(request, field), field=field, settings=settings, allow_paths=False)
         for field in ("mask_image", "object_image")

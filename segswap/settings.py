@@ -130,6 +130,14 @@ class Settings(BaseModel):
         " again (a backstop: a dead worker's job is re-sent once its 10 s lease lapses);"
         " keep it above the longest job",
     )
+    job_lease: float = Field(
+        10.0,
+        gt=0,
+        description="scale-out: seconds a running job's lease lasts without a heartbeat"
+        " (renewed every lease / 4 s); a dead worker's job is sent again about two leases"
+        " after its death, reapers look every lease / 2 s and a job its API node stored but"
+        " never sent is sent after two leases",
+    )
     max_attempts: int = Field(
         3,
         ge=1,

@@ -20,12 +20,19 @@ import base64
 import binascii
 import os
 import re
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
 
 from segswap.errors import ImageTooLarge, InvalidParameter
-from segswap.io.decode import check_pixels, decode_pil, decode_with_metadata, sniff_format
+from segswap.io.decode import (
+    check_pixels,
+    decode_pil,
+    decode_with_metadata,
+    sniff_format,
+    upright_size,
+)
 from segswap.io.fetch import FetchPolicy, fetch_url
 from segswap.io.metadata import NO_METADATA, ImageMetadata, read_metadata
 from segswap.settings import Settings
@@ -53,7 +60,12 @@ def load_image(
 
 
 def load_with_metadata(
-    value: ImageLike, *, field: str, settings: Settings, allow_paths: bool = True
+    value: ImageLike,
+    *,
+    field: str,
+    settings: Settings,
+    allow_paths: bool = True,
+    check_size: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, ImageMetadata]:
     """Load an image input into a writable uint8 array (``H×W``, ``H×W×3`` or ``H×W×4``),
     with its ICC profile and EXIF (:mod:`segswap.io.metadata`; none for an array).
@@ -64,6 +76,10 @@ def load_with_metadata(
         settings: ``max_pixels``, and the fetch limits for URLs and files.
         allow_paths: whether a ``str`` may name a local file. True for the library and
             the CLI; pass False for anything a remote caller sends.
+        check_size: called with the image's upright ``(width, height)`` before it is
+            decoded (an encoded file: from its header; see
+            :func:`segswap.io.decode.decode_with_metadata`), so what it refuses costs
+            no decoding; what it raises goes to the caller.
 
     Raises:
         ImageTooLarge: more than ``settings.max_pixels`` pixels, or more encoded bytes
@@ -72,8 +88,14 @@ def load_with_metadata(
         InvalidParameter: anything else unusable; the message names ``field``.
     """
     if isinstance(value, np.ndarray):
-        return _from_array(value, field, settings.max_pixels), NO_METADATA
+        array = _from_array(value, field, settings.max_pixels)
+        if check_size is not None:
+            check_size(array.shape[1], array.shape[0])
+        return array, NO_METADATA
     if isinstance(value, Image.Image):
+        if check_size is not None:
+            check_pixels(value.size, field=field, max_pixels=settings.max_pixels)
+            check_size(*upright_size(value))
         array = decode_pil(value, field=field, max_pixels=settings.max_pixels)
         return array, read_metadata(value)
     if isinstance(value, bytes | bytearray | memoryview):
@@ -87,7 +109,9 @@ def load_with_metadata(
             field,
             f"{EXPECTED_INPUT}, bytes, a PIL image or a NumPy array; got {type(value).__name__}",
         )
-    return decode_with_metadata(data, field=field, max_pixels=settings.max_pixels)
+    return decode_with_metadata(
+        data, field=field, max_pixels=settings.max_pixels, check_size=check_size
+    )
 
 
 def read_image_bytes(

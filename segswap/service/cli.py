@@ -37,6 +37,7 @@ WORKER_SETTINGS = (
     "broker_url",
     "celery_queue",
     "visibility_timeout",
+    "job_lease",
     "max_attempts",
 )
 """The settings a ``segswap worker`` uses (the HTTP-only ones are not its flags)."""

@@ -10,11 +10,11 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from segswap.errors import ImageTooLarge, InvalidParameter
 from segswap.io import decode as decode_module
-from segswap.io.decode import decode_image, pil_to_array, sniff_format
+from segswap.io.decode import decode_image, decode_with_metadata, pil_to_array, sniff_format
 
 CAP = 10**8
 
@@ -290,6 +290,39 @@ def test_exif_orientation_6_is_applied(fmt: str) -> None:
     assert result.shape == (40, 20, 3)
     assert result[2, 17, 0] > 200 and result[2, 17, 2] < 60
     assert result[2, 2, 0] < 60
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_check_size_sees_the_upright_size_before_anything_is_decoded(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, _ = _oriented(fmt, 6)
+    seen: list[tuple[int, int]] = []
+    decoded: list[str] = []
+    real_load = ImageFile.ImageFile.load
+
+    def counting_load(image: ImageFile.ImageFile) -> object:
+        decoded.append(str(image.format))
+        return real_load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+
+    class Refused(Exception):
+        pass
+
+    def refuse(width: int, height: int) -> None:
+        seen.append((width, height))
+        raise Refused
+
+    with pytest.raises(Refused):
+        decode_with_metadata(data, field="main_image", max_pixels=10**6, check_size=refuse)
+    assert seen == [(20, 40)]  # upright: orientation 6 turns the 40×20 file
+    assert decoded == []
+    # Accepted, the image then decodes as without the check.
+    array, _ = decode_with_metadata(
+        data, field="main_image", max_pixels=10**6, check_size=lambda w, h: None
+    )
+    assert array.shape == (40, 20, 3) and decoded
 
 
 def test_no_orientation_tag_leaves_the_image_as_stored() -> None:

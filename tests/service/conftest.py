@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from inprocess import InProcessApi
-from service_support import Server, b64, mask_array, photo, png_bytes
+from service_support import Server, b64, mask_array, photo, png_bytes, stop_all
 
 
 @pytest.fixture(scope="session")
@@ -23,8 +23,7 @@ def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         return server.start(expect_healthy=expect_healthy)
 
     yield make
-    for server in started:
-        server.stop()
+    stop_all(started)
 
 
 @pytest.fixture(scope="session")

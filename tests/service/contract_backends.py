@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,7 +24,7 @@ import httpx
 import redis
 from inprocess import InProcessApi
 from scaleout_support import RedisServer, Worker
-from service_support import PathClient, Server
+from service_support import PathClient, Server, stop_all
 
 BACKENDS = ("memory", "embedded", "celery")
 
@@ -101,9 +102,13 @@ class CeleryBackend(PathClient):
         self.data_dir = self.node.data_dir
 
     def start(self) -> CeleryBackend:
-        for worker in self.workers:
-            worker.start(self.client())
-        self.node.start(expect_healthy=bool(self.workers))
+        """Start the workers and the node at the same time (the node is ready once
+        ``/health`` counts a worker, when there is one)."""
+        with ThreadPoolExecutor(len(self.workers) + 1) as pool:
+            starting = [pool.submit(worker.start, self.client()) for worker in self.workers]
+            starting.append(pool.submit(self.node.start, expect_healthy=bool(self.workers)))
+            for done in starting:
+                done.result()
         return self
 
     def client(self) -> redis.Redis:
@@ -141,9 +146,7 @@ class CeleryBackend(PathClient):
         return "\n".join([self.node.log(), *(worker.log() for worker in self.workers)])
 
     def stop(self) -> None:
-        self.node.stop()
-        for worker in self.workers:
-            worker.stop()
+        stop_all([self.node, *self.workers])
 
 
 def wait_until(check: Any, what: str, timeout: float = 60.0) -> Any:

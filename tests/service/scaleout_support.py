@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import redis
-from service_support import HERE, ROOT, free_port, segswap_command
+from service_support import HERE, ROOT, free_port, run_cli, segswap_command
 
 
 def redis_available() -> bool:
@@ -167,8 +167,13 @@ class Worker:
         self._log.close()
 
 
-def keys_command(broker_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """``segswap keys ...`` against the Redis store."""
+def keys_command(
+    broker_url: str, *args: str, process: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``segswap keys ...`` against the Redis store: in this process (:func:`run_cli`),
+    or with ``process`` through the console script in a process of its own."""
+    if not process:
+        return run_cli("keys", *args, "--broker-url", broker_url)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SEGSWAP_BROKER_URL": broker_url}
     return subprocess.run(
         [*segswap_command(), "keys", *args], capture_output=True, text=True, env=env, timeout=60

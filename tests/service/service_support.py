@@ -4,14 +4,17 @@ loopback port with its own data dir, and small real-photo inputs."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import numpy as np
@@ -39,6 +42,34 @@ def segswap_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-m", "segswap.service"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``segswap *args`` run in this process, through the console script's own
+    ``segswap.cli.main``, with its exit status, stdout and stderr as ``subprocess.run``
+    gives them (a process of its own costs a second of start-up per command; the
+    console script itself is run by ``segswap serve`` and by the key tests)."""
+    from segswap.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(args))
+    return subprocess.CompletedProcess(["segswap", *args], status, out.getvalue(), err.getvalue())
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def stop_all(stoppables: Iterable[Stoppable]) -> None:
+    """``stop()`` every one of ``stoppables`` (servers, workers) at the same time: each
+    waits for its own process's clean shutdown, which one after the other add up."""
+    items = list(stoppables)
+    if not items:
+        return
+    with ThreadPoolExecutor(len(items)) as pool:
+        for done in [pool.submit(item.stop) for item in items]:
+            done.result()
 
 
 class PathClient:

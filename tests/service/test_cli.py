@@ -9,10 +9,14 @@ import subprocess
 import time
 
 import httpx
-from service_support import MODEL, ROOT, Server, segswap_command
+from service_support import MODEL, ROOT, Server, run_cli, segswap_command
 
 
-def keys_cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
+def keys_cli(data_dir, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """``segswap keys ... --data-dir data_dir``: in this process (:func:`run_cli`), or
+    with ``process`` through the console script in a process of its own."""
+    if not process:
+        return run_cli("keys", *args, "--data-dir", str(data_dir))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [*segswap_command(), "keys", *args, "--data-dir", str(data_dir)],
@@ -25,7 +29,7 @@ def keys_cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_keys_create_list_credit_revoke(make_server, payload):
     srv: Server = make_server()
-    made = keys_cli(srv.data_dir, "create", "--name", "alice", "--credits", "2")
+    made = keys_cli(srv.data_dir, "create", "--name", "alice", "--credits", "2", process=True)
     assert made.returncode == 0, made.stderr
     secret = made.stdout.strip()
     assert made.stdout == secret + "\n"  # the key alone on stdout

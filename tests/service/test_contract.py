@@ -24,7 +24,7 @@ import pytest
 from contract_backends import BACKENDS, Backend, CeleryBackend, LocalBackend, wait_until
 from scaleout_support import RedisServer, redis_available
 from segswap_test_engines import FAULTY_SEED, HELD_SEED
-from service_support import MODEL, b64
+from service_support import MODEL, b64, stop_all
 
 V1 = f"/v1/{MODEL}"
 V2 = f"/v2/{MODEL}"
@@ -75,8 +75,7 @@ class Stack:
         return self.started[config]
 
     def stop(self) -> None:
-        for backend in self.started.values():
-            backend.stop()
+        stop_all(self.started.values())
         if self.redis is not None:
             self.redis.stop()
         if self._environ is None:

@@ -8,7 +8,15 @@ import subprocess
 import time
 
 import httpx
-from service_support import HERE, MODEL, ROOT, free_port, segswap_command, wait_settled
+from service_support import (
+    HERE,
+    MODEL,
+    ROOT,
+    free_port,
+    make_key,
+    segswap_command,
+    wait_settled,
+)
 
 SLOW = {
     "SEGSWAP_ENGINE": "segswap_test_engines:SlowEngine",
@@ -59,15 +67,13 @@ def test_second_server_on_one_data_dir_exits_2_and_leaves_the_first_ones_jobs(
     assert first.credits(key) == 100 - 6
 
 
-def test_server_that_cannot_bind_its_port_recovers_nothing(make_server, tmp_path, payload):
+def test_server_that_cannot_bind_its_port_recovers_nothing(server, make_server, tmp_path, payload):
     """The port is bound before recovery: a server whose port is taken exits 2 and its
     data dir's queued job stays QUEUED, for the server that can listen."""
-    busy = make_server()
+    busy = server  # any running server holds a port
     data_dir = tmp_path / "other"
-    setup = make_server(data_dir=data_dir)  # makes the store and a queued job, then stops
-    key = setup.create_key(credits=10)
+    key = make_key(data_dir, credits=10)  # makes the store, as a server's start does
     conn = sqlite3.connect(data_dir / "segswap.db")
-    setup.stop()
     from segswap.params import parse_request
 
     request = parse_request(payload).model_dump_json()

@@ -40,12 +40,12 @@ Reliability, and why each setting is what it is:
   whose lease is held waits until the job is settled (then skips it) or the lease
   lapses (its worker died: then it runs it). The same heartbeat registers the
   process as a live worker slot, which is what ``/health`` and the 502 check count.
-- Fast redelivery through the leases: every ``REAP_PERIOD`` (5 s) one worker of the
+- Fast redelivery through the leases: every half lease (5 s) one worker of the
   cluster looks for jobs PROCESSING for over two leases whose lease is gone (nothing
   renews it: their worker died, or their message was lost), puts each back to QUEUED
   in one script (only while no lease is held, so a job never runs twice at once) and
-  sends it again. With the default 10 s lease, a dead worker's job runs again about
-  10–25 s after the death, at default settings, still bounded by
+  sends it again. With the default 10 s lease (``SEGSWAP_JOB_LEASE``), a dead worker's
+  job runs again about 10–25 s after the death, at default settings, still bounded by
   ``SEGSWAP_MAX_ATTEMPTS``.
 - Graceful shutdown: SIGTERM to the worker's main process is Celery's warm shutdown:
   the worker stops taking messages, finishes the jobs it runs, writes their outcome,
@@ -69,9 +69,22 @@ WORKER_LIVE_WINDOW = 10.0  # a worker slot without a heartbeat for this long is 
 
 
 def lease_seconds(settings: Settings) -> float:
-    """How long a job's lease lasts without a heartbeat: 10 s, less with a short
-    visibility timeout (tests), so that a redelivered job is not held up by it."""
-    return min(10.0, max(2.0, settings.visibility_timeout / 2))
+    """How long a job's lease lasts without a heartbeat: ``SEGSWAP_JOB_LEASE`` (10 s),
+    less with a short visibility timeout (half of it, at least 2 s), so that a
+    redelivered job is not held up by it."""
+    return min(settings.job_lease, max(2.0, settings.visibility_timeout / 2))
+
+
+def reap_period(settings: Settings) -> float:
+    """Seconds between two looks for jobs whose worker died: half a lease (5 s)."""
+    return lease_seconds(settings) / 2
+
+
+def unpublished_grace(settings: Settings) -> float:
+    """Seconds after which a job stored but not known to be sent is sent by the reaper
+    (its API node died in between): two leases (20 s at the default lease; publishing
+    itself gives up after two quick retries). Sent twice, a job still runs once."""
+    return 2 * lease_seconds(settings)
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -22,7 +22,13 @@ from celery import Celery, signals
 
 from segswap.engine import resolve_engine
 from segswap.service.errors import StoreUnavailable
-from segswap.service.jobs.celery_app import TASK_NAME, create_celery, lease_seconds
+from segswap.service.jobs.celery_app import (
+    TASK_NAME,
+    create_celery,
+    lease_seconds,
+    reap_period,
+    unpublished_grace,
+)
 from segswap.service.jobs.media import RedisMedia, new_token
 from segswap.service.jobs.messages import exhausted_error
 from segswap.service.jobs.progress import JobWatch
@@ -32,14 +38,6 @@ from segswap.service.redis_client import connect
 from segswap.settings import Settings
 
 log = logging.getLogger("segswap.worker")
-
-REAP_PERIOD = 5.0
-"""Seconds between two looks (by one worker of the cluster) for jobs whose worker died
-and for jobs stored but never sent."""
-
-UNPUBLISHED_GRACE = 20.0
-"""Seconds after which a stored job whose message is still not known to be sent is sent
-by the reaper (publishing itself gives up well before)."""
 
 
 def register_task(app: Celery, settings: Settings) -> None:
@@ -111,14 +109,15 @@ class WorkerRuntime:
 
     def _beat(self) -> None:
         period = min(2.0, self.lease / 4)
-        next_reap = time.monotonic() + REAP_PERIOD
+        every = reap_period(self.settings)
+        next_reap = time.monotonic() + every
         while not self._stop.is_set():
             try:
                 with self._lock:
                     running = dict(self.running)
                 self.jobs.heartbeat(self.members, running, self.lease)
                 if time.monotonic() >= next_reap:
-                    next_reap = time.monotonic() + REAP_PERIOD
+                    next_reap = time.monotonic() + every
                     self._resend_orphans()
             except StoreUnavailable:
                 log.warning("heartbeat: Redis is unavailable; retrying")
@@ -128,17 +127,18 @@ class WorkerRuntime:
 
     def _resend_orphans(self) -> None:
         settings = self.settings
-        if not self.jobs.try_lock("orphans", REAP_PERIOD - 1, self.members[0]):
+        every = reap_period(settings)
+        if not self.jobs.try_lock("orphans", every * 0.8, self.members[0]):
             return
         # A running job's lease is renewed every lease / 4 s; one started over two leases
         # ago without a lease lost its worker. Sending it again now, rather than waiting
-        # for the broker's visibility timeout, reruns it within about lease + REAP_PERIOD.
+        # for the broker's visibility timeout, reruns it within about 2 leases + a period.
         for job_id in self.jobs.requeue_orphans(time.time() - 2 * self.lease):
             log.warning("job %s: its worker stopped (lease lapsed); sending it again", job_id)
             self.app.send_task(TASK_NAME, args=[job_id], queue=settings.celery_queue)
         # Publishing retries for at most a few seconds; older unpublished jobs lost
         # their API node between being stored and being sent.
-        for job_id in self.jobs.unpublished(time.time() - UNPUBLISHED_GRACE):
+        for job_id in self.jobs.unpublished(time.time() - unpublished_grace(settings)):
             log.warning("job %s was stored but never sent (its API node died): sending it", job_id)
             self.app.send_task(TASK_NAME, args=[job_id], queue=settings.celery_queue)
 

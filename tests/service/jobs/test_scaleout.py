@@ -17,13 +17,13 @@ import httpx
 import pytest
 import redis
 from scaleout_support import RedisServer, Worker, keys_command, redis_available
-from service_support import MODEL, Server
+from service_support import MODEL, Server, stop_all
 
 pytest.importorskip("celery")
 
 V1 = f"/v1/{MODEL}"
 V2 = f"/v2/{MODEL}"
-DELAY = 0.4  # seconds each job takes (SlowEngine)
+DELAY = 0.2  # seconds each job takes (SlowEngine)
 
 
 @dataclass
@@ -75,6 +75,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "SEGSWAP_ENGINE": "segswap_test_engines:ScaleoutEngine",  # seed 4242 kills
         "SEGSWAP_TEST_DELAY": str(DELAY),
         "SEGSWAP_DRAIN_TIMEOUT": "60",
+        # A 2 s lease (heartbeat every 0.5 s): a dead worker's job is sent again about 4-5 s
+        # after the death, not 20-25 s; the rules are the same at any lease.
+        "SEGSWAP_JOB_LEASE": "2",
         "SEGSWAP_TEST_GATE": str(root / "gate"),  # while it exists, jobs wait
     }
     workers = {name: Worker(name, root / name, env) for name in ("w1", "w2")}
@@ -95,10 +98,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         b.start()
         yield Cluster(store, workers, a, b, env, root)
     finally:
-        for server in servers:
-            server.stop()
-        for worker in workers.values():
-            worker.stop()
+        stop_all([*servers, *workers.values()])
         store.stop()
 
 
@@ -193,7 +193,9 @@ def test_any_node_answers_for_any_request_and_serves_its_image(cluster: Cluster,
 
 
 def test_keys_made_through_any_node_work_on_every_node(cluster: Cluster, payload):
-    made = keys_command(cluster.redis.url, "create", "--name", "carol", "--credits", "3")
+    made = keys_command(  # through the console script, in a process of its own
+        cluster.redis.url, "create", "--name", "carol", "--credits", "3", process=True
+    )
     assert made.returncode == 0, made.stderr
     secret = made.stdout.strip()
     assert made.stdout == secret + "\n" and secret.startswith("sgs_")

@@ -27,7 +27,7 @@ from PIL import Image, ImageCms
 from scaleout_support import RedisServer, Worker, keys_command, redis_available
 from segmind import SegmindClient
 from segmind.v2 import InferenceFailed
-from service_support import MODEL, Server, b64, free_port, wait_settled
+from service_support import MODEL, Server, b64, free_port, stop_all, wait_settled
 
 from segswap.service.webhooks.signing import verify
 
@@ -205,8 +205,7 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         server.start()
         yield made
     finally:
-        made.server.stop()
-        worker.stop()
+        stop_all([made.server, worker])
         store.stop()
 
 
