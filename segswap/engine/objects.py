@@ -339,8 +339,13 @@ def compose_object(filled: np.ndarray, layer: ObjectLayer) -> np.ndarray:
     if not touched.any():
         return result
     box = bounding_box(touched)
-    light = 1.0 - SHADOW_OPACITY * layer.shadow[box.slices]
-    canvas = cv2.multiply(filled[box.slices], cv2.merge([light] * 3), dtype=cv2.CV_32F)
+    canvas = filled[box.slices].astype(np.float32)
+    shaded = layer.shadow[box.slices] > 0
+    if shaded.any():
+        # Only the band the contact shadow covers is darkened.
+        band = bounding_box(shaded)
+        light = 1.0 - SHADOW_OPACITY * layer.shadow[box.slices][band.slices]
+        canvas[band.slices] *= light[:, :, None]
     cover = np.ascontiguousarray(layer.cover[box.slices])
     obj = layer.rgb[box.slices].astype(np.float32)
     # (1 − cover) × canvas + cover × object, rounded (every term is ≥ 0, ≤ 255).
