@@ -349,6 +349,6 @@ def compose_object(filled: np.ndarray, layer: ObjectLayer) -> np.ndarray:
     cover = np.ascontiguousarray(layer.cover[box.slices])
     obj = layer.rgb[box.slices].astype(np.float32)
     # (1 − cover) × canvas + cover × object, rounded (every term is ≥ 0, ≤ 255).
-    canvas = cv2.blendLinear(canvas, obj, 1.0 - cover, cover)
-    result[box.slices] = cv2.convertScaleAbs(canvas).reshape(canvas.shape)
+    blended = cv2.blendLinear(canvas, obj, 1.0 - cover, cover)
+    result[box.slices] = cv2.convertScaleAbs(blended).reshape(canvas.shape)
     return result
