@@ -188,10 +188,12 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     root = tmp_path_factory.mktemp(f"hosted-{request.param}")
     if request.param == "embedded":
         server = Server(root / "data", dict(BASE_ENV)).start()
+        embedded = Backend("embedded", server, dict(BASE_ENV), root)
         try:
-            yield Backend("embedded", server, dict(BASE_ENV), root)
+            yield embedded
         finally:
-            server.stop()
+            # restart() replaces the backend's server: stop the one running now.
+            embedded.server.stop()
         return
     if not redis_available():
         pytest.skip("redis-server is not installed (scripts/system-packages installs it)")
