@@ -39,6 +39,10 @@ from segswap.settings import Settings
 
 log = logging.getLogger("segswap.worker")
 
+SHUTDOWN_BEAT_WAIT = 5.0
+"""Seconds a stopping process waits for a heartbeat under way to end before its slots
+leave the registry (a beat after leaving would register them again)."""
+
 
 def register_task(app: Celery, settings: Settings) -> None:
     """Register the job task (:data:`TASK_NAME`) on a worker's Celery ``app``."""
@@ -70,6 +74,7 @@ class WorkerRuntime:
     running: dict[str, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _beater: threading.Thread | None = None
 
     _instance: ClassVar[WorkerRuntime | None] = None  # the runtime of this process
     _class_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -98,6 +103,7 @@ class WorkerRuntime:
         )
         runtime.engines.get()  # load it now, not in the first job
         thread = threading.Thread(target=runtime._beat, name="segswap-heartbeat", daemon=True)
+        runtime._beater = thread
         thread.start()
         return runtime
 
@@ -145,6 +151,10 @@ class WorkerRuntime:
     def shutdown(self) -> None:
         """Stop the heartbeat and deregister this process's slots."""
         self._stop.set()
+        # A beat already under way would register the slots again after they left.
+        beater = self._beater
+        if beater is not None and beater is not threading.current_thread():
+            beater.join(timeout=SHUTDOWN_BEAT_WAIT)
         with contextlib.suppress(StoreUnavailable):
             self.jobs.leave(self.members)
 
