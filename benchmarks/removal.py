@@ -1,14 +1,25 @@
-"""Removal quality against ground truth: segswap's fill, PyPatchMatch and OpenCV Telea.
+"""Removal quality: segswap's fill, PyPatchMatch and OpenCV Telea on the same holes.
 
-Run: ``.venv/bin/python benchmarks/removal.py [--sheets DIR] [--repeats N]``
-(PyPatchMatch comes with the ``test`` extra: ``pip install -e '.[test]'``).
+Run: ``.venv/bin/python benchmarks/removal.py [--split S] [--kind K] [--limit N]
+[--sheets DIR] [--first-call]`` (PyPatchMatch comes with the ``test`` extra:
+``pip install -e '.[test]'``). The photos come from :mod:`photos` (three Debian
+packages, downloaded into a cache folder on first use; without apt the run keeps
+scikit-image's photos and says so).
 
-*Ground-truth holes* are masks laid over plain background of real photos that ship
-with scikit-image: nothing is hidden under them, so the photo itself is the answer.
-They cover smooth areas (sky, wall), textures (wood, fur, concrete, grass, gravel) and
-structures crossing the hole (a saucer's rim, a table's edge, boards, a shelf lip, a
-horizon, brick joints). Every method fills the same region: the mask grown by segswap's
-default ``growmask`` (5 px) plus its feather band, i.e. every pixel segswap may change.
+Splits (by photo, never by hole): ``tuning`` (tuxpaint-data, mate-backgrounds),
+``validation`` (plasma-workspace-wallpapers: the fill is never tuned on these) and
+``skimage`` (scikit-image's photos, the cases this benchmark started with). Each split
+is reported on its own.
+
+*Ground-truth holes* are masks laid over the photos: nothing is removed from under
+them, so the photo itself is the answer. On each Debian photo a few are laid, seeded
+(the same every run): object silhouettes (blobs, people, bottles, animals, text)
+turned, scaled to 1–15 % of the photo and placed anywhere, over sky, walls, textures
+and structures alike. scikit-image's hand-placed holes cover smooth areas (sky, wall),
+textures (wood, fur, concrete, grass, gravel) and structures crossing the hole (a
+saucer's rim, a table's edge, boards, a shelf lip, a horizon, brick joints). Every
+method fills the same region: the mask grown by segswap's default ``growmask`` (5 px)
+plus its feather band, i.e. every pixel segswap may change.
 
 Per hole and method, over that region:
 
@@ -21,22 +32,33 @@ Per hole and method, over that region:
   colour; lower is better).
 
 Each method is ranked 1–3 per measure on each hole (ties share the better rank); its
-*hole rank* is the mean of those four, and the table ends with each method's mean rank,
-how many holes it is first on, and the fill times (median of ``--repeats`` runs).
+*hole rank* is the mean of those four, and each split's table ends with each method's
+mean rank and how many holes it is first on.
 
-*Real removals* (the astronaut's flag strip, the coffee spoon and the cup handle, a
-launch tower) have no ground truth: they get sheets, and the flag strip the share of
-warm, saturated pixels (skin, hair, the orange suit) its fill puts above her shoulder.
+*Real removals* are objects taken out of a photo, most with a look-alike nearby (a cup
+among cups, a boat among boats, a sheep among sheep, one of two badges, one cat eye,
+one of two poles): there is no truth. They get sheets and the **re-created** measure
+(:func:`recreation`): how much the fill brings back of what was removed (0 = none).
 
-``--sheets DIR`` writes, per hole, original | segswap | PyPatchMatch | Telea, zoomed 3×
-into the hole (the hole's outline drawn on the original).
+Times: each fill once per case (``--repeats N``: the median of N runs after an untimed
+one), summed per split, with each method's total as a multiple of PyPatchMatch's; the
+first call (numba loading its compiled code) is timed apart, and ``--first-call`` times
+it in a fresh process with an empty numba cache (the compile an install pays once).
+
+``--sheets DIR`` writes, per case, original (hole outlined) | segswap | PyPatchMatch |
+Telea, zoomed 3× into a small hole (a large one is shown at its size).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -47,9 +69,14 @@ import numpy as np
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from segswap.engine import get_engine, run_engine
-from segswap.engine.region import feather_reach, grow_mask
-from segswap.params import EditParams
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from photos import PhotosUnavailable, photos  # noqa: E402
+from photos import photo as photo_named  # noqa: E402
+
+from segswap.engine import get_engine, run_engine  # noqa: E402
+from segswap.engine.fill.seam import push_pull  # noqa: E402
+from segswap.engine.region import feather_reach, grow_mask  # noqa: E402
+from segswap.params import EditParams  # noqa: E402
 
 GROWMASK = 5
 ZOOM = 3
@@ -98,6 +125,8 @@ class Case:
     truth: bool
     view: tuple[int, int, int, int] | None = None
     """(top, left, bottom, right) the sheet shows; default: around the hole."""
+    split: str = "skimage"
+    """``tuning``, ``validation`` or ``skimage`` (see :mod:`photos`)."""
 
 
 CASES = [
@@ -136,7 +165,175 @@ CASES = [
     Case("coffee-spoon", data.coffee, spoon, False),
     Case("coffee-handle", data.coffee, lambda s: ellipse(s, (225, 262), (32, 40)), False),
     Case("rocket-tower", data.rocket, lambda s: rectangle(s, 115, 170, 385, 212), False),
+    # real objects with a look-alike nearby
+    Case(
+        "astronaut-badge",
+        data.astronaut,
+        lambda s: ellipse(s, (171, 385), (42, 42)),
+        False,
+    ),
+    Case("chelsea-eye", data.chelsea, lambda s: ellipse(s, (175, 117), (44, 36)), False),
 ]
+
+
+# -- the Debian photos: seeded ground-truth holes and real objects -------------------------
+
+
+def polygon(shape: tuple[int, ...], points: list[tuple[int, int]], grow: int = 6) -> np.ndarray:
+    """A filled polygon (x, y points), grown by ``grow`` px (a hand-drawn outline)."""
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.array(points, np.int32)], 255)
+    if grow:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+        mask = cv2.dilate(mask, kernel)
+    return mask > 0
+
+
+def cup(shape: tuple[int, ...], centre: tuple[int, int], axes: tuple[int, int], drop: int):
+    """A cup seen from above: its mouth (an ellipse) and the side below it."""
+    mouth = ellipse(shape, centre, axes)
+    lower = ellipse(shape, (centre[0], centre[1] + drop), axes)
+    both = (mouth | lower).astype(np.uint8)
+    points = cv2.findNonZero(both)
+    hull = cv2.convexHull(points)
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, hull, 255)
+    return grow_mask(mask > 0, 6)
+
+
+OBJECTS: list[tuple[str, str, Callable[[tuple[int, ...]], np.ndarray]]] = [
+    # (photo, name, mask): an object with a look-alike nearby; photos are scaled by photos.py
+    ("ColorfulCups", "cup", lambda s: cup(s, (580, 497), (182, 120), 62)),
+    (
+        "EveningGlow",
+        "boat",
+        lambda s: polygon(
+            s, [(498, 476), (596, 474), (662, 560), (658, 630), (622, 742), (560, 690), (486, 570)]
+        ),
+    ),
+    (
+        "EveningGlow",
+        "boat2",
+        lambda s: polygon(
+            s, [(672, 470), (770, 470), (900, 560), (945, 600), (930, 690), (860, 640), (690, 540)]
+        ),
+    ),
+    (
+        "FallenLeaf",
+        "leaf",
+        lambda s: polygon(
+            s,
+            [(1048, 288), (1165, 368), (1349, 346), (1411, 485), (1450, 641), (1383, 714)]
+            + [(1171, 769), (1004, 725), (825, 658), (803, 482), (998, 413)],
+            26,
+        ),
+    ),
+    ("OneStandsOut", "orange-star", lambda s: ellipse(s, (1009, 487), (82, 74))),
+    (
+        "ColdRipple",
+        "pole",
+        lambda s: polygon(s, [(706, 396), (722, 396), (724, 496), (704, 496)], 8),
+    ),
+    (
+        "Path",
+        "trunk",
+        lambda s: polygon(s, [(652, 0), (702, 0), (708, 600), (718, 690), (640, 690), (648, 600)]),
+    ),
+    ("sheep", "sheep", lambda s: ellipse(s, (601, 366), (30, 22))),
+    ("sheep", "sheep2", lambda s: ellipse(s, (907, 375), (32, 22))),
+    ("RainDrops", "drop", lambda s: ellipse(s, (823, 656), (36, 34))),
+    ("RainDrops", "drop2", lambda s: ellipse(s, (688, 533), (32, 30))),
+]
+
+
+HOLES_PER_PHOTO = {"tuning": 2, "validation": 3}
+"""Seeded ground-truth holes laid on each Debian photo, per split."""
+
+AREA_RANGE = (0.01, 0.15)
+"""A ground-truth hole covers this share of its photo (log-uniform between)."""
+
+SHAPES = ("blob", "person", "bottle", "animal", "text")
+
+
+def silhouette(kind: str, rng: np.random.Generator) -> np.ndarray:
+    """A bool silhouette of ``kind`` on a 256² canvas (an object's outline)."""
+    canvas = np.zeros((256, 256), np.uint8)
+    if kind == "blob":
+        angles = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+        radius = np.full(64, 80.0)
+        for harmonic in range(2, 6):
+            radius += rng.uniform(-14, 14) * np.cos(harmonic * angles + rng.uniform(0, 6.3))
+        points = np.stack([128 + radius * np.cos(angles), 128 + radius * np.sin(angles)], 1)
+        cv2.fillPoly(canvas, [points.astype(np.int32)], 255)
+    elif kind == "person":
+        cv2.circle(canvas, (128, 40), 22, 255, -1)
+        cv2.ellipse(canvas, (128, 110), (34, 50), 0, 0, 360, 255, -1)
+        cv2.line(canvas, (112, 150), (int(rng.uniform(95, 115)), 240), 255, 20)
+        cv2.line(canvas, (144, 150), (int(rng.uniform(141, 161)), 240), 255, 20)
+        cv2.line(canvas, (100, 80), (int(rng.uniform(60, 90)), int(rng.uniform(120, 160))), 255, 14)
+        cv2.line(
+            canvas, (156, 80), (int(rng.uniform(166, 196)), int(rng.uniform(120, 160))), 255, 14
+        )
+    elif kind == "bottle":
+        cv2.rectangle(canvas, (98, 100), (158, 250), 255, -1)
+        cv2.ellipse(canvas, (128, 100), (30, 26), 0, 180, 360, 255, -1)
+        cv2.rectangle(canvas, (116, 20), (140, 90), 255, -1)
+    elif kind == "animal":
+        cv2.ellipse(canvas, (128, 130), (72, 38), 0, 0, 360, 255, -1)
+        cv2.circle(canvas, (208, 95), 24, 255, -1)
+        for x in (78, 98, 158, 178):
+            cv2.line(canvas, (x, 150), (x + int(rng.uniform(-8, 8)), 215), 255, 12)
+        cv2.line(canvas, (58, 120), (30, int(rng.uniform(90, 150))), 255, 7)
+    else:
+        word = "".join(rng.choice(list("ABEHKMNORSTWXZ"), 3))
+        cv2.putText(canvas, word, (8, 170), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 255, 22)
+    return canvas > 0
+
+
+def laid_hole(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """A seeded ground-truth hole: a silhouette turned, scaled to 1–15 % of the photo and
+    laid at a random place inside it (10 px from its edges)."""
+    rng = np.random.default_rng(seed)
+    kind = SHAPES[int(rng.integers(len(SHAPES)))]
+    shape_mask = silhouette(kind, rng).astype(np.uint8) * 255
+    turn = cv2.getRotationMatrix2D((128, 128), float(rng.uniform(-30, 30)), 1.0)
+    shape_mask = cv2.warpAffine(shape_mask, turn, (256, 256))
+    ys, xs = np.nonzero(shape_mask)
+    shape_mask = shape_mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    height, width = shape[:2]
+    share = float(np.exp(rng.uniform(*np.log(AREA_RANGE))))
+    scale = (share * height * width / max(np.count_nonzero(shape_mask), 1)) ** 0.5
+    scale = min(scale, (height - 20) / shape_mask.shape[0], (width - 20) / shape_mask.shape[1])
+    size = (max(1, round(shape_mask.shape[1] * scale)), max(1, round(shape_mask.shape[0] * scale)))
+    piece = cv2.resize(shape_mask, size, interpolation=cv2.INTER_LINEAR) > 127
+    top = int(rng.integers(10, height - 10 - piece.shape[0] + 1))
+    left = int(rng.integers(10, width - 10 - piece.shape[1] + 1))
+    mask = np.zeros(shape[:2], bool)
+    mask[top : top + piece.shape[0], left : left + piece.shape[1]] = piece
+    return mask
+
+
+def photo_cases() -> list[Case]:
+    """The Debian photos' cases: seeded ground-truth holes, then the real objects."""
+    cases = []
+    for split, count in HOLES_PER_PHOTO.items():
+        for photo in photos(split):
+            for index in range(count):
+                seed = zlib.crc32(f"{photo.name}/{index}".encode())
+                cases.append(
+                    Case(
+                        f"{photo.name}-{index}",
+                        photo.load,
+                        partial(laid_hole, seed=seed),
+                        True,
+                        split=split,
+                    )
+                )
+    for name, what, mask in OBJECTS:
+        photo = photo_named(name)
+        cases.append(Case(f"{name}-{what}", photo.load, mask, False, split=photo.split))
+    return cases
+
 
 METHODS = ("segswap", "PyPatchMatch", "Telea")
 MEASURES = ("SSIM", "edge F1", "grain", "ΔE low")
@@ -255,35 +452,52 @@ def timed(action: Callable[[], np.ndarray], repeats: int) -> tuple[np.ndarray, f
     return result, statistics.median(times)
 
 
+def recreation(result: np.ndarray, scene: np.ndarray, mask: np.ndarray) -> float:
+    """How much of the removed content a fill brings back, -1 to 1 (0: none of it).
+
+    Over the user's ``mask``: the normalised cross-correlation (Lab, all channels) of the
+    fill's departure from a smooth membrane of the scene around the mask with the removed
+    content's departure from the same membrane. A fill that continues the background
+    correlates with nothing (≈ 0); one that rebuilds the object, or a look-alike of it
+    in the same place (another cup, the other eye), approaches 1.
+    """
+    known = (~mask).astype(np.float32)
+    membrane = push_pull(lab(scene), known)
+    fill = lab(result)[mask] - membrane[mask]
+    removed = lab(scene)[mask] - membrane[mask]
+    fill -= fill.mean(axis=0)
+    removed -= removed.mean(axis=0)
+    norm = float(np.linalg.norm(fill) * np.linalg.norm(removed))
+    return float((fill * removed).sum() / norm) if norm > 1e-9 else 0.0
+
+
 def sheet(
     scene: np.ndarray,
     region: np.ndarray,
     results: dict[str, np.ndarray],
     view: tuple[int, int, int, int] | None,
+    labels: tuple[str, ...] = ("original", *METHODS),
+    outline: bool = True,
 ) -> np.ndarray:
     """original | segswap | PyPatchMatch | Telea, zoomed ZOOM× around the hole (or into
-    ``view``)."""
-    rows, cols = np.nonzero(region)
-    height, width = region.shape
-    centre_y, centre_x = (rows.min() + rows.max()) // 2, (cols.min() + cols.max()) // 2
-    half_h = min((rows.max() - rows.min()) // 2 + 14, SHEET_SIDE // 2)
-    half_w = min((cols.max() - cols.min()) // 2 + 14, SHEET_SIDE // 2)
-    top, left = max(centre_y - half_h, 0), max(centre_x - half_w, 0)
-    box = (slice(top, min(centre_y + half_h, height)), slice(left, min(centre_x + half_w, width)))
-    if view is not None:
-        box = (slice(view[0], view[2]), slice(view[1], view[3]))
-    outline = scene.copy()
-    contours, _ = cv2.findContours(
-        region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
-    )
-    cv2.drawContours(outline, contours, -1, (0, 255, 0), 1)
-    panels = [outline[box]] + [results[m][box] for m in METHODS]
+    ``view``); ``results`` in the order of ``labels[1:]``."""
+    top, left, bottom, right = view if view is not None else view_box(region)
+    box = (slice(top, bottom), slice(left, right))
+    drawn = scene.copy()
+    if outline:
+        contours, _ = cv2.findContours(
+            region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
+        )
+        cv2.drawContours(drawn, contours, -1, (0, 255, 0), 1)
+    panels = [drawn[box]] + list(results.values())
+    panels = [panels[0]] + [p[box] for p in panels[1:]]
+    zoom = ZOOM if max(bottom - top, right - left) <= SHEET_SIDE else 1
     zoomed = [
-        cv2.resize(p, None, fx=ZOOM, fy=ZOOM, interpolation=cv2.INTER_NEAREST) for p in panels
+        cv2.resize(p, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST) for p in panels
     ]
     gap = np.full((zoomed[0].shape[0], 6, 3), 255, np.uint8)
     parts: list[np.ndarray] = []
-    for panel, label in zip(zoomed, ("original", *METHODS), strict=True):
+    for panel, label in zip(zoomed, labels, strict=True):
         panel = panel.copy()
         cv2.putText(panel, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3)
         cv2.putText(panel, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1)
@@ -291,49 +505,188 @@ def sheet(
     return np.hstack(parts[:-1])
 
 
+def view_box(region: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) around ``region`` with a margin: at most SHEET_SIDE
+    across for a small hole (zoomed ZOOM×), the hole and a quarter of its size around
+    it for a larger one (shown as is)."""
+    rows, cols = np.nonzero(region)
+    height, width = region.shape
+    span = max(rows.max() - rows.min(), cols.max() - cols.min())
+    margin = 14 if span + 28 <= SHEET_SIDE else span // 4
+    top, bottom = max(rows.min() - margin, 0), min(rows.max() + margin + 1, height)
+    left, right = max(cols.min() - margin, 0), min(cols.max() + margin + 1, width)
+    if span + 28 <= SHEET_SIDE:
+        cy, cx = (top + bottom) // 2, (left + right) // 2
+        half = SHEET_SIDE // 2
+        top, bottom = max(cy - half, 0), min(cy + half, height)
+        left, right = max(cx - half, 0), min(cx + half, width)
+    return int(top), int(left), int(bottom), int(right)
+
+
+def first_call_seconds() -> tuple[float, float]:
+    """Seconds of segswap's first removal in a fresh process with an empty numba cache
+    (the compile every install pays once), and of the second one there."""
+    script = (
+        "import time, numpy as np\n"
+        "from segswap.engine import get_engine, run_engine\n"
+        "from segswap.params import EditParams\n"
+        "from skimage import data\n"
+        "scene = data.coffee(); mask = np.zeros(scene.shape[:2], np.uint8)\n"
+        "mask[280:330, 500:550] = 255\n"
+        "times = []\n"
+        "for _ in range(2):\n"
+        "    t = time.perf_counter()\n"
+        "    run_engine(get_engine('composite'), scene, mask, np.zeros((4, 4, 4), np.uint8),\n"
+        "               EditParams(mode='remove'))\n"
+        "    times.append(time.perf_counter() - t)\n"
+        "print(times[0], times[1])\n"
+    )
+    with tempfile.TemporaryDirectory() as cache_dir:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+    first, second = (float(v) for v in done.stdout.split()[-2:])
+    return first, second
+
+
+@dataclass
+class Outcome:
+    """What one case gave: ground-truth scores or re-creation, and each method's time."""
+
+    case: Case
+    scores: dict[str, dict[str, float]] | None
+    recreated: dict[str, float] | None
+    seconds: dict[str, float]
+
+
+def run_case(case: Case, repeats: int, sheets: Path | None) -> Outcome:
+    scene = np.ascontiguousarray(case.load()[:, :, :3])
+    mask = case.mask(scene.shape)
+    region = feather_reach(grow_mask(mask, GROWMASK))
+    results, seconds = {}, {}
+    for method in METHODS:
+        results[method], seconds[method] = timed(
+            partial(FILLS[method], scene, mask, region), repeats
+        )
+    if sheets is not None:
+        image = sheet(scene, region, results, case.view)
+        cv2.imwrite(str(sheets / f"{case.split}-{case.name}.png"), image[:, :, ::-1])
+    scores = recreated = None
+    if case.truth:
+        scores = {m: measure(results[m], scene, region) for m in METHODS}
+    else:
+        recreated = {m: recreation(results[m], scene, mask) for m in METHODS}
+    if case.name == "astronaut-flag":
+        above = region.copy()
+        above[SHOULDER_Y:] = False
+        shares = ", ".join(f"{m} {100 * warm_share(results[m], above):.1f} %" for m in METHODS)
+        print(f"  astronaut flag strip, warm saturated share above her shoulder: {shares}")
+    return Outcome(case, scores, recreated, seconds)
+
+
+def selected_cases(args: argparse.Namespace) -> list[Case]:
+    """The cases the flags ask for, in order: per split, holes then removals."""
+    splits = ("tuning", "validation", "skimage") if args.split == "all" else (args.split,)
+    every = list(CASES)
+    if any(split != "skimage" for split in splits):
+        try:
+            every = photo_cases() + every
+        except PhotosUnavailable as error:
+            print(f"skipping the Debian photos: {error}")
+    chosen = []
+    for split in splits:
+        for truth in (True, False):
+            if args.kind == "holes" and not truth or args.kind == "removals" and truth:
+                continue
+            group = [c for c in every if c.split == split and c.truth == truth]
+            if args.only:
+                group = [c for c in group if c.name in args.only]
+            chosen += group[: args.limit] if args.limit else group
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--split",
+        choices=("tuning", "validation", "skimage", "all"),
+        default="all",
+        help="which photos (default: all, each reported separately)",
+    )
+    parser.add_argument(
+        "--kind",
+        choices=("holes", "removals", "all"),
+        default="all",
+        help="ground-truth holes, real-object removals, or both (default)",
+    )
+    parser.add_argument("--limit", type=int, help="at most N holes and N removals per split")
     parser.add_argument("--sheets", type=Path, help="write comparison sheets (PNG) here")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per fill")
-    parser.add_argument("--only", nargs="*", help="run only these holes (names)")
+    parser.add_argument(
+        "--repeats", type=int, default=0, help="timed runs per fill (0: time the only run)"
+    )
+    parser.add_argument("--only", nargs="*", help="run only these cases (names)")
+    parser.add_argument(
+        "--first-call",
+        action="store_true",
+        help="also time segswap's first call in a fresh process with no numba cache",
+    )
     args = parser.parse_args()
     if args.sheets:
         args.sheets.mkdir(parents=True, exist_ok=True)
+    print(f"load average {os.getloadavg()[0]:.1f} (cpus {os.cpu_count()})")
+    if args.first_call:
+        first, second = first_call_seconds()
+        print(f"segswap first call, fresh numba cache: {first:.1f} s (then {second:.2f} s)")
+    # Warm up every method once (numba loads its cached machine code on first use).
+    warm = CASES[3]
+    warm_scene = warm.load()
+    warm_mask = warm.mask(warm_scene.shape)
+    warm_region = feather_reach(grow_mask(warm_mask, GROWMASK))
+    for method in METHODS:
+        started = time.perf_counter()
+        FILLS[method](warm_scene, warm_mask, warm_region)
+        if method == "segswap":
+            print(f"segswap first call in this process: {time.perf_counter() - started:.2f} s")
 
-    seconds = dict.fromkeys(METHODS, 0.0)
-    table: list[tuple[str, dict[str, dict[str, float]], dict[str, float]]] = []
-    flag_shares: dict[str, float] = {}
-    for case in CASES:
-        if args.only and case.name not in args.only:
-            continue
-        scene = np.ascontiguousarray(case.load()[:, :, :3])
-        mask = case.mask(scene.shape)
-        region = feather_reach(grow_mask(mask, GROWMASK))
-        results = {}
-        for method in METHODS:
-            results[method], took = timed(partial(FILLS[method], scene, mask, region), args.repeats)
-            seconds[method] += took
-        if args.sheets:
-            image = sheet(scene, region, results, case.view)
-            cv2.imwrite(str(args.sheets / f"{case.name}.png"), image[:, :, ::-1])
-        if case.truth:
-            scores = {m: measure(results[m], scene, region) for m in METHODS}
-            table.append((case.name, scores, ranks(scores)))
-        if case.name == "astronaut-flag":
-            above = region.copy()
-            above[SHOULDER_Y:] = False
-            flag_shares = {m: warm_share(results[m], above) for m in METHODS}
+    outcomes = []
+    for case in selected_cases(args):
+        outcomes.append(run_case(case, args.repeats, args.sheets))
+        done = outcomes[-1]
+        times = " ".join(f"{done.seconds[m]:6.2f}" for m in METHODS)
+        print(f"  done {case.split:<10} {case.name:<28} s: {times}", flush=True)
+    for split in ("tuning", "validation", "skimage"):
+        chosen = [o for o in outcomes if o.case.split == split]
+        if chosen:
+            report(split, chosen, args.repeats)
+    print(f"load average {os.getloadavg()[0]:.1f}")
 
+
+def report(split: str, outcomes: list[Outcome], repeats: int) -> None:
+    print(f"\n=== {split} split ===")
+    table = [(o.case.name, o.scores, ranks(o.scores)) for o in outcomes if o.scores is not None]
     if table:
         print_table(table)
-    if flag_shares:
-        print("\nastronaut flag strip: warm saturated share of the fill above her shoulder")
-        for method, share in flag_shares.items():
-            print(f"  {method:<13} {100 * share:5.1f} %")
-    print("\nfill time, sum over holes of the median of", args.repeats, "runs")
+    removals = [o for o in outcomes if o.recreated is not None]
+    if removals:
+        print("\nre-created (NCC of the fill with the removed content, 0 = none; lower is better)")
+        print(f"{'removal':<28}" + "".join(f" {m:>13}" for m in METHODS))
+        fewer = 0
+        for o in removals:
+            assert o.recreated is not None
+            print(f"{o.case.name:<28}" + "".join(f" {o.recreated[m]:13.3f}" for m in METHODS))
+            fewer += o.recreated["segswap"] < o.recreated["PyPatchMatch"]
+        means = {
+            m: statistics.mean(o.recreated[m] for o in removals if o.recreated) for m in METHODS
+        }
+        print(f"{'mean':<28}" + "".join(f" {means[m]:13.3f}" for m in METHODS))
+        print(f"segswap re-creates less than PyPatchMatch on {fewer}/{len(removals)}")
+    total = {m: sum(o.seconds[m] for o in outcomes) for m in METHODS}
+    what = "the only run" if repeats == 0 else f"the median of {repeats} runs"
+    print(f"\nfill time, sum over {len(outcomes)} cases of {what}")
     for method in METHODS:
-        ratio = seconds[method] / seconds["PyPatchMatch"]
-        print(f"  {method:<13} {seconds[method]:7.2f} s   {ratio:5.2f}× PyPatchMatch")
+        ratio = total[method] / total["PyPatchMatch"]
+        print(f"  {method:<13} {total[method]:7.2f} s   {ratio:5.2f}× PyPatchMatch")
 
 
 def print_table(table: list[tuple[str, dict[str, dict[str, float]], dict[str, float]]]) -> None:
