@@ -12,19 +12,26 @@ them again.
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from segswap.errors import InvalidParameter
 from segswap.formats import DEFAULT_FORMAT, FORMATS, FormatName
+from segswap.suggest import did_you_mean
 
 DEFAULT_PROMPT = "photo of a wooden table in center of living room"
 MAX_SEED = 2**32 - 1
 
 Mode = Literal["auto", "object", "pattern", "remove"]
 ImageFormat = FormatName  # one of segswap.formats.FORMATS
+
+Growmask = Annotated[int, Field(ge=0, le=20)]
+"""Pixels the mask is grown by before the edit (0-20): the edit's ``growmask`` and the
+mask check's (``POST /v2/masks/check``)."""
+GROWMASK_DEFAULT = 5
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -40,7 +47,7 @@ class EditParams(BaseModel):
     prompt: Annotated[str, Field(max_length=2000)] = DEFAULT_PROMPT
     steps: Annotated[int, Field(ge=10, le=100)] = 30
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 42
-    growmask: Annotated[int, Field(ge=0, le=20)] = 5
+    growmask: Growmask = GROWMASK_DEFAULT
     fashion_strength: Annotated[float, Field(ge=0, le=1)] = 1.0
     subject_strength: Annotated[float, Field(ge=0, le=1)] = 1.0
     horizontal_repeat: Annotated[int, Field(ge=1, le=10)] = 1
@@ -95,6 +102,17 @@ class SwapRequest(SwapParams):
         return cls.model_construct(**json.loads(stored))
 
 
+class MaskCheckRequest(BaseModel):
+    """A ``POST /v2/masks/check`` body: the mask, optionally its scene (needed for the
+    ``ring_left`` and ``mask_aspect`` checks) and the ``growmask`` the edit will use."""
+
+    model_config = _STRICT
+
+    mask_image: Annotated[str, Field(min_length=1)]
+    main_image: Annotated[str, Field(min_length=1)] | None = None
+    growmask: Growmask = GROWMASK_DEFAULT
+
+
 IMAGE_FIELDS = ("main_image", "mask_image", "object_image")
 EDIT_FIELDS = tuple(EditParams.model_fields)
 OUTPUT_FIELDS = tuple(OutputParams.model_fields)
@@ -129,36 +147,78 @@ def describe_allowed(field: str) -> str:
     return "a string"
 
 
-def _raise_first(error: ValidationError) -> None:
+def _literal_values(annotation: Any) -> tuple[str, ...]:
+    """The allowed strings of a ``Literal[...]`` annotation (none for other types)."""
+    if get_origin(annotation) is Literal:
+        return tuple(str(value) for value in get_args(annotation))
+    return ()
+
+
+def invalid(error: ValidationError, model: type[BaseModel] = SwapRequest) -> InvalidParameter:
+    """The first problem of a failed validation of ``model`` as an :class:`InvalidParameter`
+    naming the field, with the closest valid name or value when one is close (``grow_mask:
+    unknown parameter; did you mean "growmask"?``)."""
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "body"
     kind = first["type"]
     if kind == "extra_forbidden":
-        raise InvalidParameter(
-            field, f"unknown parameter; expected {describe_allowed(field)}"
-        ) from None
+        hint = did_you_mean(field, model.model_fields)
+        if hint:
+            return InvalidParameter(field, "unknown parameter" + hint)
+        known = ", ".join(model.model_fields)
+        return InvalidParameter(field, f"unknown parameter; expected one of {known}")
     if kind == "missing":
-        raise InvalidParameter(field, f"is required; expected {describe_allowed(field)}") from None
+        return InvalidParameter(field, f"is required; expected {describe_allowed(field)}")
     got = first.get("input")
     shown = repr(got) if not isinstance(got, str) or len(got) < 60 else repr(got[:57] + "...")
-    raise InvalidParameter(field, f"expected {describe_allowed(field)}, got {shown}") from None
+    hint = ""
+    info = model.model_fields.get(field)
+    if isinstance(got, str) and info is not None:
+        hint = did_you_mean(got, _literal_values(info.annotation))
+    return InvalidParameter(field, f"expected {describe_allowed(field)}, got {shown}{hint}")
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validate(model: type[Model], values: dict[str, Any]) -> Model:
+    """``values`` validated as ``model``. Raises :class:`InvalidParameter` (see :func:`invalid`)."""
+    try:
+        return model(**values)
+    except ValidationError as error:
+        raise invalid(error, model) from None
+
+
+@functools.cache
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)
+
+
+def from_text(model: type[BaseModel], name: str, text: str) -> Any:
+    """A value typed as text (a CLI flag, a form field) as the type ``model``'s field
+    ``name`` has: ``"8"`` is 8 for ``growmask``, ``"true"`` is True for ``base64``.
+
+    Only the type is converted here; its range is checked when the model is validated,
+    so a value that does not convert is returned as is and validation names the field
+    and what it accepts (as the JSON API does).
+    """
+    info = model.model_fields.get(name)
+    if info is None or info.annotation is None or info.annotation is str:
+        return text
+    try:
+        annotation: Any = info.annotation
+        return _adapter(annotation).validate_python(text.strip(), strict=False)
+    except ValidationError:
+        return text
 
 
 def parse_params(values: dict[str, Any]) -> SwapParams:
     """Validate parameters (no images). Raises :class:`InvalidParameter` naming the field."""
-    try:
-        return SwapParams(**values)
-    except ValidationError as error:
-        _raise_first(error)
-        raise  # unreachable
+    return validate(SwapParams, values)
 
 
 def parse_request(body: Any) -> SwapRequest:
     """Validate a full API request body (a JSON object). Raises :class:`InvalidParameter`."""
     if not isinstance(body, dict):
         raise InvalidParameter("body", "expected a JSON object with the request parameters")
-    try:
-        return SwapRequest(**body)
-    except ValidationError as error:
-        _raise_first(error)
-        raise  # unreachable
+    return validate(SwapRequest, body)

@@ -10,7 +10,7 @@ from typing import get_args
 import numpy as np
 import pytest
 
-from segswap.cli import _format_from_suffix
+from segswap.cli.swap import format_from_suffix
 from segswap.errors import InvalidParameter
 from segswap.formats import DEFAULT_FORMAT, FORMATS, FormatName, format_for_suffix
 from segswap.io.decode import sniff_format
@@ -58,8 +58,8 @@ def test_cli_suffixes_follow_the_registry():
     for image_format in FORMATS.values():
         for suffix in image_format.suffixes:
             assert format_for_suffix(suffix.upper()) is image_format
-            assert _format_from_suffix(Path("out" + suffix)) == image_format.name
-    assert _format_from_suffix(Path("out")) == DEFAULT_FORMAT
+            assert format_from_suffix(Path("out" + suffix)) == image_format.name
+    assert format_from_suffix(Path("out")) == DEFAULT_FORMAT
 
 
 def test_web_page_offers_the_registry():

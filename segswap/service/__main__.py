@@ -1,7 +1,8 @@
-"""``python -m segswap.service serve|keys ...``."""
+"""``python -m segswap.service``: the same as the ``segswap`` command (kept for scripts
+that start the server this way)."""
 
 import sys
 
-from segswap.service.cli import main
+from segswap.cli import main
 
 sys.exit(main())

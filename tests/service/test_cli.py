@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -70,12 +69,11 @@ def test_serve_without_keys_says_how_to_make_one(server: Server):
     assert "segswap keys create" in server.log()
 
 
-def test_register_adds_serve_and_keys_with_a_flag_per_setting():
-    from segswap.service.cli import register
+def test_serve_and_keys_have_a_flag_per_setting():
+    from segswap.cli import build_parser
     from segswap.settings import Settings
 
-    parser = argparse.ArgumentParser(prog="segswap")
-    register(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     args = parser.parse_args(["serve", "--port", "9", "--no-auth", "--result-ttl", "5"])
     assert args.port == 9 and args.no_auth is True and args.result_ttl == 5.0
     assert callable(args.func)

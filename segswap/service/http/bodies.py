@@ -11,7 +11,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from segswap.errors import InvalidParameter
-from segswap.params import IMAGE_FIELDS, SwapRequest, parse_request
+from segswap.params import IMAGE_FIELDS, SwapRequest, from_text, parse_request
 from segswap.service.http.bodygate import LargeBodyGate
 from segswap.service.http.parsing import parse_off_loop
 from segswap.service.http.responses import ApiError
@@ -19,8 +19,6 @@ from segswap.service.http.responses import ApiError
 NO_GATE = LargeBodyGate(threshold=2**62, concurrency=1)
 """No large bodies (an app made without ``create_app``)."""
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
 
 
 def parse_json_body(raw: bytes) -> Any:
@@ -33,35 +31,12 @@ def parse_json_body(raw: bytes) -> Any:
         raise ApiError(400, f"body: malformed JSON ({reason})") from None
 
 
-def _convert_form_value(name: str, value: str) -> Any:
-    """A form field's string as the type its parameter has (left as is when it does not
-    convert, so that validation names the field and its range)."""
-    info = SwapRequest.model_fields.get(name)
-    if info is None or name in IMAGE_FIELDS:
-        return value
-    text = value.strip()
-    annotation = info.annotation
-    try:
-        if annotation is bool:
-            if text.lower() in _TRUE:
-                return True
-            if text.lower() in _FALSE:
-                return False
-            return value
-        if annotation is int:
-            return int(text)
-        if annotation is float:
-            return float(text)
-    except ValueError:
-        return value
-    return value
-
-
 async def form_to_body(form: Any) -> dict[str, Any]:
     """A request body dict from multipart / urlencoded form data.
 
     Files are accepted for the image fields (sent on as base64); other fields are
-    converted from text to their parameter's type.
+    converted from text to their parameter's type (:func:`segswap.params.from_text`, as
+    the CLI's flags are).
     """
     body: dict[str, Any] = {}
     for name, value in form.multi_items():
@@ -75,7 +50,7 @@ async def form_to_body(form: Any) -> dict[str, Any]:
             data = await value.read()
             body[name] = base64.b64encode(data).decode("ascii")
         else:
-            body[name] = _convert_form_value(name, value)
+            body[name] = value if name in IMAGE_FIELDS else from_text(SwapRequest, name, value)
     return body
 
 

@@ -29,6 +29,7 @@ from segswap.engine.prepare import as_rgb
 from segswap.engine.selection import Click, select_mask
 from segswap.errors import ImageTooLarge, InvalidParameter
 from segswap.io.load import load_image
+from segswap.params import MaskCheckRequest, validate
 from segswap.service.http.bodies import parse_json_body
 from segswap.service.http.dependencies import Accepting, Caller
 from segswap.service.http.openapi import KEYED, answers, json_answer
@@ -36,9 +37,10 @@ from segswap.service.http.responses import ApiError, json_response
 from segswap.service.http.schemas import MaskReport, SelectedMask
 from segswap.service.http.submission import take_rate_token
 from segswap.settings import Settings
+from segswap.suggest import did_you_mean
 
 SELECT_FIELDS = ("main_image", "box", "points", "base64")
-CHECK_FIELDS = ("main_image", "mask_image", "growmask")
+CHECK_FIELDS = tuple(MaskCheckRequest.model_fields)
 
 _POINT = {
     "type": "object",
@@ -82,7 +84,7 @@ CHECK_SCHEMA: dict[str, Any] = {
     "properties": {
         "mask_image": _IMAGE,
         "main_image": {**_IMAGE, "description": "the scene; needed for the ring_left check"},
-        "growmask": {"type": "integer", "minimum": 0, "maximum": 20, "default": 5},
+        "growmask": MaskCheckRequest.model_json_schema()["properties"]["growmask"],
     },
 }
 MAX_POINTS = 100
@@ -94,7 +96,8 @@ def _body(raw: bytes, allowed: tuple[str, ...]) -> dict[str, Any]:
         raise InvalidParameter("body", "expected a JSON object")
     for name in body:
         if name not in allowed:
-            raise InvalidParameter(name, f"unknown parameter; expected one of {', '.join(allowed)}")
+            hint = did_you_mean(name, allowed) or f"; expected one of {', '.join(allowed)}"
+            raise InvalidParameter(name, "unknown parameter" + hint)
     return body
 
 
@@ -156,15 +159,10 @@ def run_select(body: dict[str, Any], settings: Settings) -> tuple[bytes, np.ndar
 
 def run_check(body: dict[str, Any], settings: Settings) -> list[dict[str, str]]:
     """Validate and run the mask doctor: the warnings as dicts. Raises InvalidParameter."""
-    growmask = body.get("growmask", 5)
-    if not isinstance(growmask, int) or isinstance(growmask, bool) or not 0 <= growmask <= 20:
-        raise InvalidParameter("growmask", f"expected an integer in 0-20, got {growmask!r}")
-    value = body.get("mask_image")
-    if not isinstance(value, str) or not value:
-        raise InvalidParameter("mask_image", "is required; expected an image string")
-    mask = load_image(value, field="mask_image", settings=settings, allow_paths=False)
-    scene = _scene(body["main_image"], settings) if "main_image" in body else None
-    return [warning.as_dict() for warning in diagnose(mask, scene, growmask)]
+    request = validate(MaskCheckRequest, body)
+    mask = load_image(request.mask_image, field="mask_image", settings=settings, allow_paths=False)
+    scene = _scene(request.main_image, settings) if request.main_image is not None else None
+    return [warning.as_dict() for warning in diagnose(mask, scene, request.growmask)]
 
 
 router = APIRouter()
