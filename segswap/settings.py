@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ENGINE_SETTING: dict[str, Any] = {"engine_setting": True}
+"""Marks a setting that configures the engine (``json_schema_extra``): each such setting
+is a flag of ``segswap swap`` and ``segswap worker`` too (:func:`engine_settings`)."""
 
 
 class Settings(BaseModel):
@@ -27,19 +31,39 @@ class Settings(BaseModel):
     fetch_max_redirects: int = Field(5, ge=0, description="redirects followed per URL input")
     engine: str = Field("composite", description="engine name: composite or diffusion")
 
+    # --- the fill behind removal and under placed objects (see docs/removal.md) ---
+    fill: str = Field(
+        "exemplar",
+        description="the fill behind removal and under a placed object: exemplar",
+        json_schema_extra=ENGINE_SETTING,
+    )
+
     # --- diffusion engine (optional extra; see docs/diffusion.md) ---
     model_dir: Path | None = Field(
-        None, description="diffusion engine: folder of a diffusers-format SD/SDXL inpainting model"
+        None,
+        description="diffusion engine: folder of a diffusers-format SD/SDXL inpainting model",
+        json_schema_extra=ENGINE_SETTING,
     )
     ip_adapter_dir: Path | None = Field(
         None,
         description="diffusion engine: IP-Adapter weights file or folder (with image_encoder/)",
+        json_schema_extra=ENGINE_SETTING,
     )
-    device: str = Field("auto", description="diffusion engine: auto, cpu, cuda, cuda:N or mps")
+    device: str = Field(
+        "auto",
+        description="diffusion engine: auto, cpu, cuda, cuda:N or mps",
+        json_schema_extra=ENGINE_SETTING,
+    )
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
-        "auto", description="diffusion engine: weights dtype (auto: float16 on GPU, float32 on CPU)"
+        "auto",
+        description="diffusion engine: weights dtype (auto: float16 on GPU, float32 on CPU)",
+        json_schema_extra=ENGINE_SETTING,
     )
-    compile: bool = Field(False, description="diffusion engine: torch.compile the UNet")
+    compile: bool = Field(
+        False,
+        description="diffusion engine: torch.compile the UNet",
+        json_schema_extra=ENGINE_SETTING,
+    )
 
     # --- HTTP service (``segswap serve``; see docs/http-api.md) ---
     host: str = Field("127.0.0.1", description="address the HTTP server listens on")
@@ -165,3 +189,14 @@ class Settings(BaseModel):
                 values[name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
+
+
+def engine_settings() -> tuple[str, ...]:
+    """The names of the settings that configure the engine (declared with
+    :data:`ENGINE_SETTING`), in declaration order."""
+    return tuple(
+        name
+        for name, info in Settings.model_fields.items()
+        if isinstance(info.json_schema_extra, dict)
+        and info.json_schema_extra.get("engine_setting") is True
+    )

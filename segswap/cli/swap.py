@@ -11,10 +11,11 @@ from segswap.cli.flags import add_model_flags, command
 from segswap.errors import SegswapError
 from segswap.formats import DEFAULT_FORMAT, FORMATS, format_for_suffix
 from segswap.params import PARAM_FIELDS, SwapParams, describe_allowed, parse_params
-from segswap.settings import Settings
+from segswap.settings import Settings, engine_settings
 
-ENGINE_SETTINGS = ("model_dir", "ip_adapter_dir", "device", "dtype", "compile")
-"""Settings of the diffusion engine that ``swap`` and ``batch`` take as flags."""
+ENGINE_SETTINGS = engine_settings()
+"""Settings of the engine that ``swap`` and ``batch`` take as flags (``--fill``,
+``--model-dir``...): those :class:`segswap.settings.Settings` marks as engine settings."""
 
 
 def describe_setting(name: str, info: FieldInfo) -> str:

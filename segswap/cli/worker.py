@@ -8,6 +8,7 @@ import sys
 
 from segswap.cli.flags import command
 from segswap.cli.settings import add_setting_flags, settings_from, start_logging
+from segswap.settings import engine_settings
 
 WORKER_SETTINGS = (
     "max_pixels",
@@ -16,11 +17,7 @@ WORKER_SETTINGS = (
     "fetch_timeout",
     "fetch_max_redirects",
     "engine",
-    "model_dir",
-    "ip_adapter_dir",
-    "device",
-    "dtype",
-    "compile",
+    *engine_settings(),
     "result_ttl",
     "broker_url",
     "celery_queue",

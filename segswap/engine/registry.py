@@ -21,7 +21,7 @@ EngineFactory = Callable[[Settings | None], Engine]
 def _composite(settings: Settings | None) -> Engine:
     from segswap.engine.composite import CompositeEngine
 
-    return CompositeEngine()
+    return CompositeEngine.from_settings(settings or Settings.from_env())
 
 
 def _diffusion(settings: Settings | None) -> Engine:
@@ -31,8 +31,9 @@ def _diffusion(settings: Settings | None) -> Engine:
 
 
 ENGINES: dict[str, EngineFactory] = {"composite": _composite, "diffusion": _diffusion}
-"""The built-in engines by name; ``settings`` configure the diffusion engine
-(``model_dir``, ``ip_adapter_dir``, ``device``, ``dtype``, ``compile``)."""
+"""The built-in engines by name; ``settings`` choose their fill (``fill``) and configure
+the diffusion engine (``model_dir``, ``ip_adapter_dir``, ``device``, ``dtype``,
+``compile``)."""
 ENGINE_NAMES = tuple(ENGINES)
 
 

@@ -150,8 +150,10 @@ class DiffusionEngine:
     def from_settings(cls, settings: Settings | None = None) -> DiffusionEngine:
         """The engine ``settings`` describe (default: from ``SEGSWAP_*``): ``model_dir``,
         ``ip_adapter_dir``, ``device``, ``dtype`` and ``compile``; the model is loaded once
-        per process and shared by every engine with the same ones."""
+        per process and shared by every engine with the same ones. Its initial image is
+        the composite engine's with the same settings (the same ``fill``)."""
         settings = settings or Settings.from_env()
+        composite = CompositeEngine.from_settings(settings)
         model = load_model(
             settings.model_dir,
             settings.ip_adapter_dir,
@@ -159,7 +161,7 @@ class DiffusionEngine:
             settings.dtype,
             settings.compile,
         )
-        return cls(model)
+        return cls(model, composite)
 
     @property
     def pipeline(self) -> object:

@@ -1,9 +1,81 @@
-"""The exemplar fill behind removal and the fill under placed objects.
+"""The fills behind removal and under placed objects: one interface, a registry.
 
-See :mod:`segswap.engine.fill.completion` for the algorithm and
-:mod:`segswap.engine.fill.sources` for the sampling area.
+A :class:`Fill` takes a scene, a hole and a seed and returns the scene with the hole
+rebuilt. :data:`FILLS` maps each name ``SEGSWAP_FILL`` / ``--fill`` takes to a factory
+of settings; :func:`build_fill` makes the one the settings name. The default,
+``exemplar``, copies patches of the scene (:mod:`.completion` for the algorithm,
+:mod:`.sources` for the sampling area, :mod:`.exemplar` for its effort).
 """
 
-from segswap.engine.fill.completion import FillEffort, fill_hole
+from __future__ import annotations
 
-__all__ = ["FillEffort", "fill_hole"]
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from segswap.engine.fill.completion import FillEffort, fill_hole
+from segswap.engine.fill.exemplar import ExemplarFill
+from segswap.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from segswap.settings import Settings
+
+
+class Fill(Protocol):
+    """A hole filler: arrays in, array out, no I/O once built.
+
+    Args (of ``__call__``):
+        image: H×W×3 uint8 RGB.
+        hole: H×W bool, True where the image must be rebuilt; not empty, not the whole
+            image.
+        seed: a repeatable fill: the same seed gives the same bytes.
+        steps: effort, 10–100 (the API's ``steps``); a fill may ignore it.
+        shown: True when the fill is what the user sees (removal); False under a
+            placed object, where a fill may spend less.
+        hidden: H×W bool, optional: pixels of the hole a placed object covers
+            completely (a fill may ignore it).
+
+    Returns:
+        H×W×3 uint8 RGB, equal to ``image`` outside ``hole``.
+    """
+
+    name: str
+
+    def __call__(
+        self,
+        image: np.ndarray,
+        hole: np.ndarray,
+        seed: int,
+        *,
+        steps: int = 30,
+        shown: bool = True,
+        hidden: np.ndarray | None = None,
+    ) -> np.ndarray: ...
+
+
+FillFactory = Callable[["Settings"], Fill]
+
+
+def _exemplar(settings: Settings) -> Fill:
+    return ExemplarFill()
+
+
+FILLS: dict[str, FillFactory] = {"exemplar": _exemplar}
+"""The fills by name; each factory takes the settings (model file, device, threads)."""
+
+
+def build_fill(settings: Settings) -> Fill:
+    """The fill ``settings.fill`` names, ready to run (a model is loaded here, once).
+
+    Raises:
+        InvalidParameter: (field ``fill``) an unknown name, or a fill that cannot be set
+            up; the message says why and what to do.
+    """
+    factory = FILLS.get(settings.fill)
+    if factory is None:
+        raise InvalidParameter("fill", f"expected one of {', '.join(FILLS)}, got {settings.fill!r}")
+    return factory(settings)
+
+
+__all__ = ["FILLS", "ExemplarFill", "Fill", "FillEffort", "build_fill", "fill_hole"]
