@@ -20,18 +20,22 @@ from segswap.engine.mask_doctor import MaskWarning, diagnose
 from segswap.engine.modes import Edit
 from segswap.engine.prepare import as_rgb
 from segswap.engine.proof import NOTHING_CHANGED, ChangedBox
-from segswap.errors import ImageTooLarge
+from segswap.errors import ImageTooLarge, InvalidParameter
 from segswap.formats import FORMATS
 from segswap.io.encode import encode_image
 from segswap.io.load import ImageLike, load_image, load_with_metadata
 from segswap.params import SwapRequest, parse_params
 from segswap.settings import Settings
 
+NO_OBJECT = np.zeros((1, 1, 4), np.uint8)
+"""What a removal runs with when no object is given: one transparent pixel, which the
+``auto`` rule also reads as a removal."""
+
 
 def swap(
     main: ImageLike,
     mask: ImageLike,
-    object: ImageLike,  # noqa: A002 - the name SPEC §5 fixes
+    object: ImageLike | None = None,  # noqa: A002 - the name SPEC §5 fixes
     *,
     engine: Engine | None = None,
     settings: Settings | None = None,
@@ -43,7 +47,8 @@ def swap(
         main: the scene. A path, URL, data URI, base64 string, bytes of an image file,
             a PIL image or a uint8 array (H×W, H×W×3 RGB or H×W×4 RGBA).
         mask: white (> 127) where the edit goes; any size (resized to the scene, nearest).
-        object: the object or pattern; its alpha channel, if any, gives its shape.
+        object: the object or pattern; its alpha channel, if any, gives its shape. Leave
+            it out (None) for a removal: then ``mode`` must be ``"remove"``.
         engine: an engine to reuse (default: the one ``settings.engine`` names).
         settings: limits for decoding and fetching (default: from the environment).
         **params: the API parameters (``steps``, ``seed``, ``growmask``...); the output
@@ -51,8 +56,10 @@ def swap(
 
     The image's ``info`` carries the main image's metadata (``icc_profile``, ``exif``
     with Orientation 1; absent when it had none, see :mod:`segswap.io.metadata`) and
-    ``info["segswap"]``: ``{"mode": <the edit that ran>, "changed_box": [x0, y0, x1, y1]}``,
-    the end-exclusive box outside which every pixel equals the scene's.
+    ``info["segswap"]``: ``{"mode": <the edit that ran>, "changed_box": [x0, y0, x1, y1],
+    "warnings": [{"code", "message"}, ...]}``: the end-exclusive box outside which every
+    pixel equals the scene's, and the mask doctor's warnings (as the API reports them;
+    the edit runs anyway).
 
     Raises:
         segswap.errors.InvalidParameter: a parameter or an input is unusable; the message
@@ -60,14 +67,26 @@ def swap(
     """
     settings = settings or Settings.from_env()
     parsed = parse_params({name: _python_scalar(value) for name, value in params.items()})
+    if object is None and parsed.mode != "remove":
+        raise InvalidParameter(
+            "object_image",
+            f"is required for mode {parsed.mode!r}; leave it out only with mode 'remove'",
+        )
     engine = engine or get_engine(settings.engine, settings)
     main_array, metadata = load_with_metadata(main, field="main_image", settings=settings)
     mask_array = load_image(mask, field="mask_image", settings=settings)
-    object_array = load_image(object, field="object_image", settings=settings)
+    object_array = (
+        NO_OBJECT if object is None else load_image(object, field="object_image", settings=settings)
+    )
+    warnings = diagnose(mask_array, as_rgb(main_array), parsed.growmask)
     result = run_edit(engine, main_array, mask_array, object_array, parsed.edit())
     image = Image.fromarray(result.image, "RGB")
     image.info.update(metadata.pil_info())
-    image.info["segswap"] = {"mode": result.mode, "changed_box": list(result.changed_box)}
+    image.info["segswap"] = {
+        "mode": result.mode,
+        "changed_box": list(result.changed_box),
+        "warnings": [warning.as_dict() for warning in warnings],
+    }
     return image
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from segswap.errors import InvalidParameter
+from segswap.suggest import did_you_mean
 
 ENGINE_SETTING: dict[str, Any] = {"engine_setting": True}
 """Marks a setting that configures the engine (``json_schema_extra``): each such setting
@@ -180,7 +183,11 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
-        """Settings from ``SEGSWAP_<NAME>`` variables, then ``overrides`` on top."""
+        """Settings from ``SEGSWAP_<NAME>`` variables, then ``overrides`` on top.
+
+        Raises:
+            InvalidParameter: (a ``ValueError``) the first bad value, naming the setting.
+        """
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for name in cls.model_fields:
@@ -188,7 +195,10 @@ class Settings(BaseModel):
             if raw is not None:
                 values[name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise _invalid_setting(error) from None
 
 
 def engine_settings() -> tuple[str, ...]:
@@ -200,3 +210,21 @@ def engine_settings() -> tuple[str, ...]:
         if isinstance(info.json_schema_extra, dict)
         and info.json_schema_extra.get("engine_setting") is True
     )
+
+
+def _invalid_setting(error: ValidationError) -> InvalidParameter:
+    """A settings error as one line naming the setting, with the closest valid value
+    where the setting has a fixed set (``dtype: Input should be ...; did you mean
+    "float16"?``) or the closest setting name."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "settings"
+    if first["type"] == "extra_forbidden":
+        return InvalidParameter(
+            field, "unknown setting" + did_you_mean(field, Settings.model_fields)
+        )
+    got = first.get("input")
+    info = Settings.model_fields.get(field)
+    hint = ""
+    if isinstance(got, str) and info is not None and get_origin(info.annotation) is Literal:
+        hint = did_you_mean(got, [str(value) for value in get_args(info.annotation)])
+    return InvalidParameter(field, f"{first['msg']}, got {got!r}{hint}")

@@ -461,3 +461,93 @@ def test_webhooks_secret_is_a_command(tmp_path: Path, capsys) -> None:
     first = capsys.readouterr().out.strip()
     assert main(["webhooks", "secret", "--data-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip() == first and first.startswith("whsec_")
+
+
+# --- what a newcomer meets: warnings, removal without an object, did you mean --------
+
+
+def test_inverted_mask_is_warned_on_stderr_and_the_edit_runs(
+    photos: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    """The mask doctor's warning, one line, with the API's code and words; exit 0."""
+    mask = np.asarray(Image.open(photos["mask"]))
+    inverted = tmp_path / "inverted.png"
+    Image.fromarray(255 - mask).save(inverted)
+    out = tmp_path / "out.png"
+    assert main(swap_args(photos, out, mask=str(inverted))) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert lines and lines[0].startswith("warning: inverted: the mask looks inverted: it covers")
+    assert "(white = the region to edit)" in lines[0]
+    assert decode(out).size == (600, 400)
+
+
+def test_a_clean_mask_prints_no_warning(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
+    assert main(swap_args(photos, tmp_path / "out.png")) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_mask_of_another_aspect_is_warned_naming_both_sizes(
+    photos: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    mask = Image.open(photos["mask"]).resize((400, 300), Image.Resampling.NEAREST)  # 4:3
+    squeezed = tmp_path / "mask-4x3.png"
+    mask.save(squeezed)
+    out = tmp_path / "out.png"
+    assert main(swap_args(photos, out, mask=str(squeezed))) == 0
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("warning: mask_aspect:")]
+    assert "400x300" in line and "600x400" in line
+    assert decode(out).size == (600, 400)
+
+
+def test_remove_needs_no_object(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
+    """``--mode remove`` without ``--object``: pixels change only around the mask."""
+    out = tmp_path / "out.png"
+    args = ["swap", "--main", str(photos["main"]), "--mask", str(photos["mask"])]
+    assert main([*args, "--mode", "remove", "-o", str(out)]) == 0
+    assert "mode remove" in capsys.readouterr().out
+    scene = np.asarray(Image.open(photos["main"]).convert("RGB")).astype(int)
+    result = np.asarray(decode(out).convert("RGB")).astype(int)
+    changed = np.abs(result - scene).max(axis=2) > 0
+    mask = np.asarray(Image.open(photos["mask"])) > 127
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((41, 41), np.uint8)) > 0
+    assert changed[mask].mean() > 0.5  # the cup is gone...
+    assert not changed[~near].any()  # ...and nothing far from it moved
+
+
+def test_missing_object_outside_remove_names_the_flag(
+    photos: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "out.png"
+    args = ["swap", "--main", str(photos["main"]), "--mask", str(photos["mask"]), "-o", str(out)]
+    assert main(args) == 2
+    assert "--object: required for mode auto; leave it out only with --mode remove" in (
+        capsys.readouterr().err
+    )
+    assert not out.exists()
+
+
+def test_library_removes_without_an_object(photos: dict[str, Path]) -> None:
+    image = segswap.swap(photos["main"], photos["mask"], mode="remove")
+    assert image.info["segswap"]["mode"] == "remove"
+    assert image.info["segswap"]["warnings"] == []
+    with pytest.raises(segswap.InvalidParameter) as info:
+        segswap.swap(photos["main"], photos["mask"])
+    assert info.value.field == "object_image"
+
+
+def test_misspelt_flag_names_the_closest(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(swap_args(photos, tmp_path / "out.png", "--grow-mask", "5"))
+    assert info.value.code == 2
+    assert '--grow-mask: unknown flag; did you mean "--growmask"?' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["keys", "create", "--nmae", "me"])
+    assert 'did you mean "--name"?' in capsys.readouterr().err
+
+
+def test_misspelt_mode_names_the_closest(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
+    assert main(swap_args(photos, tmp_path / "out.png", "--mode", "remov")) == 2
+    err = capsys.readouterr().err
+    assert "mode: expected one of" in err and "got 'remov'; did you mean \"remove\"?" in err

@@ -1,8 +1,13 @@
-"""``segswap swap``: one edit, locally (no server)."""
+"""``segswap swap``: one edit, locally (no server).
+
+The mask doctor's warnings (``inverted``, ``mask_aspect``...) are printed on stderr, one
+line each, with the code and words the API uses; the edit runs anyway.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pydantic.fields import FieldInfo
@@ -85,6 +90,30 @@ def format_from_suffix(output: Path) -> str:
     return image_format.name
 
 
+def require_object(object_image: str | None, mode: str) -> None:
+    """Refuse a missing ``--object`` unless the edit is a removal.
+
+    Raises:
+        SegswapError: naming ``--object`` and ``--mode remove``.
+    """
+    if object_image is None and mode != "remove":
+        raise SegswapError(
+            f"--object: required for mode {mode}; leave it out only with --mode remove"
+        )
+
+
+def warning_lines(warnings: list[dict[str, str]]) -> list[str]:
+    """The mask doctor's warnings as the CLI prints them, one line each:
+    ``warning: inverted: the mask looks inverted: ...`` (the API's code and words)."""
+    return [f"warning: {warning['code']}: {warning['message']}" for warning in warnings]
+
+
+def print_warnings(warnings: list[dict[str, str]]) -> None:
+    """Print :func:`warning_lines` on stderr (the edit has run anyway)."""
+    for line in warning_lines(warnings):
+        print(line, file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the edit and write the result; prints one line saying what was written."""
     import numpy as np
@@ -104,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():
         raise SegswapError(f"output: folder {output.parent} does not exist")
     parsed = parse_params(params)
+    require_object(args.object, parsed.mode)
     settings = edit_settings(args)
     engine = get_engine(settings.engine, settings)
     image = swap(args.main, args.mask, args.object, engine=engine, settings=settings, **params)
@@ -112,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     )
     output.write_bytes(data)
     proof = image.info["segswap"]
+    print_warnings(proof["warnings"])
     box = ",".join(str(value) for value in proof["changed_box"])
     print(
         f"wrote {output} ({image.width}x{image.height} {fmt}, {len(data)} bytes); "
@@ -126,6 +157,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     parser = command(commands, "swap", run, help="run one edit locally (no server)")
     parser.add_argument("--main", required=True, help="the scene: a path or URL")
     parser.add_argument("--mask", required=True, help="white where the edit goes: a path or URL")
-    parser.add_argument("--object", required=True, help="the object or pattern: a path or URL")
+    parser.add_argument(
+        "--object",
+        default=None,
+        help="the object or pattern: a path or URL (leave it out with --mode remove)",
+    )
     parser.add_argument("-o", "--output", required=True, help="where to write the result")
     add_edit_flags(parser)

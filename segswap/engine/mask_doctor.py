@@ -3,8 +3,10 @@
 A mask is not refused for any of these (each can be what the user wants), but each
 usually is a mistake that otherwise shows only in the result: an inverted or near-full
 mask turns an object swap into a whole-scene edit; grey levels are cut hard at 127; a
-mask that stops short of its object's edge leaves a ring of the old object behind.
-:func:`diagnose` returns the warnings; the HTTP API reports them as ``warnings`` and the
+mask that stops short of its object's edge leaves a ring of the old object behind; a
+mask of another shape than the scene is stretched, so its region moves.
+:func:`diagnose` returns the warnings; the HTTP API reports them as ``warnings`` (v2) and
+in ``X-Mask-Warnings`` (v1), ``segswap swap`` and ``batch`` print them on stderr, and the
 web page shows them before it submits.
 """
 
@@ -20,6 +22,10 @@ from segswap.engine.region import Box, expand_box, grow_mask
 
 #: A mask covering at least this share of the scene gets ``covers_most``.
 MOST_SHARE = 0.9
+
+#: ``mask_aspect``: the mask's width/height ratio differs from the scene's by more than
+#: this share of the scene's (a mask is stretched to the scene, so its region moves).
+ASPECT_TOLERANCE = 0.01
 
 #: ``inverted``: at least this share of the border band covered...
 INVERTED_BORDER_SHARE = 0.6
@@ -55,6 +61,23 @@ class MaskWarning:
 
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
+
+
+def _aspect_warning(mask_size: tuple[int, int], scene_size: tuple[int, int]) -> MaskWarning | None:
+    """``mask_aspect`` when a mask of ``mask_size`` (H, W) stretched to ``scene_size``
+    changes its shape by more than :data:`ASPECT_TOLERANCE`, naming both sizes."""
+    (mask_h, mask_w), (scene_h, scene_w) = mask_size, scene_size
+    if min(mask_h, mask_w, scene_h, scene_w) <= 0:
+        return None
+    ratio = (mask_w / mask_h) / (scene_w / scene_h)
+    if abs(ratio - 1.0) <= ASPECT_TOLERANCE:
+        return None
+    return MaskWarning(
+        "mask_aspect",
+        f"the mask is {mask_w}x{mask_h} but the scene is {scene_w}x{scene_h}: their "
+        f"shapes differ by {abs(ratio - 1.0):.0%}, and the mask is stretched to the scene, "
+        "so the edit may land off the region you meant (make the mask at the scene's size)",
+    )
 
 
 def _region(mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -179,16 +202,21 @@ def diagnose(
     Args:
         mask: the mask as decoded (H×W, H×W×3 or H×W×4 uint8; > 127 = edit, as the
             engine reads it) or an H×W bool region.
-        scene: H×W×3 uint8 RGB; needed for ``ring_left`` (skipped without it). A mask of
-            another size is resized to it (nearest neighbour), as the engine does.
+        scene: H×W×3 uint8 RGB; needed for ``ring_left`` and ``mask_aspect`` (skipped
+            without it). A mask of another size is resized to it (nearest neighbour), as
+            the engine does.
         growmask: pixels the engine grows the mask by (0–20) before editing: a ring that
             growing covers is no problem.
 
-    Codes: ``not_binary``, ``covers_most``, ``inverted``, ``ring_left``.
+    Codes: ``mask_aspect`` (the mask's width/height ratio is more than 1 % off the
+    scene's), ``not_binary``, ``covers_most``, ``inverted``, ``ring_left``.
     """
     size = scene.shape[:2] if scene is not None else mask.shape[:2]
-    region, levels = _region(mask, size)
     warnings: list[MaskWarning] = []
+    aspect = _aspect_warning(mask.shape[:2], size)
+    if aspect is not None:
+        warnings.append(aspect)
+    region, levels = _region(mask, size)
     if levels is not None:
         low, high = GREY_LEVELS
         grey = cv2.countNonZero(cv2.inRange(levels, low, high)) / levels.size

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from segswap.engine.base import Engine
 from segswap.errors import InvalidParameter
 from segswap.settings import Settings
+from segswap.suggest import did_you_mean
 
 EngineFactory = Callable[[Settings | None], Engine]
 
@@ -59,7 +60,8 @@ def get_engine(name: str = "composite", settings: Settings | None = None) -> Eng
     if factory is None:
         raise InvalidParameter(
             "engine",
-            f"expected one of {', '.join(ENGINE_NAMES)} or package.module:factory, got {name!r}",
+            f"expected one of {', '.join(ENGINE_NAMES)} or package.module:factory, got {name!r}"
+            + did_you_mean(name, ENGINE_NAMES),
         )
     return factory(settings)
 

@@ -235,3 +235,91 @@ def wait_completed(api: InProcessApi, url: str, key: str) -> dict:
         assert "warnings" not in body  # known once the job has run
         time.sleep(0.05)
     raise AssertionError(f"{url} did not complete")
+
+
+# ----- mask_aspect and did-you-mean -----
+
+
+def test_a_mask_of_another_aspect_is_warned_on_v1_and_v2(api: InProcessApi, key) -> None:
+    """A 4:3 mask on a 16:9 scene: ``mask_aspect`` (naming both sizes); the edit runs."""
+    tag = REFERENCES["name-tag"]
+    scene = np.ascontiguousarray(np.asarray(tag.image())[:288, :512])  # 16:9
+    mask = np.zeros((300, 400), bool)  # 4:3
+    mask[180:240, 40:120] = True
+    body = edit_body(b64(png_bytes(scene)), mask)
+    r = api.post("/v1/seg-swap", json=body, headers=h(key))
+    assert r.status_code == 200, r.text
+    assert "mask_aspect" in r.headers["X-Mask-Warnings"].split(", ")
+    assert Image.open(io.BytesIO(r.content)).size == (512, 288)
+    job = api.post("/v2/seg-swap", json=body, headers=h(key)).json()
+    status = wait_completed(api, job["status_url"], key)
+    (aspect,) = [w for w in status["warnings"] if w["code"] == "mask_aspect"]
+    assert "400x300" in aspect["message"] and "512x288" in aspect["message"]
+    # The check endpoint says the same before an edit.
+    r = api.post(
+        CHECK,
+        json={"mask_image": body["mask_image"], "main_image": body["main_image"]},
+        headers=h(key),
+    )
+    assert "mask_aspect" in [w["code"] for w in r.json()["warnings"]]
+
+
+def test_a_mask_within_one_percent_of_the_scenes_aspect_is_not_warned(
+    api: InProcessApi, key
+) -> None:
+    scene = b64(png_bytes(np.full((400, 600, 3), 128, np.uint8)))
+    mask = np.zeros((201, 300), np.uint8)  # 1.493 against 1.5: 0.5 % off
+    mask[80:120, 100:200] = 255
+    r = api.post(
+        CHECK, json={"mask_image": b64(png_bytes(mask)), "main_image": scene}, headers=h(key)
+    )
+    assert r.status_code == 200 and r.json() == {"warnings": []}
+
+
+@pytest.mark.parametrize("route", ["/v1/seg-swap", "/v2/seg-swap"])
+def test_a_misspelt_field_names_the_closest(api: InProcessApi, key, route: str) -> None:
+    tag = REFERENCES["name-tag"]
+    body = edit_body(b64(png_bytes(tag.image())), reference_mask(tag), grow_mask=5)
+    expected = 'grow_mask: unknown parameter; did you mean "growmask"?'
+    r = api.post(route, json=body, headers=h(key))
+    assert r.status_code == 400 and r.json()["error"] == expected
+    # multipart: the same words
+    files = {
+        name: (name + ".png", b64decode(body.pop(name)))
+        for name in list(body)
+        if name.endswith("_image")
+    }
+    data = {name: str(value) for name, value in body.items()}
+    r = api.post(route, files=files, data=data, headers=h(key))
+    assert r.status_code == 400 and r.json()["error"] == expected
+    # values of mode and image_format
+    body = edit_body(b64(png_bytes(tag.image())), reference_mask(tag), image_format="jpg")
+    r = api.post(route, json=body, headers=h(key))
+    assert r.status_code == 400 and r.json()["error"].endswith("got 'jpg'; did you mean \"jpeg\"?")
+    body["image_format"], body["mode"] = "png", "objcet"
+    r = api.post(route, json=body, headers=h(key))
+    assert r.status_code == 400 and r.json()["error"].endswith('did you mean "object"?')
+    # nothing close: the known names
+    body = edit_body(b64(png_bytes(tag.image())), reference_mask(tag), zzz=1)
+    r = api.post(route, json=body, headers=h(key))
+    assert r.status_code == 400 and "zzz: unknown parameter; expected one of" in r.json()["error"]
+
+
+def test_mask_bodies_name_the_closest_field(api: InProcessApi, key, cup) -> None:
+    _, cup_mask, scene = cup
+    mask = b64(png_bytes(np.where(cup_mask, 255, 0).astype(np.uint8)))
+    r = api.post(CHECK, json={"mask_image": mask, "grow_mask": 3}, headers=h(key))
+    assert r.status_code == 400
+    assert r.json()["error"] == 'grow_mask: unknown parameter; did you mean "growmask"?'
+    r = api.post(CHECK, json={"mask_image": mask, "growmask": 21}, headers=h(key))
+    assert r.status_code == 400 and r.json()["error"].startswith(
+        "growmask: expected an integer in 0-20"
+    )
+    r = api.post(MASKS, json={"main_image": scene, "boxes": [1, 2, 3, 4]}, headers=h(key))
+    assert r.status_code == 400 and 'did you mean "box"?' in r.json()["error"]
+
+
+def b64decode(text: str) -> bytes:
+    import base64
+
+    return base64.b64decode(text)
