@@ -5,11 +5,12 @@ this server, under ``/docs/assets/``."""
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.resources import files
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 ASSET_DIR = files("fastapi_offline") / "static"
 ASSETS = {
@@ -19,6 +20,18 @@ ASSETS = {
     "favicon.png": "image/png",
 }
 """The files served under ``/docs/assets/`` and their media types."""
+
+REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+"""The one URL ReDoc's script loads from elsewhere (its attribution logo, always shown)."""
+LOCAL_LOGO = b"/docs/assets/favicon.png"
+
+
+@cache
+def _redoc_script() -> bytes:
+    """ReDoc's script with its attribution logo taken from this server (this keeps the
+    page free of requests to other hosts, which fail on a box without internet)."""
+    script = (ASSET_DIR / "redoc.standalone.js").read_bytes()
+    return script.replace(REDOC_LOGO, LOCAL_LOGO)
 
 
 def mount_docs(app: FastAPI) -> None:
@@ -54,12 +67,15 @@ def mount_docs(app: FastAPI) -> None:
         )
 
     @app.get("/docs/assets/{name}", include_in_schema=False)
-    async def asset(name: str) -> FileResponse:
+    async def asset(name: str) -> Response:
         media_type = ASSETS.get(name)
         if media_type is None:
             raise HTTPException(404)
+        cache_control = {"Cache-Control": "public, max-age=86400"}
+        if name == "redoc.standalone.js":
+            return Response(_redoc_script(), media_type=media_type, headers=cache_control)
         return FileResponse(
             str(ASSET_DIR / name),
             media_type=media_type,
-            headers={"Cache-Control": "public, max-age=86400"},
+            headers=cache_control,
         )

@@ -103,15 +103,43 @@ def _strip_validation_error(schema: dict[str, Any]) -> None:
         components.pop(name, None)
 
 
+def _hoist_definitions(schema: dict[str, Any]) -> None:
+    """Move the ``$defs`` of schemas written into operations by hand (pydantic's
+    ``model_json_schema()``, whose ``#/$defs/...`` references are relative to that
+    schema, not to the document) into ``components/schemas``, and point their
+    references there, so every ``$ref`` of the document resolves."""
+    components: dict[str, Any] = schema.setdefault("components", {}).setdefault("schemas", {})
+    prefix, target = "#/$defs/", "#/components/schemas/"
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for name, definition in node.pop("$defs", {}).items():
+                visit(definition)
+                if components.setdefault(name, definition) != definition:
+                    raise ValueError(f"two different OpenAPI schemas are named {name!r}")
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix):
+                node["$ref"] = target + ref.removeprefix(prefix)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema.get("paths", {}))
+
+
 def install(app: FastAPI) -> None:
-    """Make ``app.openapi`` finish FastAPI's document: the security schemes, without the
-    422 it adds to routes with path parameters."""
+    """Make ``app.openapi`` finish FastAPI's document: the security schemes, the
+    definitions of hand-written schemas in ``components`` (:func:`_hoist_definitions`),
+    without the 422 it adds to routes with path parameters."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
             _strip_validation_error(schema)
+            _hoist_definitions(schema)
             schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
             app.openapi_schema = schema
         return app.openapi_schema

@@ -1,16 +1,21 @@
 """The OpenAPI document tells the truth: a bounded schemathesis run against a served
 app finds no 5xx and no answer outside the document (status, content type, body), and
-the document has the fixed model paths, the ``{"error"}`` schema and the key schemes.
+the document has the fixed model paths, the ``{"error"}`` schema and the key schemes,
+every ``$ref`` in it resolves and it validates as OpenAPI 3.1 (openapi-spec-validator).
 ``/docs`` loads only files of this server."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -112,6 +117,44 @@ def test_the_document(server: Server) -> None:
                     ref = response["content"]["application/json"]["schema"]["$ref"]
                     assert ref.endswith("/Error"), (method, path, status)
     assert "security" not in paths["/health"]["get"]
+
+
+def _references(node: Any, where: str = "#") -> Iterator[tuple[str, str]]:
+    """Every ``$ref`` under ``node``, with the JSON pointer of the object holding it."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name == "$ref" and isinstance(value, str):
+                yield where, value
+            else:
+                yield from _references(value, f"{where}/{name}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _references(value, f"{where}/{index}")
+
+
+def _resolves(document: dict[str, Any], ref: str) -> bool:
+    node: Any = document
+    if not ref.startswith("#/"):
+        return False
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def test_every_reference_resolves_and_the_document_validates(server: Server) -> None:
+    spec = httpx.get(server.url + "/openapi.json").json()
+    references = list(_references(spec))
+    assert len(references) > 20  # the errors' and the bodies' schemas, at least
+    assert [(where, ref) for where, ref in references if not _resolves(spec, ref)] == []
+    # a keys listing's items are the key records, defined once in components
+    keys = spec["paths"]["/admin/keys"]["get"]["responses"]["200"]["content"]
+    items = keys["application/json"]["schema"]["properties"]["keys"]["items"]
+    assert items == {"$ref": "#/components/schemas/KeyView"}
+    assert "$defs" not in json.dumps(spec)
+    validate(spec)  # openapi-spec-validator: raises on any violation of OpenAPI 3.1
 
 
 def test_other_slugs_still_404(server: Server, key: str) -> None:
