@@ -1,19 +1,25 @@
-"""Pattern transfer: a tiled pattern becomes the surface of the region, keeping its shading.
+"""Pattern transfer: a tiled pattern becomes the surface of the region, following its shape.
 
-Two steps:
+Four steps, all on the box of the region's reach:
 
-- **Tiling without seams.** A swatch whose opposite edges do not match (a photo crop,
-  not a designed repeat) shows a hard line at every tile border. Such a swatch is made
-  seamless first: it is cross-faded with a copy of itself shifted by half a tile, the
-  shifted copy taking over toward the tile's edges (where it continues across the
-  border, its own join being hidden in the middle of the tile); the blend keeps the
-  texture's contrast (variance-preserving weights) rather than washing it out.
-- **Shading.** The region's own light (its low-frequency luminance, in linear light,
-  relative to its mean) multiplies the pattern, as light multiplies a surface's colour:
-  folds and shadows darken it, highlights brighten it. Brightening is compressed with
-  a soft knee toward white and the light ratio itself is compressed in the log domain,
-  so highlights stay highlights without clipping to white and a bright label on the old
-  surface does not burn a blob into the pattern.
+- **Tiling without seams** (:mod:`segswap.engine.tiling`): a swatch that is not a
+  designed repeat is quilted into a periodic tile of the period the repeats ask for.
+- **The garment's light, not its colours.** The light on the region is its luminance
+  (linear light) averaged over the pixels that have the garment's own colour: pixels
+  whose chromaticity (r, g over r + g + b, which light does not change) is far from the
+  garment's dominant one — a white strap, a badge, a logo — are albedo, not light, and
+  are left out of the average (a normalised convolution, widened where a wide item
+  leaves a hole). They do not glow in the print.
+- **Warp.** The log of that light, smoothed, stands in for the surface's height: the
+  pattern is sampled at positions displaced along its gradient, so the print crowds
+  into folds and creases and stretches over what faces the light, as cloth does.
+- **Shading.** The light relative to its mean multiplies the pattern (in linear light,
+  as light multiplies a surface's colour), compressed with a soft knee toward white and
+  in the log domain, so highlights stay highlights without clipping.
+
+The outline is anti-aliased and follows the garment: the mask's coverage is passed
+through a guided filter with the scene as guide, so it snaps to the garment's edge
+within a few pixels rather than following the mask's stair-steps.
 """
 
 from __future__ import annotations
@@ -22,14 +28,11 @@ import cv2
 import numpy as np
 
 from segswap.engine.harmonize import LUMA, from_linear, to_linear
-from segswap.engine.region import EditRegion, bounding_box
+from segswap.engine.matte import guided_filter
+from segswap.engine.region import FEATHER_PX, EditRegion, bounding_box
+from segswap.engine.tiling import tile_pattern, tile_size, tile_with_period
 
-SEAM_RATIO = 1.3
-"""A swatch is not seamless along an axis when the colour step across its wrap-around
-border is more than this many times a large step inside it (see :func:`seam_ratio`)."""
-
-CROSSFADE_SHARE = 0.2
-"""Width of the cross-fade toward each tile edge, as a share of the tile's side."""
+__all__ = ["tile_pattern", "transfer_pattern"]
 
 KNEE = 0.8
 """Linear value above which brightening is compressed toward (never onto) white."""
@@ -38,88 +41,26 @@ LIGHT_RANGE = (0.03, 2.0)
 """Soft limits of the light ratio (darkest shadow, brightest highlight) applied to the
 pattern; ratios inside are kept nearly as measured."""
 
+ALBEDO_CHROMA = 0.06
+"""Chromaticity distance (r, g over r + g + b) from the garment's dominant colour at
+which a pixel's weight in the light estimate has fallen to 1/e: a different material."""
 
-def seam_ratio(tile: np.ndarray, axis: int) -> float:
-    """The step across the wrap-around border along ``axis`` (0: the top/bottom join; 1:
-    the left/right join) over the largest step between neighbouring rows (or columns)
-    inside the H×W×C ``tile``, each step a mean over the whole line.
+WARP_GAIN = 1.0
+"""Displacement of the print, in units of the warp's smoothing scale, per unit of log
+light change over that scale (see :func:`warp_field`)."""
 
-    About 1 or less for a designed repeat, even one with a hard edge at its border (a
-    checker's edge recurs inside); well above 1 for a photo crop.
-    """
-    image = tile.astype(np.float32)
-    if image.shape[axis] < 3:
-        return 1.0
-    other = tuple(a for a in range(image.ndim) if a != axis)
-    inside = np.abs(np.diff(image, axis=axis)).mean(axis=other)
-    border = np.abs(np.take(image, 0, axis=axis) - np.take(image, -1, axis=axis)).mean()
-    return float(border / max(float(inside.max()), 1e-3))
+WARP_MAX_SHARE = 0.15
+"""Largest displacement of the print, as a share of the tile's shorter side."""
 
+OUTLINE_RADIUS = 3
+"""Radius (pixels) of the guided filter that fits the outline to the garment's edge."""
 
-def _ramp(length: int, width: int) -> np.ndarray:
-    """1 in the middle, falling smoothly to 0 at both ends over ``width`` samples."""
-    position = np.arange(length, dtype=np.float32) + 0.5
-    distance = np.minimum(position, length - position) / max(width, 1)
-    t = np.clip(distance, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
+OUTLINE_EPS = 1e-3
+"""Regularisation of that filter (guide in 0–1): edges of contrast above ~0.03 steer it."""
 
-
-def rough_axes(swatch: np.ndarray) -> tuple[int, ...]:
-    """The axes (0: top/bottom, 1: left/right) along which ``swatch`` (h×w×C, as sent,
-    before any resizing blurs its edges) does not repeat cleanly (SEAM_RATIO)."""
-    return tuple(
-        axis for axis in (1, 0) if swatch.shape[axis] >= 8 and seam_ratio(swatch, axis) > SEAM_RATIO
-    )
-
-
-def make_seamless(tile: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """``tile`` (h×w×C uint8) cross-faded at its borders along ``axes`` (see the module
-    docstring and :func:`rough_axes`); with no axes it is returned unchanged.
-
-    One axis at a time: the copy shifted along that axis only has its own join in the
-    middle of the tile, where the original is kept whole, and it keeps the other axis's
-    borders as they are.
-    """
-    image = tile.astype(np.float32)
-    changed = False
-    for axis in axes:
-        size = image.shape[axis]
-        if size < 4:
-            continue
-        ramp = _ramp(size, round(CROSSFADE_SHARE * size))
-        weight = ramp[None, :, None] if axis == 1 else ramp[:, None, None]
-        shifted = np.roll(image, size // 2, axis=axis)
-        mean = image.reshape(-1, image.shape[2]).mean(axis=0)
-        # Variance-preserving: two uncorrelated textures mixed half and half would lose
-        # ~30 % of their contrast; dividing by the weights' norm keeps it.
-        norm = np.sqrt(weight * weight + (1.0 - weight) ** 2)
-        image = mean + (weight * (image - mean) + (1.0 - weight) * (shifted - mean)) / norm
-        changed = True
-    if not changed:
-        return tile
-    # Kept within the swatch's own range per channel, so the contrast kept by the
-    # blend never clips what was not clipped.
-    flat = tile.reshape(-1, tile.shape[2])
-    image = np.clip(image, flat.min(axis=0), flat.max(axis=0))
-    return np.rint(image).astype(np.uint8)
-
-
-def tile_pattern(rgb: np.ndarray, height: int, width: int, across: int, down: int) -> np.ndarray:
-    """The pattern repeated ``across`` × ``down`` times, filling an H×W area (uint8, any
-    number of channels), made seamless first when it is not (:func:`make_seamless`).
-
-    Each tile is ``width / across`` × ``height / down`` pixels, so doubling both repeats
-    halves the pattern's period.
-    """
-    tile_w = max(1, round(width / across))
-    tile_h = max(1, round(height / down))
-    interpolation = cv2.INTER_AREA if tile_w < rgb.shape[1] else cv2.INTER_LINEAR
-    tile = cv2.resize(rgb, (tile_w, tile_h), interpolation=interpolation)
-    if tile.ndim == 2:
-        tile = tile[:, :, None]
-    tile = make_seamless(tile, rough_axes(rgb if rgb.ndim == 3 else rgb[:, :, None]))
-    reps = (-(-height // tile_h), -(-width // tile_w), 1)
-    return np.tile(tile, reps)[:height, :width]
+WORK_SIDE = 256
+"""The light and the warp are estimated on a copy whose longer side is about this many
+pixels (they are smooth), then scaled back up."""
 
 
 def shading_sigma(height: int, width: int) -> float:
@@ -145,6 +86,119 @@ def apply_light(linear: np.ndarray, ratio: np.ndarray) -> np.ndarray:
     return np.where(over, compressed, lit).astype(np.float32)
 
 
+LUT_SIZE = 16384
+"""Entries of the table from lit linear values (0 to LIGHT_RANGE's top) to sRGB."""
+
+_LIT_TO_SRGB = from_linear(
+    apply_light(np.linspace(0.0, LIGHT_RANGE[1], LUT_SIZE, dtype=np.float32)[:, None], np.ones(1))
+)[:, 0]
+
+
+def lit_to_srgb(lit: np.ndarray) -> np.ndarray:
+    """Lit linear RGB (…×3, 0 to LIGHT_RANGE's top) to sRGB (float32, 0–255) through
+    :func:`apply_light`'s knee, by table: ``from_linear(apply_light(x, 1))`` within a
+    fraction of a code value, many times faster."""
+    # lit is never negative nor above LIGHT_RANGE's top (a ratio at most that, times a
+    # colour at most 1): the rounded index stays within the table.
+    index = (lit * np.float32((LUT_SIZE - 1) / LIGHT_RANGE[1]) + np.float32(0.5)).astype(np.uint16)
+    return np.take(_LIT_TO_SRGB, np.minimum(index, LUT_SIZE - 1))
+
+
+def garment_weight(linear: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """How much each pixel (h×w×3 linear RGB) is the garment's own material (h×w float32
+    in [0, 1]): 1 at the dominant chromaticity of the ``inside`` pixels, falling with
+    the distance from it (ALBEDO_CHROMA); very dark pixels, whose chromaticity is
+    noise, count half."""
+    total = linear.sum(axis=2) + 1e-4
+    chroma = linear[:, :, :2] / total[:, :, None]
+    lit = inside & (total > 0.03)
+    if int(lit.sum()) < 16:
+        return inside.astype(np.float32)
+    reference = np.median(chroma[lit], axis=0)
+    distance = np.sqrt(((chroma - reference) ** 2).sum(axis=2))
+    weight = np.exp(-((distance / ALBEDO_CHROMA) ** 2))
+    weight = np.where(total > 0.03, weight, 0.5)
+    return (weight * inside).astype(np.float32)
+
+
+def garment_light(luminance: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """The light on the garment (h×w float32): ``luminance`` averaged over ``weight``
+    with a Gaussian of ``sigma`` px, and over 3× and 9× that where too little of the
+    garment lies near (a wide strap's middle); the weighted mean where none does."""
+    mean = float((luminance * weight).sum() / max(float(weight.sum()), 1e-6))
+    light = np.full(luminance.shape, mean, np.float32)
+    for scale in (9.0, 3.0, 1.0):
+        summed = cv2.GaussianBlur(luminance * weight, (0, 0), sigma * scale)
+        support = cv2.GaussianBlur(weight, (0, 0), sigma * scale)
+        estimate = summed / np.maximum(support, 1e-6)
+        trust = np.clip(support / 0.3, 0.0, 1.0)
+        light = trust * estimate + (1.0 - trust) * light
+    return light.astype(np.float32)
+
+
+def warp_field(log_light: np.ndarray, sigma: float, limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """(dy, dx) displacement (pixels of the working copy) of where the print is sampled:
+    ``WARP_GAIN`` × ``sigma`` × the change of the smoothed log light over ``sigma``,
+    along its gradient, at most ``limit`` pixels. Sampling ahead on the way up the light
+    crowds the print into the dark of a fold and stretches it over a lit ridge."""
+    smooth = cv2.GaussianBlur(log_light, (0, 0), sigma)
+    dy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    dx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gain = WARP_GAIN * sigma * sigma
+    dy, dx = dy * gain, dx * gain
+    length = np.sqrt(dy * dy + dx * dx)
+    # Soft cap: a deep crease bends the print, never scrambles it.
+    scale = limit * np.tanh(length / max(limit, 1e-6)) / np.maximum(length, 1e-6)
+    return dy * scale, dx * scale
+
+
+OUTLINE_BLOCK = 64
+"""Side (pixels) of the blocks the outline is fitted in: only those the edge crosses."""
+
+
+def outline_coverage(patch: np.ndarray, region: EditRegion, box_slices: tuple) -> np.ndarray:
+    """The region's coverage (h×w float32 in [0, 1]) on the box, fitted to the scene's
+    edges: the grown mask through a guided filter with the scene's gray as guide, kept
+    within FEATHER_PX of the grown mask (the edit's reach). Deep inside the mask it stays
+    1 (the garment's own edges, a strap on it, are inside), far outside 0; the filter
+    runs only on the blocks the mask's edge crosses."""
+    inside = np.ascontiguousarray(region.grown[box_slices])
+    source = inside.astype(np.float32)
+    coverage = source.copy()
+    margin = 2 * OUTLINE_RADIUS + FEATHER_PX + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * margin + 1, 2 * margin + 1))
+    grown = cv2.dilate(inside.view(np.uint8), kernel)
+    shrunk = cv2.erode(inside.view(np.uint8), kernel)
+    edge = grown != shrunk
+    if not edge.any():
+        return coverage
+    gray = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    height, width = inside.shape
+    step = OUTLINE_BLOCK
+    pad = 2 * OUTLINE_RADIUS + 1
+    blocks_down, blocks_across = -(-height // step), -(-width // step)
+    padded = np.zeros((blocks_down * step, blocks_across * step), bool)
+    padded[:height, :width] = edge
+    busy = padded.reshape(blocks_down, step, blocks_across, step).any(axis=(1, 3))
+    for by, bx in zip(*np.nonzero(busy), strict=True):
+        top, left = int(by) * step, int(bx) * step
+        rows = slice(max(0, top - pad), min(height, top + step + pad))
+        cols = slice(max(0, left - pad), min(width, left + step + pad))
+        fitted = guided_filter(gray[rows, cols], source[rows, cols], OUTLINE_RADIUS, OUTLINE_EPS)
+        bottom, right = min(height, top + step), min(width, left + step)
+        target = (slice(top, bottom), slice(left, right))
+        inner = (
+            slice(top - rows.start, bottom - rows.start),
+            slice(left - cols.start, right - cols.start),
+        )
+        band = edge[target]
+        block = coverage[target]
+        block[band] = np.clip(fitted[inner][band], 0.0, 1.0)
+    reach = region.distance[box_slices] <= FEATHER_PX
+    coverage[~reach] = 0.0
+    return coverage
+
+
 def transfer_pattern(
     crop: np.ndarray,
     region: EditRegion,
@@ -153,33 +207,59 @@ def transfer_pattern(
     down: int,
     fashion_strength: float,
 ) -> np.ndarray:
-    """The crop with the pattern laid over its grown mask.
+    """The crop with the pattern laid over its grown mask (see the module docstring).
 
-    The pattern, in linear light, is multiplied by the region's own low-frequency
-    luminance relative to its mean (see the module docstring); its colour is the
-    pattern's. ``fashion_strength`` (0–1) mixes from the region unchanged (0) to the
-    full pattern (1); where the pattern is transparent the surface stays. The pattern
-    also covers the feather band, so the edge fades over
-    :data:`segswap.engine.region.FEATHER_PX` pixels.
+    ``across`` × ``down`` tiles cover the box of the reach (the grown mask and its
+    feather band), before the warp; ``fashion_strength`` (0–1) mixes from the region
+    unchanged (0) to the full pattern (1); where the pattern is transparent the surface
+    stays.
     """
     if fashion_strength <= 0.0:
         return crop.copy()
     box = bounding_box(region.blend > 0)
+    height, width = box.height, box.width
     patch = crop[box.slices]
-    tiled = tile_pattern(rgba, box.height, box.width, across, down)
-    pattern = np.ascontiguousarray(tiled[:, :, :3])
-    # A pattern with transparent parts (a print on a clear background) lets the
-    # surface show through there.
-    coverage = fashion_strength * tiled[:, :, 3:4].astype(np.float32) / 255.0
+    tile_h, tile_w = tile_size(height, width, across, down)
+    tile = tile_with_period(rgba, tile_h, tile_w)
 
-    luminance = to_linear(patch) @ LUMA
-    shading = cv2.GaussianBlur(luminance, (0, 0), shading_sigma(box.height, box.width))
-    inside = region.grown[box.slices]
-    # The small offset keeps the ratio steady on very dark surfaces, where noise dominates.
-    offset = 0.01
-    ratio = soft_limit((shading + offset) / (float(shading[inside].mean()) + offset))
-    shaded = from_linear(apply_light(to_linear(pattern), ratio))
-    mixed = patch.astype(np.float32) + coverage * (shaded - patch.astype(np.float32))
+    # Light and warp on a reduced copy: both are smooth.
+    factor = max(1.0, max(height, width) / WORK_SIDE)
+    small = (max(1, round(width / factor)), max(1, round(height / factor)))
+    linear_small = to_linear(cv2.resize(patch, small, interpolation=cv2.INTER_AREA))
+    inside = region.grown[box.slices].astype(np.uint8)
+    inside_small = cv2.resize(inside, small, interpolation=cv2.INTER_NEAREST) > 0
+    weight = garment_weight(linear_small, inside_small)
+    luminance = cv2.transform(linear_small, LUMA[None])
+    sigma = shading_sigma(height, width) / factor
+    light = garment_light(luminance, weight, sigma)
+    offset = 0.01  # keeps the ratio steady on very dark surfaces, where noise dominates
+    mean = float((light * weight).sum() / max(float(weight.sum()), 1e-6))
+    log_light = np.log(light + offset)
+    limit = WARP_MAX_SHARE * min(tile_h, tile_w) / factor
+    dy, dx = warp_field(log_light, 2.0 * sigma, limit)
+
+    size = (width, height)
+    ratio_small = soft_limit((light + offset) / (mean + offset))
+    ratio = cv2.resize(ratio_small, size, interpolation=cv2.INTER_LINEAR)
+    dy = cv2.resize(dy, size, interpolation=cv2.INTER_LINEAR) * factor
+    dx = cv2.resize(dx, size, interpolation=cv2.INTER_LINEAR) * factor
+    dx += np.arange(width, dtype=np.float32)[None, :]
+    dy += np.arange(height, dtype=np.float32)[:, None]
+    # BORDER_WRAP: the tile repeats, however far the coordinates run.
+    rgb_tile = np.ascontiguousarray(tile[:, :, :3])
+    pattern = cv2.remap(rgb_tile, dx, dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    alpha: np.ndarray | float = 1.0
+    if tile.shape[2] == 4 and int(tile[:, :, 3].min()) < 255:
+        alpha_tile = np.ascontiguousarray(tile[:, :, 3])
+        sampled = cv2.remap(alpha_tile, dx, dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+        alpha = sampled.astype(np.float32) / 255.0
+    coverage = fashion_strength * alpha * outline_coverage(patch, region, box.slices)
+
+    lit = cv2.multiply(to_linear(pattern), cv2.merge([ratio] * 3))
+    shaded = lit_to_srgb(lit)
+    base = patch.astype(np.float32)
+    weight = np.ascontiguousarray(coverage, np.float32)
+    mixed = cv2.blendLinear(shaded, base, weight, 1.0 - weight)
     result = crop.copy()
-    result[box.slices] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    result[box.slices] = cv2.convertScaleAbs(mixed)
     return result

@@ -24,7 +24,7 @@ from skimage import data
 
 import segswap
 from segswap.demo import cup_mask, gift_box, suit_mask, swatch
-from segswap.engine import pattern
+from segswap.engine import pattern, tiling
 from segswap.engine.composite import CONTEXT
 from segswap.engine.harmonize import SceneLight, harmonize
 from segswap.engine.matte import key_background
@@ -278,7 +278,7 @@ def test_non_seamless_swatch_tiles_without_seams(name: str, monkeypatch) -> None
     assert ratio <= 1.3, ratio
     if name == "chelsea":
         # Tiled as it is, the cat photo shows its seams: the measure sees them.
-        monkeypatch.setattr(pattern, "SEAM_RATIO", float("inf"))
+        monkeypatch.setattr(tiling, "SEAM_RATIO", float("inf"))
         _, seamed, _ = pattern_on_suit(tile, 4)
         assert border_to_inside_gradient(seamed, box, 4) > 1.5
 
