@@ -5,15 +5,17 @@ Two parts, both measured on a ring of scene just outside the grown mask:
 - **Light** (applied at every ``subject_strength`` as per-channel gains in linear light,
   multiplicative like real light; a gain g is applied as g^(1/2.2) to the sRGB values):
   the luminance *gradient* of the surroundings across the object (a plane
-  fitted to log luminance); the *ambient level* (the object's mean luminance moves toward
-  the surroundings', a fifth of the way at ``subject_strength`` 1); the *colour
+  fitted to log luminance); the *light level* (the luminance of the object's brightest
+  tenth moves toward that of the surroundings' — what the scene's own lit objects
+  reach, not its mean, which a black background or a night sky drags down — a fifth of
+  the way at ``subject_strength`` 1, all the way at 0); the *colour
   temperature* (a von Kries white balance toward the surroundings' cast, capped at
   ±CAST_LIMIT per channel, a third of it at ``subject_strength`` 1). Multiplying channels
   keeps each colour's hue family: a blue box under warm light stays blue.
-- **Harmonisation** (in proportion ``1 - subject_strength``, in CIE LCh): the lightness
-  mean and spread move to the surroundings' (Reinhard), the chroma is scaled toward the
-  surroundings' (within CHROMA_RATIO), the hue angle is kept, so colours fade toward the
-  scene's look instead of being rotated into other colours.
+- **Harmonisation** (in proportion ``1 - subject_strength``, in CIE LCh): the chroma is
+  scaled toward the surroundings' (within CHROMA_RATIO), the hue angle is kept. The
+  object's lightness *spread* is its own: light multiplies, so the object keeps its
+  contrast and colour in a dim or grey scene instead of going flat and grey.
 """
 
 from __future__ import annotations
@@ -37,8 +39,15 @@ CAST_AT_FULL = 1.0 / 3.0
 GRADIENT_LIMIT = (0.7, 1.4)
 """Range of the luminance gradient's gain across the object (relative to its centre)."""
 
-CHROMA_RATIO = (0.4, 1.25)
-"""Range of the chroma scaling toward the surroundings' at ``subject_strength`` 0."""
+CHROMA_RATIO = (0.8, 1.25)
+"""Range of the chroma scaling toward the surroundings' at ``subject_strength`` 0: a grey
+scene mutes the object's colours a little, never to grey (its colour is its own; the
+light's colour is the cast)."""
+
+BRIGHT_QUANTILE = 0.9
+"""The light level of a scene and of an object is that of their brightest tenth (this
+quantile of luminance): what lit surfaces reach, not the mean, which a dark sky or a
+black background drags down without dimming what stands in it."""
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 """Rec. 709 weights of linear R, G, B in luminance."""
@@ -98,6 +107,16 @@ def mean_luminance(rgb: np.ndarray, weight: np.ndarray) -> float:
     return float((luminance * w).sum() / max(float(w.sum()), 1e-6))
 
 
+def bright_luminance(rgb: np.ndarray, weight: np.ndarray) -> float:
+    """Linear luminance (0–1) of the brightest tenth (BRIGHT_QUANTILE) of an h×w×3 uint8
+    image's pixels where ``weight`` (h×w, bool or float) is above half (all of them
+    when none is)."""
+    luminance = cv2.transform(to_linear(rgb), LUMA[None])
+    chosen = weight > 0.5 if weight.dtype != bool else weight
+    values = luminance[chosen] if chosen.any() else luminance.ravel()
+    return float(np.percentile(values, 100 * BRIGHT_QUANTILE))
+
+
 @dataclass(frozen=True)
 class SceneLight:
     """The light of the surroundings, as :func:`scene_light` measures it.
@@ -116,6 +135,9 @@ class SceneLight:
     chroma: float
     cast: np.ndarray
     slope: tuple[float, float]
+    bright: float | None = None
+    """Luminance (0–1) of the surroundings' brightest tenth (their 90th percentile): the
+    light level the scene's own lit objects reach; None: unknown (then ``luminance``)."""
 
     @staticmethod
     def neutral(mean: np.ndarray, std: np.ndarray) -> SceneLight:
@@ -152,7 +174,8 @@ def scene_light(rgb: np.ndarray, ring: np.ndarray) -> SceneLight:
         coefficients, *_ = np.linalg.lstsq(design, log_y, rcond=None)
         slope = (float(coefficients[1]), float(coefficients[2]))
     chroma = float(np.hypot(lab[:, 1], lab[:, 2]).mean())
-    return SceneLight(lab.mean(axis=0), lab.std(axis=0), luminance, chroma, cast, slope)
+    bright = float(np.percentile(linear @ LUMA, 100 * BRIGHT_QUANTILE))
+    return SceneLight(lab.mean(axis=0), lab.std(axis=0), luminance, chroma, cast, slope, bright)
 
 
 def harmonize(
@@ -196,9 +219,12 @@ def harmonize(
     cols = (np.arange(width, dtype=np.float32) - (width - 1) / 2.0)[None, :]
     gain = np.clip(np.exp(dy * rows + dx * cols), *GRADIENT_LIMIT).astype(np.float32)
 
-    own_luminance = mean_luminance(object_rgb, weight)
+    if light.bright is not None:
+        own_bright, scene_bright = bright_luminance(object_rgb, weight), light.bright
+    else:  # only the surroundings' statistics are known: their mean is the level
+        own_bright, scene_bright = mean_luminance(object_rgb, weight), light.luminance
     level_share = LEVEL_AT_FULL + (1.0 - LEVEL_AT_FULL) * amount
-    level = (max(light.luminance, 1e-4) / max(own_luminance, 1e-4)) ** level_share
+    level = (max(scene_bright, 1e-4) / max(own_bright, 1e-4)) ** level_share
     cast_share = CAST_AT_FULL + (1.0 - CAST_AT_FULL) * amount
     cast = np.power(light.cast, cast_share).astype(np.float32)
     # A gain g in linear light is g^(1/2.2) on the sRGB values (the pure-power model of
@@ -213,21 +239,17 @@ def harmonize(
         return cv2.convertScaleAbs(lit)  # rounded and saturated to 0–255 (lit is ≥ 0)
     lit_rgb = np.clip(lit, 0.0, 255.0).astype(np.float32)
 
+    # The light has set the level (multiplying keeps the object's contrast); what is
+    # left to harmonise is the chroma, moved toward the surroundings' within CHROMA_RATIO.
     w = weight.astype(np.float64)
     lab = cv2.cvtColor(lit_rgb / 255.0, cv2.COLOR_RGB2Lab)
-    mean, std = weighted_stats(lab, weight)
-    ratio = float(np.clip(light.std[0] / max(std[0], 1e-3), 0.5, 2.0))
-    moved = (lab[:, :, 0] - mean[0]) * ratio + light.mean[0]
-    lightness = lab[:, :, 0] + amount * (moved - lab[:, :, 0])
     chroma = np.hypot(lab[:, :, 1], lab[:, :, 2])
     own_chroma = float((chroma * w).sum() / max(float(w.sum()), 1e-6))
     chroma_ratio = float(np.clip(light.chroma / max(own_chroma, 1e-3), *CHROMA_RATIO)) ** amount
-    out = np.stack(
-        [
-            np.clip(lightness, 0.0, 100.0),
-            lab[:, :, 1] * chroma_ratio,
-            lab[:, :, 2] * chroma_ratio,
-        ],
-        axis=2,
-    )
-    return to_rgb(out.astype(np.float32))
+    lab[:, :, 1:] *= chroma_ratio
+    if light.bright is None:
+        # Statistics only: the mean lightness moves to theirs by shifting, which keeps
+        # the spread.
+        own_mean = float((lab[:, :, 0] * w).sum() / max(float(w.sum()), 1e-6))
+        lab[:, :, 0] = np.clip(lab[:, :, 0] + amount * (float(light.mean[0]) - own_mean), 0, 100)
+    return to_rgb(lab)

@@ -372,8 +372,12 @@ def key_object(rgb: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndar
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         work = cv2.resize(rgb, size, interpolation=shrink_interpolation(scale))
     if is_texture(work):
-        # An edge-to-edge texture sent to object mode: no background to key out.
-        return rgb.copy(), np.ones((height, width), np.float32)
+        # No plain background: an object photographed in a scene (cut out by GrabCut
+        # seeded from the border), or an edge-to-edge texture (kept whole).
+        cut = cut_from_busy_background(work)
+        if cut is None:
+            return rgb.copy(), np.ones((height, width), np.float32)
+        return cut
     # Distances to the background colour are taken in 8-bit Lab (within 0.6 in L and
     # 2.5 in a and b of the float conversion, at a third of its cost), except for the
     # alpha ramp of a line drawing.
@@ -390,6 +394,71 @@ def key_object(rgb: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndar
     if chroma(background_lab) >= SHADOW_MIN_CHROMA:
         shade = in_shadow(*backdrop_share(work, background_rgb)) & ~near
     return key_matte(work, distance, near, shade, background_rgb)
+
+
+BUSY_BORDER_SHARE = 0.04
+"""Width of the frame taken as sure background when an object is cut out of a busy
+background, as a share of the image's longer side (at least 2 px of the reduced copy)."""
+
+BUSY_OBJECT_SHARE = (0.05, 0.85)
+"""Share of the image a cut-out object may cover: outside it, what GrabCut found is not
+an object standing out from its surroundings (an edge-to-edge texture) and the whole
+image is kept."""
+
+BUSY_TOUCH_SHARE = 0.35
+"""Largest share of the image's border the cut-out object may touch (a cup whose saucer
+leaves the frame at the bottom touches some of it; a texture touches all)."""
+
+
+def cut_from_busy_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(colour, alpha) of the object in the middle of a photo with a busy background
+    (``rgb``, H×W×3 uint8: an opaque crop, not on a plain colour), or None when no single
+    object stands out (BUSY_OBJECT_SHARE, BUSY_TOUCH_SHARE: an edge-to-edge texture).
+
+    GrabCut runs on a reduced copy with a frame along the border as sure background and
+    the rest as probable object; its largest connected object region (holes filled)
+    is the hard matte, which :func:`refine_boundary` softens at full resolution as for
+    an object on a plain background (the nearby backdrop colour is the local one)."""
+    height, width = rgb.shape[:2]
+    small, scale = reduced(rgb, MATTE_SIDE)
+    rows, cols = small.shape[:2]
+    frame = max(2, round(BUSY_BORDER_SHARE * max(rows, cols)))
+    if rows <= 4 * frame or cols <= 4 * frame:
+        return None
+    seeds = np.full((rows, cols), cv2.GC_PR_FGD, np.uint8)
+    seeds[:frame], seeds[-frame:], seeds[:, :frame], seeds[:, -frame:] = (cv2.GC_BGD,) * 4
+    background_model = np.zeros((1, 65), np.float64)
+    foreground_model = np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)
+    bgr = np.ascontiguousarray(small[:, :, ::-1])
+    cv2.grabCut(
+        bgr, seeds, (0, 0, 0, 0), background_model, foreground_model, 4, cv2.GC_INIT_WITH_MASK
+    )
+    found = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=4)
+    if count < 2:
+        return None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    body = (labels == largest).astype(np.uint8)
+    # Holes the object encloses that GrabCut took for background (a shine, a gap)
+    # are object unless wide (then they stay as GrabCut saw them).
+    inverse = 1 - body
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
+    touching = set(np.unique(border_pixels(labels[:, :, None])).tolist())
+    for label in range(1, count):
+        small_hole = stats[label, cv2.CC_STAT_AREA] < 0.02 * rows * cols
+        if label not in touching and small_hole:
+            body[labels == label] = 1
+    share = float(body.mean())
+    # The frame itself is sure background: the object's touch is measured just inside.
+    touch = float(border_pixels(body[frame:-frame, frame:-frame, None], 1).mean())
+    if not (BUSY_OBJECT_SHARE[0] <= share <= BUSY_OBJECT_SHARE[1]) or touch > BUSY_TOUCH_SHARE:
+        return None
+    hard = cv2.resize(body.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    hard = (hard > 0.5).astype(np.float32)
+    background_rgb = np.median(border_pixels(rgb), axis=0).astype(np.float32)
+    reach = max(1, round(1 / scale))
+    return refine_boundary(rgb, small, hard, reach, background_rgb)
 
 
 def key_line_drawing(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -41,9 +41,15 @@ LIGHT_RANGE = (0.03, 2.0)
 """Soft limits of the light ratio (darkest shadow, brightest highlight) applied to the
 pattern; ratios inside are kept nearly as measured."""
 
-ALBEDO_CHROMA = 0.06
-"""Chromaticity distance (r, g over r + g + b) from the garment's dominant colour at
-which a pixel's weight in the light estimate has fallen to 1/e: a different material."""
+ALBEDO_CHROMA = 0.1
+"""Chromaticity distance (r, g over r + g + b) from the garment's dominant colour up to
+which a pixel is the garment in the light estimate (weight 1); its weight falls to 0 at
+twice that (a different material: a white strap on orange is about 0.28 away, a fold's
+deeper shadow of the same orange under 0.1)."""
+
+ALBEDO_BRIGHT = 4.0
+"""Luminance, as a multiple of the garment's median, from which a pixel is a bright item
+on it rather than light (its weight falls to 0 from half this)."""
 
 WARP_GAIN = 1.0
 """Displacement of the print, in units of the warp's smoothing scale, per unit of log
@@ -106,19 +112,34 @@ def lit_to_srgb(lit: np.ndarray) -> np.ndarray:
 
 def garment_weight(linear: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """How much each pixel (h×w×3 linear RGB) is the garment's own material (h×w float32
-    in [0, 1]): 1 at the dominant chromaticity of the ``inside`` pixels, falling with
-    the distance from it (ALBEDO_CHROMA); very dark pixels, whose chromaticity is
-    noise, count half."""
-    total = linear.sum(axis=2) + 1e-4
-    chroma = linear[:, :, :2] / total[:, :, None]
-    lit = inside & (total > 0.03)
-    if int(lit.sum()) < 16:
+    in [0, 1]), over the ``inside`` pixels (0 elsewhere).
+
+    Two tests, both blind to how much light falls on the pixel as far as possible: its
+    chromaticity against the garment's median one (ALBEDO_CHROMA; not
+    used on pixels too dark to have a reliable colour), and its luminance against the
+    garment's median luminance: ALBEDO_BRIGHT times brighter is a bright item (a white
+    tag on a dark jacket), not light (a fold's highlight rarely multiplies the light
+    that much)."""
+    if int(inside.sum()) < 16:
         return inside.astype(np.float32)
-    reference = np.median(chroma[lit], axis=0)
-    distance = np.sqrt(((chroma - reference) ** 2).sum(axis=2))
-    weight = np.exp(-((distance / ALBEDO_CHROMA) ** 2))
-    weight = np.where(total > 0.03, weight, 0.5)
-    return (weight * inside).astype(np.float32)
+    # Colour from a lightly blurred copy: the fabric's grain and the camera's noise
+    # scatter single pixels' chromaticity.
+    smooth = cv2.GaussianBlur(linear, (0, 0), 1.5)
+    total = smooth.sum(axis=2) + 1e-4
+    chroma = smooth[:, :, :2] / total[:, :, None]
+    luminance = cv2.transform(smooth, LUMA[None])
+    median_luminance = float(np.median(luminance[inside]))
+    reliable = total > 0.03
+    lit = inside & reliable
+    weight = np.ones(inside.shape, np.float32)
+    if int(lit.sum()) >= 16:
+        reference = np.median(chroma[lit], axis=0)
+        distance = np.sqrt(((chroma - reference) ** 2).sum(axis=2))
+        by_colour = np.clip((2.0 * ALBEDO_CHROMA - distance) / ALBEDO_CHROMA, 0.0, 1.0)
+        weight = np.where(reliable, by_colour, 1.0).astype(np.float32)
+    brightness = luminance / max(median_luminance, 1e-4)
+    by_level = np.clip((ALBEDO_BRIGHT - brightness) / (ALBEDO_BRIGHT / 2), 0.0, 1.0)
+    return (weight * by_level * inside).astype(np.float32)
 
 
 def garment_light(luminance: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
