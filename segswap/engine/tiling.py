@@ -5,8 +5,10 @@ border when it is tiled as it is. Such a swatch is *quilted* into a periodic til
 resized to its period plus an overlap, and the overlap at one end is laid over the
 other end along the path where the two differ least (a minimum-error boundary cut,
 found by dynamic programming, as in Efros and Freeman's image quilting), softened over
-a few pixels. The texture keeps its own contrast (nothing is averaged away, unlike a
-cross-fade) and the tile's period stays what the repeats ask for.
+a few pixels. A gradient of light across the crop (a plane in log gray) is evened out
+first, or its dark side would meet the next tile's bright side at every border. The
+texture keeps its own contrast (nothing is averaged away, unlike a cross-fade) and the
+tile's period stays what the repeats ask for.
 """
 
 from __future__ import annotations
@@ -91,6 +93,29 @@ def _quilt_columns(source: np.ndarray, period: int) -> np.ndarray:
     return tile
 
 
+GRADIENT_GAIN_RANGE = (0.6, 1.6)
+"""Limits of the gain that evens out a light gradient across a photo crop."""
+
+
+def without_gradient(image: np.ndarray) -> np.ndarray:
+    """``image`` (h×w×C uint8) with a gradient of light across it evened out: a plane
+    fitted to the log of its median-filtered gray (a large median ignores the crop's
+    own motifs and bright specks) is divided out of every channel, within
+    GRADIENT_GAIN_RANGE. A photo crop's light falling off across it would otherwise
+    step at every tile border, where its dark side meets the next tile's bright one."""
+    height, width = image.shape[:2]
+    gray = image.mean(axis=2).astype(np.uint8) if image.shape[2] > 1 else image[:, :, 0]
+    size = max(3, (min(height, width) // 4) | 1)
+    background = cv2.medianBlur(np.ascontiguousarray(gray), min(size, 255))
+    log_gray = np.log(background.astype(np.float32) + 8.0)
+    rows = np.linspace(-0.5, 0.5, height, dtype=np.float32)[:, None]
+    cols = np.linspace(-0.5, 0.5, width, dtype=np.float32)[None, :]
+    slope_y = float((log_gray * rows).sum() / max(float((rows * rows).sum() * width), 1e-6))
+    slope_x = float((log_gray * cols).sum() / max(float((cols * cols).sum() * height), 1e-6))
+    gain = np.clip(np.exp(-(slope_y * rows + slope_x * cols)), *GRADIENT_GAIN_RANGE)
+    return image.astype(np.float32) * gain[:, :, None]
+
+
 def tile_with_period(swatch: np.ndarray, period_h: int, period_w: int) -> np.ndarray:
     """One tile (period_h × period_w × C uint8) of ``swatch`` (h×w×C uint8) that repeats
     without a seam: resized to the period, or, along a rough axis (:func:`rough_axes`),
@@ -106,7 +131,7 @@ def tile_with_period(swatch: np.ndarray, period_h: int, period_w: int) -> np.nda
         resized = resized[:, :, None]
     if not (extra_w or extra_h):
         return resized
-    image = resized.astype(np.float32)
+    image = without_gradient(resized)
     if extra_w:
         image = _quilt_columns(image, period_w)
     if extra_h:

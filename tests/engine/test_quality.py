@@ -122,10 +122,10 @@ def test_lower_subject_strength_moves_toward_scene() -> None:
         surroundings = mean_lab(scene, ring(grow_mask(mask, 5), 0, 40))
         distances.append(delta_e(mean_lab(result, placed), surroundings))
     assert all(a > b for a, b in zip(distances, distances[1:], strict=False)), distances
-    # Harmonising keeps each colour's hue (a green logo is not turned brown), so the
-    # distance to the surroundings' mean shrinks by less than half (it did when the
-    # a/b channels were shifted onto the scene's).
-    assert distances[-1] < 0.65 * distances[0]
+    # Harmonising keeps each colour's hue (a green logo is not turned brown) and, since
+    # issue 23, the object's contrast and most of its chroma (it does not go flat and
+    # grey), so the distance to the surroundings' mean shrinks by about a third.
+    assert distances[-1] < 0.7 * distances[0]
 
 
 def test_plain_background_is_keyed_out() -> None:
