@@ -47,13 +47,18 @@
     maskView: document.createElement("canvas"), // the mask coloured, at the scene's size
     maskVersion: 0, // bumped on every change
     warnedVersion: -1, // the mask version whose warnings were shown (a 2nd press swaps)
-    history: [], // {mask, selection} before each change, for undo
+    warnedGrowmask: undefined, // ...and the growmask they were checked with
+    history: [], // {mask, selection, origin} before each change, for undo
     selection: null, // {box, points, base}: the selection being refined by clicks
     selecting: 0, // selection requests in flight
     current: null, // the stroke or box being drawn
     engine: null, // what GET /health says runs: {engine, prompt_used}
+    params: null, // the API's parameter schemas (from openapi.json), by name
+    paramsReady: null, // the promise of them
+    origin: null, // the mask file the mask came from: {dataUrl, width, height, name, warnings}
+    result: null, // the result shown: {blob, url, name, output, info}
+    chain: [], // earlier steps, before each "Use as scene": {scene, mask, history, ..., result}
     busy: false,
-    resultUrl: null,
     blockedUntil: 0, // after a 429, submissions wait for Retry-After
   };
 
@@ -171,8 +176,11 @@
         break;
       }
       case 401:
-        message = `The API key was refused (401): ${text}. Enter a valid key under “API key”.`;
+        message =
+          `The API key was refused (401): ${text}. Enter a valid key under “API key”` +
+          " (the line below it says how to make one).";
         focusId = "api-key";
+        showKeyHelp(true);
         break;
       case 403:
         message = `Not allowed (403): ${text}`;
@@ -205,6 +213,11 @@
     const error = new UserError(message, focusId);
     error.status = status;
     return error;
+  }
+
+  // The line on how to get a key: shown after a 401, hidden once a keyed request passes.
+  function showKeyHelp(show) {
+    $("key-help").hidden = !show;
   }
 
   function blockFor(seconds) {
@@ -290,11 +303,24 @@
       showError(error);
       return;
     }
+    // A scene of its own: the chain of earlier steps ends here.
+    for (const step of state.chain.splice(0)) {
+      URL.revokeObjectURL(step.scene.url);
+      URL.revokeObjectURL(step.result.url);
+    }
+    dropResult();
+    setScene(scene);
+    setStatus("idle", "Scene loaded. Drag a box around what to replace, or paint over it.");
+  }
+
+  // `scene` becomes the scene, with an empty mask and nothing to undo on it.
+  function setScene(scene) {
     if (state.scene) URL.revokeObjectURL(state.scene.url);
     state.scene = scene;
     state.mask = new SegswapMask.Mask(scene.width, scene.height);
     state.history = [];
     state.selection = null;
+    state.origin = null;
     state.current = null;
     showBox(null);
     hideWarnings();
@@ -304,8 +330,64 @@
     stage.hidden = false;
     $("result").hidden = true;
     layoutStage();
-    updateMaskButtons();
-    setStatus("idle", "Scene loaded. Drag a box around what to replace, or paint over it.");
+    maskChanged();
+  }
+
+  // ----- chained edits: "Use as scene", and Undo back through them -----
+
+  // The result shown becomes the scene of the next edit. The step it came from (scene,
+  // mask, its undo history, result) is kept: Undo returns to it.
+  async function useAsScene() {
+    const result = state.result;
+    if (state.busy || !result || !state.scene) return;
+    const scene = {
+      dataUrl: await blobToDataUrl(result.blob),
+      url: URL.createObjectURL(result.blob),
+      width: result.width,
+      height: result.height,
+      name: result.name,
+      bytes: result.blob.size,
+    };
+    state.chain.push({
+      scene: state.scene,
+      mask: state.mask,
+      history: state.history,
+      selection: state.selection,
+      origin: state.origin,
+      result,
+    });
+    state.scene = null; // kept by the step: not revoked
+    state.result = null;
+    setScene(scene);
+    const step = state.chain.length + 1;
+    setStatus(
+      "idle",
+      `Step ${step}: the result is the scene now. Select or paint the next region; ` +
+        "Undo goes back to the previous step.",
+    );
+  }
+
+  // Back to the step before the last "Use as scene", its result shown again.
+  function undoStep() {
+    const step = state.chain.pop();
+    if (!step) return;
+    dropResult();
+    URL.revokeObjectURL(state.scene.url);
+    state.scene = step.scene;
+    state.mask = step.mask;
+    state.history = step.history;
+    state.selection = step.selection;
+    state.origin = step.origin;
+    state.current = null;
+    sceneImg.src = step.scene.url;
+    hideWarnings();
+    displayResult(step.result);
+    showBox(state.selection && state.selection.box);
+    maskChanged();
+    setStatus(
+      "idle",
+      `Back to step ${state.chain.length + 1}: its scene, mask and result.`,
+    );
   }
 
   async function loadObject(file) {
@@ -448,7 +530,7 @@
 
   function updateMaskButtons() {
     const has = Boolean(state.mask) && !state.mask.isEmpty();
-    $("undo").disabled = state.history.length === 0;
+    $("undo").disabled = state.history.length === 0 && state.chain.length === 0;
     $("clear-mask").disabled = !has;
     $("grow-mask").disabled = !has;
     $("shrink-mask").disabled = !has;
@@ -458,7 +540,7 @@
 
   // Every change to the mask goes through here: the state before it can be undone.
   function remember() {
-    state.history.push({ mask: state.mask.copy(), selection: state.selection });
+    state.history.push({ mask: state.mask.copy(), selection: state.selection, origin: state.origin });
     let bytes = 0;
     for (const entry of state.history) bytes += entry.mask.data.length;
     while (state.history.length > 1 && (state.history.length > 30 || bytes > HISTORY_BYTES)) {
@@ -466,11 +548,20 @@
     }
   }
 
+  // Undoes the last mask edit; with none left, the last "Use as scene".
   function undo() {
+    if (!state.history.length) {
+      if (state.busy) {
+        setStatus("working", "Wait for the running request to finish before going back a step.");
+        return;
+      }
+      undoStep();
+      return;
+    }
     const entry = state.history.pop();
-    if (!entry) return;
     state.mask = entry.mask;
     state.selection = entry.selection;
+    state.origin = entry.origin;
     state.current = null;
     showBox(state.selection && state.selection.box);
     maskChanged();
@@ -491,7 +582,10 @@
 
   function clearMask() {
     if (!state.mask || state.mask.isEmpty()) return;
-    editWhole((mask) => mask.data.fill(0));
+    editWhole((mask) => {
+      mask.data.fill(0);
+      state.origin = null; // nothing of the loaded file is left
+    });
   }
 
   function growStep() {
@@ -637,6 +731,7 @@
       body: JSON.stringify(body),
     });
     if (!response.ok) throw apiError(response, await readJson(response));
+    showKeyHelp(false);
     const bitmap = await createImageBitmap(await response.blob());
     const w = area[2] - area[0];
     const h = area[3] - area[1];
@@ -803,14 +898,20 @@
 
   // ----- mask files -----
 
+  // A mask file is shown resized to the scene (nearest neighbour, as the server resizes
+  // masks) and thresholded at 127; the server's mask doctor is asked about the file as
+  // it was loaded, so what only the file shows (another aspect ratio: mask_aspect; grey
+  // levels: not_binary) is said in the server's words, before any edit.
   async function loadMaskFile(file) {
     if (!state.scene) {
       setStatus("failed", "Load a scene first, then its mask.");
       return;
     }
     let bitmap;
+    let dataUrl;
     try {
       bitmap = await createImageBitmap(file);
+      dataUrl = await blobToDataUrl(file);
     } catch (_) {
       setStatus("failed", `${file.name || "That file"} is not an image this browser can read.`);
       return;
@@ -826,15 +927,38 @@
     remember();
     endSelection();
     state.mask = read.mask;
+    state.origin = {
+      dataUrl,
+      width: bitmap.width,
+      height: bitmap.height,
+      name: file.name || "image",
+      warnings: null, // the doctor's, once asked
+    };
     maskChanged();
     const resized = bitmap.width !== width || bitmap.height !== height;
-    let text = `Mask loaded: ${file.name || "image"} (${bitmap.width}×${bitmap.height}`;
+    let text = `Mask loaded: ${state.origin.name} (${bitmap.width}×${bitmap.height}`;
     text += resized ? `, resized to ${width}×${height}).` : ").";
     if (read.notBinary) {
       text += ` It is not black and white (${Math.round(read.greyShare * 100)} % grey):` +
         " pixels above 127 count as the mask.";
     }
     setStatus("idle", text);
+    if (state.busy) return; // checked when the swap is pressed
+    const origin = state.origin;
+    const version = state.maskVersion;
+    const growmask = checkedGrowmask();
+    try {
+      const warnings = await checkOrigin(origin, authHeaders());
+      if (state.maskVersion !== version || state.busy) return; // edited meanwhile
+      if (warnings.length) {
+        showWarnings(warnings);
+        markWarned(version, growmask);
+        setBusy(false); // the button says "Swap anyway"
+        setStatus("warned", `${text} ${warningsSummary(warnings)}`);
+      }
+    } catch (error) {
+      if (state.maskVersion === version) showError(error);
+    }
   }
 
   async function saveMask() {
@@ -881,20 +1005,64 @@
 
   // The server's warnings about the mask as it will be sent, or [] (also when this
   // server has no check endpoint).
-  async function checkMask(mask, headers, growmask) {
+  async function checkMask(maskDataUrl, headers) {
+    const request = { main_image: state.scene.dataUrl, mask_image: maskDataUrl };
+    const growmask = checkedGrowmask();
+    if (growmask !== undefined) request.growmask = growmask;
     const response = await fetch("v2/masks/check", {
       method: "POST",
-      headers,
-      body: JSON.stringify({
-        main_image: state.scene.dataUrl,
-        mask_image: mask.dataUrl,
-        growmask: Number.isInteger(growmask) ? growmask : 5,
-      }),
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(request),
     });
     if (response.status === 404 || response.status === 405) return [];
     const body = await readJson(response);
     if (!response.ok) throw apiError(response, body);
+    showKeyHelp(false);
     return Array.isArray(body.warnings) ? body.warnings : [];
+  }
+
+  // The growmask the doctor is asked with: the field's when it is valid, else undefined
+  // (the server's default; the swap will then name the field).
+  function checkedGrowmask() {
+    const growmask = collectParams().growmask;
+    const spec = state.params && state.params.growmask;
+    const valid =
+      Number.isInteger(growmask) &&
+      (!spec || (growmask >= spec.minimum && growmask <= spec.maximum));
+    return valid ? growmask : undefined;
+  }
+
+  function markWarned(version, growmask) {
+    state.warnedVersion = version;
+    state.warnedGrowmask = growmask;
+  }
+
+  // The doctor's warnings about the mask file as loaded (asked once per file).
+  async function checkOrigin(origin, headers) {
+    if (origin.warnings === null) origin.warnings = await checkMask(origin.dataUrl, headers);
+    return origin.warnings;
+  }
+
+  // Codes only the loaded file can show: the page sends a black-and-white mask of the
+  // scene's size, so they are carried from the file's check to every later one.
+  const FILE_WARNINGS = new Set(["mask_aspect", "not_binary"]);
+
+  // The warnings about the mask as it will be sent, with those of the file it came from.
+  async function warningsBeforeSwap(maskDataUrl, headers) {
+    const warnings = [];
+    if (state.origin) {
+      const carried = await checkOrigin(state.origin, headers);
+      warnings.push(...carried.filter((w) => FILE_WARNINGS.has(w.code)));
+    }
+    for (const warning of await checkMask(maskDataUrl, headers)) {
+      if (!warnings.some((w) => w.code === warning.code)) warnings.push(warning);
+    }
+    return warnings;
+  }
+
+  function warningsSummary(warnings) {
+    const what = warnings.length === 1 ? "A mask warning" : `${warnings.length} mask warnings`;
+    return `${what} (above the scene): fix it, or press “Swap anyway”.`;
   }
 
   // ----- parameters -----
@@ -919,10 +1087,96 @@
     return params;
   }
 
+  // The parameters' ranges and defaults are the API's own, read from its OpenAPI
+  // document (the schema of POST /v2/seg-swap's JSON body), so the page never carries a
+  // copy of them. Submitting waits for them.
+  const SCHEMA_PATH = ["paths", "/v2/seg-swap", "post", "requestBody", "content",
+    "application/json", "schema"];
+
+  function resolveRef(doc, schema) {
+    let node = schema;
+    for (let hops = 0; node && typeof node.$ref === "string" && hops < 8; hops += 1) {
+      node = node.$ref.replace(/^#\//, "").split("/").reduce((at, key) => at && at[key], doc);
+    }
+    return node;
+  }
+
+  // 4294967295 → "2³²−1"; other bounds as they are.
+  function formatBound(n) {
+    const bits = Math.log2(n + 1);
+    if (n >= 65535 && Number.isInteger(bits)) {
+      const sup = String(bits).replace(/\d/g, (d) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[Number(d)]);
+      return `2${sup}−1`;
+    }
+    return String(n);
+  }
+
+  function applyParamSchema(properties) {
+    state.params = properties;
+    for (const el of paramElements()) {
+      const spec = properties[el.name];
+      if (!spec) continue;
+      if (el instanceof HTMLSelectElement) {
+        for (const option of el.options) {
+          option.disabled = Array.isArray(spec.enum) && !spec.enum.includes(option.value);
+          option.defaultSelected = option.value === spec.default;
+          option.selected = option.defaultSelected;
+        }
+        continue;
+      }
+      if (el instanceof HTMLTextAreaElement) {
+        if (Number.isInteger(spec.maxLength)) el.maxLength = spec.maxLength;
+        if (typeof spec.default === "string") el.defaultValue = el.value = spec.default;
+        continue;
+      }
+      const low = Number.isFinite(spec.minimum) ? spec.minimum : null;
+      const high = Number.isFinite(spec.maximum) ? spec.maximum : null;
+      if (low !== null) el.min = String(low);
+      if (high !== null) el.max = String(high);
+      if (spec.default !== undefined && spec.default !== null) {
+        el.defaultValue = String(spec.default);
+        el.value = String(spec.default);
+      }
+      const label = document.querySelector(`label[for="${el.id}"] .range`);
+      if (label && low !== null && high !== null) {
+        label.textContent = `${formatBound(low)}–${formatBound(high)}${label.dataset.unit || ""}`;
+      }
+    }
+    updateOutputs();
+  }
+
+  async function loadParamSchema() {
+    const response = await fetch("openapi.json", { cache: "no-store" });
+    if (!response.ok) throw new Error(`openapi.json answered ${response.status}`);
+    const doc = await response.json();
+    const body = resolveRef(doc, SCHEMA_PATH.reduce((at, key) => at && at[key], doc));
+    if (!body || typeof body.properties !== "object") {
+      throw new Error("openapi.json has no schema for POST /v2/seg-swap");
+    }
+    const properties = {};
+    for (const [name, spec] of Object.entries(body.properties)) {
+      properties[name] = resolveRef(doc, spec) || {};
+    }
+    applyParamSchema(properties);
+    return properties;
+  }
+
+  // The schema, or a UserError saying the page could not read it.
+  async function paramSchema() {
+    try {
+      return await state.paramsReady;
+    } catch (error) {
+      throw new UserError(
+        "The page could not read the parameters' ranges and defaults from the server " +
+          `(GET openapi.json: ${error.message}). Reload the page.`,
+      );
+    }
+  }
+
   function updateOutputs() {
     for (const out of form.querySelectorAll("output[data-shows]")) {
       const input = $(out.dataset.shows);
-      out.textContent = Number(input.value).toFixed(2);
+      out.textContent = state.params ? Number(input.value).toFixed(2) : "";
     }
   }
 
@@ -957,6 +1211,7 @@
           "scene-drop",
         );
       }
+      await paramSchema();
       const params = collectParams();
       let objectImage = state.object ? state.object.dataUrl : null;
       if (!objectImage) {
@@ -968,20 +1223,24 @@
         }
         objectImage = TRANSPARENT_PNG;
       }
-      const headers = { "content-type": "application/json", ...authHeaders() };
+      const auth = authHeaders();
+      const headers = { "content-type": "application/json", ...auth };
       setBusy(true);
       setStatus("working", "Preparing the mask…");
       const mask = await renderMask();
-      if (state.warnedVersion !== state.maskVersion) {
+      const growmask = checkedGrowmask();
+      if (state.warnedVersion !== state.maskVersion || state.warnedGrowmask !== growmask) {
+        // Not checked as it is now (the mask or growmask changed since the warnings).
         setStatus("working", "Checking the mask…");
-        const warnings = await checkMask(mask, headers, params.growmask);
+        const version = state.maskVersion;
+        const warnings = await warningsBeforeSwap(mask.dataUrl, auth);
         if (warnings.length) {
           showWarnings(warnings);
-          state.warnedVersion = state.maskVersion;
-          const what = warnings.length === 1 ? "A mask warning" : `${warnings.length} mask warnings`;
-          setStatus("warned", `${what} (above the scene): fix it, or press “Swap anyway”.`);
+          markWarned(version, growmask);
+          setStatus("warned", warningsSummary(warnings));
           return;
         }
+        hideWarnings(); // earlier ones no longer hold
       }
       const body = JSON.stringify({
         main_image: state.scene.dataUrl,
@@ -993,6 +1252,7 @@
       const response = await fetch("v2/seg-swap", { method: "POST", headers, body });
       const job = await readJson(response);
       if (!response.ok) throw apiError(response, job);
+      showKeyHelp(false);
       await follow(job, headers);
     } catch (error) {
       showError(error);
@@ -1040,8 +1300,9 @@
     const blob = await image.blob();
     await showResult(blob, result, job);
     if (Array.isArray(result.warnings) && result.warnings.length) {
-      $("result-info").textContent +=
+      state.result.info +=
         ` The server warned: ${result.warnings.map((w) => w.message).join("; ")}.`;
+      $("result-info").textContent = state.result.info;
     }
     const inference = result.metrics && Number(result.metrics.inference_time);
     setStatus(
@@ -1052,34 +1313,57 @@
   }
 
   async function showResult(blob, result, job) {
-    if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
-    const url = URL.createObjectURL(blob);
-    state.resultUrl = url;
-    const after = $("result-img");
-    after.src = url;
-    $("before-img").src = state.scene.url;
     const ext = { "image/jpeg": "jpg", "image/webp": "webp" }[blob.type] || "png";
-    const download = $("download");
-    download.href = url;
-    download.download = `segswap-${job.request_id}.${ext}`;
-    const link = $("output-link");
-    if (/^https?:/i.test(String(result.output))) {
-      link.href = result.output;
-      link.hidden = false;
-    } else {
-      link.hidden = true;
-    }
-    $("result").hidden = false;
-    layoutStage();
+    const url = URL.createObjectURL(blob);
+    const probe = new Image();
+    probe.src = url;
     try {
-      await after.decode();
+      await probe.decode();
     } catch (_) {
+      URL.revokeObjectURL(url);
       throw new UserError("The result is not an image this browser can show.");
     }
-    $("result-info").textContent =
-      `${after.naturalWidth}×${after.naturalHeight} px, ${blob.type || "image"}, ` +
-      `${formatBytes(blob.size)}. Drag across the image to compare.`;
+    dropResult();
+    const output = String(result.output || "");
+    state.result = {
+      blob,
+      url,
+      name: `segswap-${job.request_id}.${ext}`,
+      output: /^https?:/i.test(output) ? output : null,
+      width: probe.naturalWidth,
+      height: probe.naturalHeight,
+      info:
+        `${probe.naturalWidth}×${probe.naturalHeight} px, ${blob.type || "image"}, ` +
+        `${formatBytes(blob.size)}. Drag across the image to compare.`,
+    };
+    displayResult(state.result);
     $("result").scrollIntoView({ block: "nearest" });
+  }
+
+  // Shows `result` (of the current scene) in the before/after view, ready to download.
+  function displayResult(result) {
+    state.result = result;
+    $("result-img").src = result.url;
+    $("before-img").src = state.scene.url;
+    const download = $("download");
+    download.href = result.url;
+    download.download = result.name;
+    const link = $("output-link");
+    link.hidden = !result.output;
+    if (result.output) link.href = result.output;
+    $("result-info").textContent = result.info;
+    $("result").hidden = false;
+    layoutStage();
+  }
+
+  // Forgets the result shown (its blob URL too, unless a step of the chain keeps it).
+  function dropResult() {
+    const result = state.result;
+    state.result = null;
+    $("result").hidden = true;
+    if (result && !state.chain.some((step) => step.result === result)) {
+      URL.revokeObjectURL(result.url);
+    }
   }
 
   function setCompare(percent) {
@@ -1185,6 +1469,7 @@
 
   $("object-clear").addEventListener("click", clearObject);
   $("undo").addEventListener("click", undo);
+  $("use-as-scene").addEventListener("click", useAsScene);
   $("clear-mask").addEventListener("click", clearMask);
   $("invert-mask").addEventListener("click", () => editWhole((mask) => mask.invert()));
   $("grow-mask").addEventListener("click", () => editWhole((mask) => mask.grow(growStep())));
@@ -1226,10 +1511,18 @@
   }
   window.addEventListener("resize", layoutStage);
 
+  state.paramsReady = loadParamSchema();
+  state.paramsReady.catch((error) => {
+    setStatus("failed", `Could not read the parameters from the server (openapi.json): ${error.message}.`);
+  });
   loadKey();
   loadEngine();
   stage.dataset.tool = currentTool();
   updateOutputs();
   updateMaskButtons();
-  document.documentElement.dataset.ready = "true";
+  // Ready once the parameters have their ranges and defaults (or could not get them).
+  const ready = () => {
+    document.documentElement.dataset.ready = "true";
+  };
+  state.paramsReady.then(ready, ready);
 })();
