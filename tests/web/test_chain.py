@@ -198,7 +198,9 @@ def test_remove_use_as_scene_pattern_then_undo(
     assert page.errors == [] and page.console_errors == []
 
 
-def test_the_key_line_after_a_401(new_page, web_key: str, web_images: dict[str, Path]) -> None:
+def test_the_key_line_after_a_401(
+    new_page, web_key: str, web_images: dict[str, Path], artifacts: Path
+) -> None:
     page = new_page()
     assert page.is_hidden("#key-help")
     load_inputs(page, web_images, "sk-not-a-real-key")
@@ -210,6 +212,7 @@ def test_the_key_line_after_a_401(new_page, web_key: str, web_images: dict[str, 
     assert "segswap keys create" in page.inner_text("#key-help")
     box = page.locator("#key-help").bounding_box()
     assert box["y"] + box["height"] <= 800 and box["x"] >= 0  # in view, at the top
+    page.screenshot(path=str(artifacts / "web-key-help-401.png"))
 
     # With a good key the next request passes and the line goes.
     page.fill("#api-key", web_key)
@@ -219,7 +222,12 @@ def test_the_key_line_after_a_401(new_page, web_key: str, web_images: dict[str, 
 
 
 def test_a_mask_file_is_checked_as_loaded(
-    new_page, web_server: Any, web_key: str, web_images: dict[str, Path], tmp_path: Path
+    new_page,
+    web_server: Any,
+    web_key: str,
+    web_images: dict[str, Path],
+    tmp_path: Path,
+    artifacts: Path,
 ) -> None:
     """A 4:3 mask with soft edges on the 3:2 scene: the server's mask_aspect and
     not_binary warnings, in its words, as soon as it is loaded and again before the swap
@@ -251,6 +259,8 @@ def test_a_mask_file_is_checked_as_loaded(
         "#mask-warning-list li", "items => items.map(i => [i.dataset.code, i.textContent])"
     )
     assert dict(shown) == expected
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts / "web-mask-file-warnings.png"))
     assert data_uri_bytes(checks[0]["mask_image"]) == path.read_bytes()  # sent as loaded
     assert re.search(r"400\s*[×x]\s*300", expected["mask_aspect"]), expected
     assert re.search(r"600\s*[×x]\s*400", expected["mask_aspect"]), expected
