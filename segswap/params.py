@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from segswap.errors import InvalidParameter
+from segswap.errors import InvalidParameter, shown
 from segswap.formats import DEFAULT_FORMAT, FORMATS, FormatName
 from segswap.suggest import did_you_mean
 
@@ -170,12 +170,11 @@ def invalid(error: ValidationError, model: type[BaseModel] = SwapRequest) -> Inv
     if kind == "missing":
         return InvalidParameter(field, f"is required; expected {describe_allowed(field)}")
     got = first.get("input")
-    shown = repr(got) if not isinstance(got, str) or len(got) < 60 else repr(got[:57] + "...")
     hint = ""
     info = model.model_fields.get(field)
     if isinstance(got, str) and info is not None:
         hint = did_you_mean(got, _literal_values(info.annotation))
-    return InvalidParameter(field, f"expected {describe_allowed(field)}, got {shown}{hint}")
+    return InvalidParameter(field, f"expected {describe_allowed(field)}, got {shown(got)}{hint}")
 
 
 Model = TypeVar("Model", bound=BaseModel)

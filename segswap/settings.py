@@ -13,7 +13,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from segswap.errors import InvalidParameter
+from segswap.errors import InvalidParameter, shown
 from segswap.suggest import did_you_mean
 
 ENGINE_SETTING: dict[str, Any] = {"engine_setting": True}
@@ -227,4 +227,4 @@ def _invalid_setting(error: ValidationError) -> InvalidParameter:
     hint = ""
     if isinstance(got, str) and info is not None and get_origin(info.annotation) is Literal:
         hint = did_you_mean(got, [str(value) for value in get_args(info.annotation)])
-    return InvalidParameter(field, f"{first['msg']}, got {got!r}{hint}")
+    return InvalidParameter(field, f"{first['msg']}, got {shown(got)}{hint}")

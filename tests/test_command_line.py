@@ -317,7 +317,7 @@ def test_non_integer_steps_is_a_usage_error(
     """Named with its range, as the API names it (exit 2, nothing written)."""
     assert main(swap_args(photos, tmp_path / "out.png", "--steps", "many")) == 2
     err = capsys.readouterr().err
-    assert "steps: expected an integer in 10-100, got 'many'" in err and "Traceback" not in err
+    assert 'steps: expected an integer in 10-100, got "many"' in err and "Traceback" not in err
     assert not (tmp_path / "out.png").exists()
 
 
@@ -550,4 +550,4 @@ def test_misspelt_flag_names_the_closest(photos: dict[str, Path], tmp_path: Path
 def test_misspelt_mode_names_the_closest(photos: dict[str, Path], tmp_path: Path, capsys) -> None:
     assert main(swap_args(photos, tmp_path / "out.png", "--mode", "remov")) == 2
     err = capsys.readouterr().err
-    assert "mode: expected one of" in err and "got 'remov'; did you mean \"remove\"?" in err
+    assert "mode: expected one of" in err and 'got "remov"; did you mean "remove"?' in err

@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable
 
 from segswap.engine.base import Engine
-from segswap.errors import InvalidParameter
+from segswap.errors import InvalidParameter, shown
 from segswap.settings import Settings
 from segswap.suggest import did_you_mean
 
@@ -60,8 +60,8 @@ def get_engine(name: str = "composite", settings: Settings | None = None) -> Eng
     if factory is None:
         raise InvalidParameter(
             "engine",
-            f"expected one of {', '.join(ENGINE_NAMES)} or package.module:factory, got {name!r}"
-            + did_you_mean(name, ENGINE_NAMES),
+            f"expected one of {', '.join(ENGINE_NAMES)} or package.module:factory,"
+            f" got {shown(name)}" + did_you_mean(name, ENGINE_NAMES),
         )
     return factory(settings)
 

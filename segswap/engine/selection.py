@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from segswap.engine.region import Box
-from segswap.errors import InvalidParameter
+from segswap.errors import InvalidParameter, shown
 
 #: Long side (pixels) of the reduced crop GrabCut works on. Larger is slower (about
 #: quadratic) and, above this, no more accurate on the reference objects.
@@ -64,25 +64,34 @@ def as_box(box: Sequence[float], height: int, width: int) -> Box:
     an H×W scene.
 
     Raises:
-        InvalidParameter ("box"): not four finite numbers, or less than 2 px wide or high
-            inside the scene.
+        InvalidParameter ("box"): not four finite numbers, inverted (right <= left or
+            bottom <= top), or less than 2 px wide or high inside the scene.
     """
     values = list(box)
     if len(values) != 4 or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values
     ):
-        raise InvalidParameter("box", f"expected [left, top, right, bottom] in pixels, got {box!r}")
+        raise InvalidParameter(
+            "box", f"expected [left, top, right, bottom] in pixels, got {shown(box)}"
+        )
     left, top, right, bottom = values
+    if not (left < right and top < bottom):
+        raise InvalidParameter(
+            "box",
+            "expected [left, top, right, bottom] with left < right and top < bottom,"
+            f" got {shown(values)}",
+        )
     clipped = Box(
-        max(0, int(math.floor(min(top, bottom)))),
-        max(0, int(math.floor(min(left, right)))),
-        min(height, int(math.ceil(max(top, bottom)))),
-        min(width, int(math.ceil(max(left, right)))),
+        max(0, int(math.floor(top))),
+        max(0, int(math.floor(left))),
+        min(height, int(math.ceil(bottom))),
+        min(width, int(math.ceil(right))),
     )
     if clipped.width < 2 or clipped.height < 2:
         raise InvalidParameter(
             "box",
-            f"the box must cover at least 2×2 pixels of the {width}×{height} scene, got {values}",
+            f"the box must cover at least 2×2 pixels of the {width}×{height} scene,"
+            f" got {shown(values)}",
         )
     return clipped
 

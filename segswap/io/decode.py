@@ -29,7 +29,23 @@ from segswap.io.metadata import ImageMetadata, read_metadata
 # come through the JPEG opener.
 PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 
-EXPECTED = "expected PNG, JPEG or WebP"
+FORMAT_NAMES = {
+    "PNG": "PNG",
+    "JPEG": "JPEG",
+    "WEBP": "WebP",
+    "GIF": "GIF",
+    "BMP": "BMP",
+    "TIFF": "TIFF",
+}
+"""How error messages spell each of :data:`PILLOW_FORMATS`."""
+
+EXPECTED = "expected " + " or ".join(
+    [
+        ", ".join(FORMAT_NAMES[name] for name in PILLOW_FORMATS[:-1]),
+        FORMAT_NAMES[PILLOW_FORMATS[-1]],
+    ]
+)
+"""What an input that does not decode is told: every format :func:`decode_image` opens."""
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _WEBP_EXIF = 0x08  # flags of the VP8X chunk

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from segswap.errors import ImageTooLarge, InputFetchError, InvalidParameter
-from segswap.io.decode import sniff_format
+from segswap.errors import ImageTooLarge, InputFetchError, InvalidParameter, shown
+from segswap.io.decode import EXPECTED, sniff_format
 
 if TYPE_CHECKING:
     from segswap.settings import Settings
@@ -295,8 +295,7 @@ def _fetch_once(
         content_type = response.getheader("Content-Type") or "none"
         raise InputFetchError(
             field,
-            f"the URL did not return an image (content-type {content_type!r}); "
-            "expected PNG, JPEG or WebP",
+            f"the URL did not return an image (content-type {shown(content_type)}); {EXPECTED}",
         )
     return None, body
 

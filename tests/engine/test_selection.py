@@ -99,6 +99,8 @@ def test_tiny_scene() -> None:
     ("box", "points", "field"),
     [
         ([10, 10, 11, 50], (), "box"),  # 1 px wide
+        ([40, 40, 10, 10], (), "box"),  # inverted
+        ([10, 40, 40, 10], (), "box"),  # bottom above top
         ([10, 10, 50], (), "box"),
         ([10, "a", 20, 30], (), "box"),
         ([10, 10, float("nan"), 30], (), "box"),

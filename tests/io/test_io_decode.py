@@ -390,7 +390,7 @@ def test_cap_is_inclusive(chelsea: np.ndarray) -> None:
 def test_undecodable_bytes_name_the_field(data: bytes) -> None:
     with pytest.raises(InvalidParameter, match="^main_image: could not decode the image") as caught:
         decode(data)
-    assert "expected PNG, JPEG or WebP" in str(caught.value)
+    assert "expected PNG, JPEG, WebP, GIF, BMP or TIFF" in str(caught.value)
     assert not isinstance(caught.value, ImageTooLarge)
 
 
@@ -405,3 +405,20 @@ def test_corrupt_png_data_falls_back_to_a_clean_error(chelsea: np.ndarray) -> No
     data[200:260] = b"\xff" * 60  # inside the IDAT stream; CRC no longer matches
     with pytest.raises(InvalidParameter, match="main_image"):
         decode(bytes(data))
+
+
+def test_the_decode_error_names_exactly_the_formats_that_decode() -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        decode(b"not an image at all")
+    listed = str(caught.value).split("; expected ")[1].replace(" or ", ", ").split(", ")
+    assert listed == ["PNG", "JPEG", "WebP", "GIF", "BMP", "TIFF"]
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    rgb[2:6, 2:6] = (200, 40, 40)
+    for name in [*listed, "PPM"]:
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).convert("P" if name == "GIF" else "RGB").save(buffer, name.upper())
+        if name == "PPM":  # Pillow writes it, segswap refuses it: not listed
+            with pytest.raises(InvalidParameter, match="could not decode"):
+                decode(buffer.getvalue())
+        else:
+            assert decode(buffer.getvalue()).shape[:2] == (8, 8), name

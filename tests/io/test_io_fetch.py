@@ -327,7 +327,7 @@ def test_non_2xx_status_is_reported(origin: str) -> None:
 
 
 def test_body_must_be_an_image(origin: str) -> None:
-    with pytest.raises(InputFetchError, match="did not return an image \\(content-type 'text/html"):
+    with pytest.raises(InputFetchError, match='did not return an image \\(content-type "text/html'):
         fetch(f"http://{origin}/html")
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from segswap.engine.fill.completion import FillEffort, fill_hole
 from segswap.engine.fill.exemplar import ExemplarFill
-from segswap.errors import InvalidParameter
+from segswap.errors import InvalidParameter, shown
 
 if TYPE_CHECKING:
     from segswap.settings import Settings
@@ -74,7 +74,9 @@ def build_fill(settings: Settings) -> Fill:
     """
     factory = FILLS.get(settings.fill)
     if factory is None:
-        raise InvalidParameter("fill", f"expected one of {', '.join(FILLS)}, got {settings.fill!r}")
+        raise InvalidParameter(
+            "fill", f"expected one of {', '.join(FILLS)}, got {shown(settings.fill)}"
+        )
     return factory(settings)
 
 

@@ -16,6 +16,7 @@ from segswap.service.http.bodygate import LargeBodyGate
 from segswap.service.http.bodylimit import BodyLimitMiddleware
 from segswap.service.http.docs import mount_docs
 from segswap.service.http.fastpath import StatusFastPath
+from segswap.service.http.head import HeadAsGetMiddleware, request_method
 from segswap.service.http.metrics import MetricsMiddleware
 from segswap.service.http.openapi import install as install_openapi
 from segswap.service.http.receive import ReceiveGuardMiddleware
@@ -51,7 +52,8 @@ def _with_credits(request: Request, headers: dict[str, str]) -> dict[str, str]:
 def allowed_methods(request: Request) -> str:
     """The ``Allow`` header of a 405: the methods of every route on this path (Starlette
     lists only those of the first route that matched it, e.g. ``GET`` on ``/admin/keys``
-    although it also takes ``POST``)."""
+    although it also takes ``POST``), and ``HEAD`` where there is ``GET``
+    (:mod:`segswap.service.http.head`)."""
     methods: set[str] = set()
     routes = list(request.app.router.routes)
     while routes:
@@ -63,6 +65,8 @@ def allowed_methods(request: Request) -> str:
         route_methods = getattr(route, "methods", None)
         if route_methods and route.matches(request.scope)[0] != Match.NONE:
             methods |= set(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")
     order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
     return ", ".join(sorted(methods, key=lambda m: (order.index(m) if m in order else 99, m)))
 
@@ -99,13 +103,12 @@ def create_app(service: Service) -> FastAPI:
         message = error.detail if isinstance(error.detail, str) else "request refused"
         headers = dict(error.headers or {})
         if error.status_code == 404:
-            message = f"no such endpoint: {request.method} {request.url.path}"
+            message = f"no such endpoint: {request_method(request.scope)} {request.url.path}"
         elif error.status_code == 405:
             headers.pop("allow", None)
             allowed = headers["Allow"] = allowed_methods(request) or headers.get("Allow", "?")
-            message = (
-                f"method {request.method} is not allowed on {request.url.path} (allowed: {allowed})"
-            )
+            method = request_method(request.scope)
+            message = f"method {method} is not allowed on {request.url.path} (allowed: {allowed})"
         return json_response({"error": message}, error.status_code, _with_credits(request, headers))
 
     @app.exception_handler(RequestValidationError)
@@ -123,6 +126,7 @@ def create_app(service: Service) -> FastAPI:
 
     settings = service.settings
     app.state.body_gate = LargeBodyGate(settings.large_body_bytes, settings.large_body_concurrency)
+    app.add_middleware(HeadAsGetMiddleware)  # innermost: metrics count HEAD as HEAD
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         ReceiveGuardMiddleware,

@@ -19,11 +19,17 @@ from segswap.settings import Settings
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-def idempotency_key(value: str | None) -> str | None:
-    """The ``Idempotency-Key`` header's value, checked: 1–255 printable ASCII
-    characters. Raises a 400 naming the header."""
-    if value is None:
+def idempotency_key(values: list[str]) -> str | None:
+    """The ``Idempotency-Key`` header's value (``values``: every such header of the
+    request), checked: at most one header, of 1–255 printable ASCII characters. Raises a
+    400 naming the header."""
+    if not values:
         return None
+    if len(values) > 1:
+        raise ApiError(
+            400, f"{IDEMPOTENCY_HEADER}: given {len(values)} times; send one key per request"
+        )
+    value = values[0]
     if not 1 <= len(value) <= 255 or not all(" " <= char <= "~" for char in value):
         raise ApiError(400, f"{IDEMPOTENCY_HEADER}: expected 1-255 printable ASCII characters")
     return value

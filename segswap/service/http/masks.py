@@ -27,7 +27,7 @@ from fastapi import APIRouter, Request, Response
 from segswap.engine.mask_doctor import diagnose
 from segswap.engine.prepare import as_rgb
 from segswap.engine.selection import Click, select_mask
-from segswap.errors import ImageTooLarge, InvalidParameter
+from segswap.errors import ImageTooLarge, InvalidParameter, shown
 from segswap.io.load import load_image
 from segswap.params import MaskCheckRequest, validate
 from segswap.service.http.bodies import parse_json_body
@@ -120,7 +120,8 @@ def parse_points(value: Any) -> list[Click]:
         x, y, positive = point.get("x"), point.get("y"), point.get("positive", True)
         if not (_number(x) and _number(y)) or not isinstance(positive, bool):
             raise InvalidParameter(
-                "points", f"point {i}: x and y must be numbers and positive a boolean, got {point}"
+                "points",
+                f"point {i}: x and y must be numbers and positive a boolean, got {shown(point)}",
             )
         clicks.append(Click(float(point["x"]), float(point["y"]), positive))
     return clicks
@@ -148,7 +149,7 @@ def run_select(body: dict[str, Any], settings: Settings) -> tuple[bytes, np.ndar
         raise InvalidParameter("box", "give a box ([left, top, right, bottom]), points, or both")
     box = body.get("box")
     if box is not None and not isinstance(box, list):
-        raise InvalidParameter("box", f"expected [left, top, right, bottom], got {box!r}")
+        raise InvalidParameter("box", f"expected [left, top, right, bottom], got {shown(box)}")
     clicks = parse_points(body.get("points", []))
     if not isinstance(body.get("base64", False), bool):
         raise InvalidParameter("base64", "expected a boolean (true or false)")

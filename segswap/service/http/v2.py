@@ -78,7 +78,7 @@ async def submit_async(
 ) -> Response:
     """Queue the edit; answers with its id, ``status_url`` and ``response_url``. With an
     ``Idempotency-Key`` seen before (same request), the first answer again, uncharged."""
-    idem = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
+    idem = idempotency_key(request.headers.getlist(IDEMPOTENCY_HEADER))
     parsed, webhook = await accept(service, key, MODEL, request, webhooks=True)
     root = base_url(request, service)
     extras = Extras(

@@ -22,7 +22,7 @@ def test_405_on_admin_keys_lists_every_method(server: Server):
     for method in ("PUT", "DELETE", "PATCH"):
         r = httpx.request(method, server.url + "/admin/keys", headers={"x-api-key": admin})
         assert r.status_code == 405
-        assert r.headers["allow"] == "GET, POST"
-        assert "GET, POST" in r.json()["error"]
+        assert r.headers["allow"] == "GET, HEAD, POST"
+        assert "GET, HEAD, POST" in r.json()["error"]
     r = httpx.delete(server.url + "/health")
-    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"

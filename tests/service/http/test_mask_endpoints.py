@@ -295,7 +295,7 @@ def test_a_misspelt_field_names_the_closest(api: InProcessApi, key, route: str) 
     # values of mode and image_format
     body = edit_body(b64(png_bytes(tag.image())), reference_mask(tag), image_format="jpg")
     r = api.post(route, json=body, headers=h(key))
-    assert r.status_code == 400 and r.json()["error"].endswith("got 'jpg'; did you mean \"jpeg\"?")
+    assert r.status_code == 400 and r.json()["error"].endswith('got "jpg"; did you mean "jpeg"?')
     body["image_format"], body["mode"] = "png", "objcet"
     r = api.post(route, json=body, headers=h(key))
     assert r.status_code == 400 and r.json()["error"].endswith('did you mean "object"?')
@@ -323,3 +323,30 @@ def b64decode(text: str) -> bytes:
     import base64
 
     return base64.b64decode(text)
+
+
+def test_an_inverted_box_is_a_400_naming_it(api: InProcessApi, key, cup) -> None:
+    r = api.post(MASKS, json={"main_image": cup[2], "box": [40, 40, 10, 10]}, headers=h(key))
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == (
+        "box: expected [left, top, right, bottom] with left < right and top < bottom,"
+        " got [40, 40, 10, 10]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {"box": [True, 0, 5, 5]},
+            "box: expected [left, top, right, bottom] in pixels, got [true, 0, 5, 5]",
+        ),
+        ({"box": [0, 0, 50, 50], "points": [{"x": None, "y": 1}]}, 'got {"x": null, "y": 1}'),
+        ({"box": [0, 0, 50, 50], "base64": "abc"}, "base64: expected a boolean"),
+    ],
+)
+def test_errors_show_values_as_json(api: InProcessApi, key, cup, body, expected) -> None:
+    r = api.post(MASKS, json={"main_image": cup[2], **body}, headers=h(key))
+    assert r.status_code == 400 and expected in r.json()["error"], r.text
+    r = api.post("/v1/seg-swap", json={"steps": "abc"}, headers=h(key))
+    assert r.status_code == 400 and r.json()["error"].endswith('got "abc"'), r.text

@@ -403,6 +403,22 @@ def test_a_malformed_idempotency_key_is_a_400(backend, payload, value):
     assert response.json()["error"].startswith("Idempotency-Key:")
 
 
+def test_two_idempotency_keys_on_one_request_are_a_400(backend, payload):
+    key = backend.new_key(credits=10)
+    for values in (["order-1", "order-2"], ["order-1", "order-1"]):
+        response = httpx.post(
+            backend.url + V2,
+            json=payload,
+            headers=[("x-api-key", key), *(("Idempotency-Key", value) for value in values)],
+            timeout=30,
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == (
+            "Idempotency-Key: given 2 times; send one key per request"
+        )
+    assert backend.jobs_of(key) == 0 and backend.credits(key) == 10
+
+
 # ----- cancel and progress -----
 
 
