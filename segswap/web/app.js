@@ -15,8 +15,10 @@
   const KEY_STORAGE = "segswap.apiKey";
   const MASK_RGB = [255, 32, 96];
   const MASK_COLOR = `rgb(${MASK_RGB.join(", ")})`;
-  // Undo keeps at most this many bytes of mask snapshots (and at most 30 of them).
+  // Undo keeps at most this many bytes of mask snapshots (and at most 30 of them per
+  // step), and at most MAX_STEPS earlier steps of a chain of edits.
   const HISTORY_BYTES = 256 * 1024 * 1024;
+  const MAX_STEPS = 20;
   // A 1×1 fully transparent PNG: the object of a removal when none is loaded.
   const TRANSPARENT_PNG =
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNgYGBgAAAABQABeqhXUAAAAABJRU5ErkJggg==";
@@ -359,6 +361,7 @@
     state.scene = null; // kept by the step: not revoked
     state.result = null;
     setScene(scene);
+    trimMemory();
     const step = state.chain.length + 1;
     setStatus(
       "idle",
@@ -541,9 +544,30 @@
   // Every change to the mask goes through here: the state before it can be undone.
   function remember() {
     state.history.push({ mask: state.mask.copy(), selection: state.selection, origin: state.origin });
-    let bytes = 0;
-    for (const entry of state.history) bytes += entry.mask.data.length;
-    while (state.history.length > 1 && (state.history.length > 30 || bytes > HISTORY_BYTES)) {
+    while (state.history.length > 30) state.history.shift();
+    trimMemory();
+  }
+
+  // Keeps undo within HISTORY_BYTES of masks: the oldest steps of the chain give up
+  // their mask edits first, then (beyond MAX_STEPS, or still over) the steps themselves;
+  // the current step's last edit is always kept.
+  function trimMemory() {
+    const stepBytes = (step) =>
+      step.mask.data.length + step.history.reduce((n, e) => n + e.mask.data.length, 0);
+    let bytes = state.history.reduce((n, e) => n + e.mask.data.length, 0);
+    for (const step of state.chain) bytes += stepBytes(step);
+    while (state.chain.length > MAX_STEPS || (bytes > HISTORY_BYTES && state.chain.length)) {
+      const oldest = state.chain[0];
+      if (oldest.history.length && state.chain.length <= MAX_STEPS) {
+        bytes -= oldest.history.shift().mask.data.length;
+        continue;
+      }
+      bytes -= stepBytes(oldest);
+      state.chain.shift();
+      URL.revokeObjectURL(oldest.scene.url);
+      URL.revokeObjectURL(oldest.result.url);
+    }
+    while (state.history.length > 1 && bytes > HISTORY_BYTES) {
       bytes -= state.history.shift().mask.data.length;
     }
   }
