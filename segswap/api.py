@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,8 @@ def swap(
     *,
     engine: Engine | None = None,
     settings: Settings | None = None,
+    fill: str | None = None,
+    fill_model: str | Path | None = None,
     **params: Any,
 ) -> Image.Image:
     """Run one edit and return the result as an RGB PIL image of the scene's size.
@@ -51,6 +54,10 @@ def swap(
             it out (None) for a removal: then ``mode`` must be ``"remove"``.
         engine: an engine to reuse (default: the one ``settings.engine`` names).
         settings: limits for decoding and fetching (default: from the environment).
+        fill: the fill behind removal and under the object: ``exemplar``, ``lama`` or
+            ``migan`` (default: ``settings.fill``); ignored when ``engine`` is given.
+        fill_model: the lama/migan model file (default: ``settings.fill_model``, else
+            IOPaint's file in ``$TORCH_HOME/hub/checkpoints``).
         **params: the API parameters (``steps``, ``seed``, ``growmask``...); the output
             encoding ones (``image_format``, ``image_quality``, ``base64``) are ignored.
 
@@ -62,10 +69,15 @@ def swap(
     the edit runs anyway).
 
     Raises:
-        segswap.errors.InvalidParameter: a parameter or an input is unusable; the message
-            and ``.field`` name it.
+        segswap.errors.InvalidParameter: a parameter or an input is unusable, or the fill
+            cannot start (field ``fill`` / ``fill_model``); the message and ``.field``
+            name it.
     """
     settings = settings or Settings.from_env()
+    chosen = {"fill": fill, "fill_model": fill_model}
+    if any(value is not None for value in chosen.values()):
+        updates = {name: value for name, value in chosen.items() if value is not None}
+        settings = Settings.model_validate({**settings.model_dump(), **updates})
     parsed = parse_params({name: _python_scalar(value) for name, value in params.items()})
     if object is None and parsed.mode != "remove":
         raise InvalidParameter(

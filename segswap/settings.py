@@ -37,7 +37,29 @@ class Settings(BaseModel):
     # --- the fill behind removal and under placed objects (see docs/removal.md) ---
     fill: str = Field(
         "exemplar",
-        description="the fill behind removal and under a placed object: exemplar",
+        description="the fill behind removal and under a placed object: exemplar (no"
+        " weights), lama or migan (local model files, the learned extra; docs/learned-fills.md)",
+        json_schema_extra=ENGINE_SETTING,
+    )
+    fill_model: Path | None = Field(
+        None,
+        description="lama/migan: the model file (default: IOPaint's big-lama.pt,"
+        " lama_fp32.onnx or migan_traced.pt in $TORCH_HOME/hub/checkpoints)",
+        json_schema_extra=ENGINE_SETTING,
+    )
+    fill_max_side: int = Field(
+        1024,
+        ge=64,
+        le=8192,
+        description="lama (TorchScript): longest side, pixels, of the crop the network sees"
+        " (larger crops are shrunk; MI-GAN and the LaMa ONNX export take 512)",
+        json_schema_extra=ENGINE_SETTING,
+    )
+    fill_threads: int = Field(
+        0,
+        ge=0,
+        description="lama/migan: CPU threads per engine process (0: the cores divided among"
+        " SEGSWAP_WORKERS, at least 1)",
         json_schema_extra=ENGINE_SETTING,
     )
 
@@ -54,7 +76,7 @@ class Settings(BaseModel):
     )
     device: str = Field(
         "auto",
-        description="diffusion engine: auto, cpu, cuda, cuda:N or mps",
+        description="diffusion engine and lama/migan fills: auto, cpu, cuda, cuda:N or mps",
         json_schema_extra=ENGINE_SETTING,
     )
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(

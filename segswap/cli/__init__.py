@@ -2,8 +2,9 @@
 
 One module per command, each with a ``register(commands)`` that adds its subcommand
 (see :data:`COMMANDS`): ``swap`` (one edit, locally), ``batch`` (a folder of edits),
-``demo`` (before/after on bundled photos), ``serve`` (the HTTP API), ``worker``
-(scale-out), ``keys`` (API keys) and ``webhooks`` (their signing secret). Flags that
+``demo`` (before/after on bundled photos), ``models`` (the learned fills' files),
+``serve`` (the HTTP API), ``worker`` (scale-out), ``keys`` (API keys) and ``webhooks``
+(their signing secret). Flags that
 mirror a model's fields are built by :func:`segswap.cli.flags.add_model_flags`.
 A new command is a module with ``register`` added to :data:`COMMANDS`.
 """
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from segswap.cli.flags import Parser
 from segswap.errors import SegswapError
 
-COMMANDS = ("swap", "demo", "serve", "worker", "keys", "webhooks")
+COMMANDS = ("swap", "demo", "models", "serve", "worker", "keys", "webhooks")
 """The modules of :mod:`segswap.cli` that each add a command, in ``--help`` order."""
 
 

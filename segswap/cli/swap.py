@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic.fields import FieldInfo
 
@@ -59,6 +60,7 @@ def edit_settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         engine=args.engine,
         allow_private_urls=True if args.allow_private_urls else None,
+        workers=1,  # one edit in this process: a learned fill may use every core
         **overrides,
     )
 
@@ -124,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from segswap.io.metadata import read_metadata
 
     output = Path(args.output)
-    params = given_params(args)
+    params: dict[str, Any] = given_params(args)
     fmt = params.get("image_format") or format_from_suffix(output)
     params["image_format"] = fmt
     # Checked before the edit runs, so a typo in -o costs nothing.

@@ -90,7 +90,9 @@ class CompositeEngine:
         """The edit ``params`` and ``obj`` ask for, and its region: ``mask`` (H×W bool,
         non-empty) grown once by ``growmask`` pixels, on a crop of the scene."""
         edit = choose_edit(params, obj)
-        return CompositePlan(edit, edit_region(mask, params.growmask, CONTEXT[edit]))
+        # A fill may ask for more scene around the hole (a learned fill: IOPaint's margin).
+        least = 16 if edit == "pattern" else max(16, int(getattr(self.fill, "context", 16)))
+        return CompositePlan(edit, edit_region(mask, params.growmask, CONTEXT[edit], least))
 
     def render(
         self, scene: np.ndarray, obj: np.ndarray, params: EditParams, plan: CompositePlan

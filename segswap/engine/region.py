@@ -72,13 +72,14 @@ def expand_box(box: Box, margin: int, height: int, width: int) -> Box:
     )
 
 
-def context_margin(box: Box, share: float = 0.5) -> int:
-    """Pixels of scene kept around the mask's box as context for the fill (16–256).
+def context_margin(box: Box, share: float = 0.5, least: int = 16) -> int:
+    """Pixels of scene kept around the mask's box as context for the fill (``least``,
+    16 by default, to 256 or ``least`` if larger).
 
     ``share`` of the box's longer side: enough surrounding texture to fill from, and the
     same for a given mask whatever the scene's size.
     """
-    return int(np.clip(round(max(box.height, box.width) * share), 16, 256))
+    return int(np.clip(round(max(box.height, box.width) * share), least, max(256, least)))
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,15 @@ class EditRegion:
         return self.distance <= FEATHER_PX
 
 
-def edit_region(mask: np.ndarray, growmask: int, context: float = 0.5) -> EditRegion:
+def edit_region(
+    mask: np.ndarray, growmask: int, context: float = 0.5, least: int = 16
+) -> EditRegion:
     """Plan the edit for a scene-sized bool ``mask`` grown by ``growmask`` pixels, with
-    ``context`` × the mask's longer side of scene around it (see :func:`context_margin`)."""
+    ``context`` × the mask's longer side of scene around it, at least ``least`` pixels
+    (see :func:`context_margin`)."""
     height, width = mask.shape
     box = bounding_box(mask)
-    margin = context_margin(box, context) + growmask + FEATHER_PX
+    margin = context_margin(box, context, least) + growmask + FEATHER_PX
     return region_in(expand_box(box, margin, height, width), mask, growmask)
 
 

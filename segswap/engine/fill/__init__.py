@@ -9,6 +9,7 @@ of settings; :func:`build_fill` makes the one the settings name. The default,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -61,8 +62,34 @@ def _exemplar(settings: Settings) -> Fill:
     return ExemplarFill()
 
 
-FILLS: dict[str, FillFactory] = {"exemplar": _exemplar}
-"""The fills by name; each factory takes the settings (model file, device, threads)."""
+def _learned(name: str) -> FillFactory:
+    def factory(settings: Settings) -> Fill:
+        from segswap.engine.fill.learned import LearnedFill
+        from segswap.engine.fill.models import locate
+        from segswap.engine.fill.networks import load_network
+
+        model = locate(name, settings.fill_model)
+        threads = settings.fill_threads or max(1, (os.cpu_count() or 1) // max(1, settings.workers))
+        network = load_network(
+            name,
+            model,
+            device=settings.device,
+            threads=threads,
+            max_side=settings.fill_max_side,
+        )
+        return LearnedFill(network)
+
+    return factory
+
+
+FILLS: dict[str, FillFactory] = {
+    "exemplar": _exemplar,
+    "lama": _learned("lama"),
+    "migan": _learned("migan"),
+}
+"""The fills by name; each factory takes the settings (model file, device, threads).
+``lama`` and ``migan`` load a local model file once per process
+(:mod:`segswap.engine.fill.networks`)."""
 
 
 def build_fill(settings: Settings) -> Fill:

@@ -26,8 +26,8 @@ router = APIRouter()
 )
 async def health(service: ServiceDep) -> Response:
     """``{"status": "ok" | "draining" | "unavailable", "workers", "queue_depth", "engine",
-    "prompt_used"}``: which engine runs the edits, and whether it reads the prompt (the
-    web page says so next to its prompt field)."""
+    "fill", "prompt_used"}``: which engine and fill run the edits, and whether the engine
+    reads the prompt (the web page says so next to its prompt field)."""
     queue = service.queue
     ready = queue.ready() and not service.draining
     try:
@@ -39,6 +39,7 @@ async def health(service: ServiceDep) -> Response:
         "workers": workers,
         "queue_depth": depth,
         "engine": service.settings.engine,
+        "fill": service.settings.fill,
         "prompt_used": service.settings.engine == "diffusion",
     }
     return json_response(body, 200 if ready else 503)

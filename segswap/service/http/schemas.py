@@ -118,4 +118,8 @@ class Health(_Strict):
     workers: int = Field(ge=0, description="workers alive")
     queue_depth: int = Field(ge=0, description="jobs waiting for a worker")
     engine: str = Field(description="the engine running the edits (SEGSWAP_ENGINE)")
+    fill: str = Field(
+        description="the fill behind removal and under placed objects: exemplar, lama or"
+        " migan (SEGSWAP_FILL)"
+    )
     prompt_used: bool = Field(description="whether that engine reads `prompt`")
