@@ -57,7 +57,7 @@
     engine: null, // what GET /health says runs: {engine, prompt_used}
     params: null, // the API's parameter schemas (from openapi.json), by name
     paramsReady: null, // the promise of them
-    origin: null, // the mask file the mask came from: {dataUrl, width, height, name, warnings}
+    origin: null, // the mask file the mask came from: {dataUrl, width, height, name, check}
     result: null, // the result shown: {blob, url, name, output, info}
     chain: [], // earlier steps, before each "Use as scene": {scene, mask, history, ..., result}
     busy: false,
@@ -109,7 +109,10 @@
   function setBusy(busy) {
     state.busy = busy;
     submitButton.disabled = busy || Date.now() < state.blockedUntil;
-    const warned = state.warnedVersion === state.maskVersion && !$("mask-warnings").hidden;
+    const warned =
+      state.warnedVersion === state.maskVersion &&
+      state.warnedGrowmask === checkedGrowmask() &&
+      !$("mask-warnings").hidden;
     submitButton.textContent = busy ? "Working…" : warned ? "Swap anyway" : "Swap";
     form.setAttribute("aria-busy", busy ? "true" : "false");
   }
@@ -956,7 +959,7 @@
       width: bitmap.width,
       height: bitmap.height,
       name: file.name || "image",
-      warnings: null, // the doctor's, once asked
+      check: null, // the promise of the doctor's warnings about it, once asked
     };
     maskChanged();
     const resized = bitmap.width !== width || bitmap.height !== height;
@@ -1061,10 +1064,16 @@
     state.warnedGrowmask = growmask;
   }
 
-  // The doctor's warnings about the mask file as loaded (asked once per file).
-  async function checkOrigin(origin, headers) {
-    if (origin.warnings === null) origin.warnings = await checkMask(origin.dataUrl, headers);
-    return origin.warnings;
+  // The doctor's warnings about the mask file as loaded (asked once per file; asked
+  // again only if asking failed).
+  function checkOrigin(origin, headers) {
+    if (!origin.check) {
+      origin.check = checkMask(origin.dataUrl, headers);
+      origin.check.catch(() => {
+        origin.check = null;
+      });
+    }
+    return origin.check;
   }
 
   // Codes only the loaded file can show: the page sends a black-and-white mask of the
@@ -1518,6 +1527,8 @@
   }
   form.addEventListener("input", (event) => {
     if (event.target instanceof HTMLElement) event.target.removeAttribute("aria-invalid");
+    // Warnings checked with another growmask: the next press checks again.
+    if (event.target === $("growmask") && !state.busy) setBusy(false);
   });
   form.addEventListener("submit", submit);
 

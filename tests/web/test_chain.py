@@ -274,9 +274,16 @@ def test_a_mask_file_is_checked_as_loaded(
     assert {"mask_aspect", "not_binary"} <= set(warning_codes(page))
     assert swaps == [] and page.inner_text("#submit") == "Swap anyway"
     assert len(checks) == 2  # the file's check is not repeated
-    assert mask_of(checks[-1]).sum() > 0  # the mask as it will be sent, scene-sized
+    assert mask_of(checks[-1]).shape == (HEIGHT, WIDTH)  # the mask as it will be sent
+
+    # Another growmask: the warnings were not checked with it, so the next press checks.
+    page.fill("#growmask", "9")
+    assert page.inner_text("#submit") == "Swap"
+    state, _ = press_swap(page)
+    assert state == "warned" and len(checks) == 3 and checks[-1]["growmask"] == 9
+    assert "mask_aspect" in warning_codes(page) and swaps == []
     swap(page)  # "Swap anyway"
-    assert len(swaps) == 1
+    assert len(swaps) == 1 and swaps[0]["growmask"] == 9
     assert page.errors == []
 
 
