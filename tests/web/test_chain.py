@@ -319,6 +319,15 @@ def test_parameter_ranges_come_from_the_api(new_page, web_server: Any) -> None:
     page.click("#reset-params")
     assert page.input_value("#growmask") == "7"
 
+    # Without the document the page says so, and refuses to guess the parameters.
+    page = page.context.new_page()
+    page.route("**/openapi.json", lambda route: route.fulfill(status=500, body="down"))
+    page.goto(web_server.url + "/")
+    page.wait_for_selector("html[data-ready=true]")
+    assert page.get_attribute("#status", "data-state") == "failed"
+    assert "openapi.json" in page.inner_text("#status-text")
+    assert page.input_value("#growmask") == ""
+
 
 def record_requests(page: Any, suffix: str) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
