@@ -194,13 +194,28 @@ return 'canceled'
 """
 )
 
-# KEYS: webhooks ZSET. ARGV: now, limit, lease s. Due deliveries, pushed back by the lease.
+# KEYS: webhooks ZSET, job record prefix. ARGV: now, limit, lease s, per key, scan, then
+# (key id, deliveries in flight) pairs. Up to limit of the first scan due deliveries,
+# earliest due first, at most per key of each API key counting those in flight; each
+# pushed back by the lease.
 _CLAIM_WEBHOOKS = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local now, limit, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local per_key = tonumber(ARGV[4])
+local taken = {}
+for i = 6, #ARGV, 2 do taken[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[5])
+local chosen = {}
 for _, id in ipairs(ids) do
-  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
+  if #chosen >= limit then break end
+  local key = redis.call('HGET', KEYS[2] .. id, 'key_id') or ''
+  local n = taken[key] or 0
+  if n < per_key then
+    taken[key] = n + 1
+    chosen[#chosen + 1] = id
+    redis.call('ZADD', KEYS[1], now + lease, id)
+  end
 end
-return ids
+return chosen
 """
 
 # KEYS: lease. ARGV: owner, lease ms. Extends the lease only while we still hold it.

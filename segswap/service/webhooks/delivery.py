@@ -4,8 +4,13 @@ A job with a ``webhook_url`` is put in an :class:`Outbox` in the same atomic ste
 settles it (an SQLite trigger, or the Redis settle scripts), so a delivery is pending
 from the moment the job is COMPLETED or FAILED and survives a restart. A
 :class:`Deliverer` thread in each ``segswap serve`` (never in a worker) claims due
-deliveries and sends them from a small thread pool, so a slow receiver holds up neither
-a worker nor the other deliveries.
+deliveries and sends them from a thread pool, so a slow receiver holds up no worker.
+
+Fairness: each API key has at most :data:`PER_KEY` deliveries in flight per node (the
+outbox's claim skips the due deliveries of a key that has that many, in due order), out
+of :data:`SENDERS`. A tenant whose receiver hangs therefore holds two senders, not all
+of them: another key's delivery is claimed at the next poll (:data:`POLL` s) and sent
+at once (``benchmarks/webhook_fairness.py`` times it).
 
 Retries: on a non-2xx answer, a network error or a timeout (:data:`TIMEOUT` s), the
 delivery is tried again after 1, 2, 4, ... seconds (at most :data:`MAX_DELAY` apart)
@@ -19,7 +24,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -40,7 +45,11 @@ RETRY_PERIOD = 3600.0
 LEASE = 60.0
 """Seconds a claimed delivery is hidden from other claimers (longer than an attempt)."""
 POLL = 0.2
-SENDERS = 4
+"""Seconds between claims."""
+SENDERS = 16
+"""Deliveries in flight at once per node (threads, mostly waiting on the network)."""
+PER_KEY = 2
+"""Deliveries of one API key in flight at once per node."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,13 @@ class Pending:
 class Outbox(Protocol):
     """Where pending deliveries are kept (SQLite or Redis)."""
 
-    def claim(self, now: float, limit: int, lease: float) -> list[Pending]:
-        """Due deliveries (due ≤ now), hidden from other claimers for ``lease`` s."""
+    def claim(
+        self, now: float, limit: int, lease: float, per_key: int, busy: Mapping[str, int]
+    ) -> list[Pending]:
+        """At most ``limit`` due deliveries (due ≤ now), earliest due first, hidden from
+        other claimers for ``lease`` s; at most ``per_key`` - ``busy[key]`` of a key
+        (``busy``: deliveries of each key already in flight), so the due deliveries of a
+        key at its limit do not keep the others' from being claimed."""
 
     def delivered(self, job_id: str) -> None:
         """Forget a delivery that got a 2xx answer."""
@@ -95,6 +109,7 @@ class Deliverer:
         allow_private: also deliver to loopback/private addresses
             (``SEGSWAP_ALLOW_PRIVATE_URLS``); the URL is checked again at each attempt.
         retry_period: seconds after settling during which failures are retried.
+        timeout: seconds one attempt may take.
     """
 
     def __init__(
@@ -105,16 +120,17 @@ class Deliverer:
         *,
         allow_private: bool = False,
         retry_period: float = RETRY_PERIOD,
+        timeout: float = TIMEOUT,
     ) -> None:
         self.outbox = outbox
         self.body_for = body_for
         self.secret = secret
-        self.policy = FetchPolicy(allow_private=allow_private, timeout_s=TIMEOUT)
+        self.policy = FetchPolicy(allow_private=allow_private, timeout_s=timeout)
         self.retry_period = retry_period
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._sending: set[str] = set()
+        self._sending: dict[str, str] = {}  # job id -> key id, claimed and not done
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -143,15 +159,18 @@ class Deliverer:
     def run_once(self) -> int:
         """Claim due deliveries and hand them to the senders; returns how many."""
         with self._lock:
-            free = SENDERS * 2 - len(self._sending)
+            free = SENDERS - len(self._sending)
+            busy: dict[str, int] = {}
+            for key_id in self._sending.values():
+                busy[key_id] = busy.get(key_id, 0) + 1
         if free <= 0:
             return 0
-        claimed = self.outbox.claim(time.time(), free, LEASE)
+        claimed = self.outbox.claim(time.time(), free, LEASE, PER_KEY, busy)
         for pending in claimed:
             with self._lock:
                 if pending.job_id in self._sending:
                     continue
-                self._sending.add(pending.job_id)
+                self._sending[pending.job_id] = pending.key_id
             assert self._pool is not None
             self._pool.submit(self._send_guarded, pending)
         return len(claimed)
@@ -163,7 +182,7 @@ class Deliverer:
             log.exception("webhook delivery of job %s failed", pending.job_id)
         finally:
             with self._lock:
-                self._sending.discard(pending.job_id)
+                self._sending.pop(pending.job_id, None)
 
     def send(self, pending: Pending) -> bool:
         """One attempt; records its outcome in the outbox. True when delivered."""

@@ -9,6 +9,7 @@ send the same one at once); entries persist with Redis (AOF) across restarts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from segswap.service.jobs.redis_records import RedisJobStore
@@ -19,6 +20,9 @@ from segswap.service.webhooks.delivery import Pending
 
 WEBHOOKS = P + "webhooks"
 SECRET = P + "webhook_secret"
+SCAN = 1000
+"""Due deliveries a claim looks through for keys below their limit in flight (a key
+with more due than this ahead of the others delays theirs until its backlog drains)."""
 
 
 class RedisOutbox:
@@ -29,10 +33,14 @@ class RedisOutbox:
         self.r: Any = jobs.r
 
     @guarded
-    def claim(self, now: float, limit: int, lease: float) -> list[Pending]:
-        ids = [
-            _s(v) or "" for v in self.jobs.claim_webhooks(keys=[WEBHOOKS], args=[now, limit, lease])
-        ]
+    def claim(
+        self, now: float, limit: int, lease: float, per_key: int, busy: Mapping[str, int]
+    ) -> list[Pending]:
+        args: list[Any] = [now, limit, lease, per_key, SCAN]
+        for busy_key, count in busy.items():
+            args += [busy_key, count]
+        prefix = self.jobs.job_key("")
+        ids = [_s(v) or "" for v in self.jobs.claim_webhooks(keys=[WEBHOOKS, prefix], args=args)]
         found = []
         for job_id in ids:
             values = self.r.hmget(

@@ -7,6 +7,9 @@ lost between settling and sending; rows survive restarts.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Mapping
+
 from segswap.service.database import Database
 from segswap.service.webhooks.delivery import Pending
 
@@ -21,6 +24,7 @@ SCHEMA = (
         attempts INTEGER NOT NULL DEFAULT 0
     )""",
     "CREATE INDEX IF NOT EXISTS webhooks_due ON webhooks(due)",
+    "CREATE INDEX IF NOT EXISTS webhooks_key_due ON webhooks(key_id, due)",
     """CREATE TRIGGER IF NOT EXISTS jobs_settled_webhook AFTER UPDATE OF state ON jobs
     WHEN NEW.state IN ('COMPLETED', 'FAILED') AND OLD.state IN ('QUEUED', 'PROCESSING')
         AND NEW.webhook_url IS NOT NULL
@@ -41,13 +45,27 @@ class SqliteOutbox:
             for statement in SCHEMA:
                 conn.execute(statement)
 
-    def claim(self, now: float, limit: int, lease: float) -> list[Pending]:
+    def claim(
+        self, now: float, limit: int, lease: float, per_key: int, busy: Mapping[str, int]
+    ) -> list[Pending]:
         with self.db.transaction() as conn:
-            rows = conn.execute(
-                "SELECT job_id, key_id, url, base_url, settled, attempts FROM webhooks"
-                " WHERE due <= ? ORDER BY due LIMIT ?",
-                (now, limit),
+            # the first per_key due deliveries of each key, earliest due first; then
+            # those of keys with deliveries in flight cut to what the key has left
+            candidates = conn.execute(
+                "SELECT job_id, key_id, url, base_url, settled, attempts FROM"
+                " (SELECT *, ROW_NUMBER() OVER (PARTITION BY key_id ORDER BY due) AS nth"
+                "  FROM webhooks WHERE due <= ?)"
+                " WHERE nth <= ? ORDER BY due",
+                (now, per_key),
             ).fetchall()
+            taken: dict[str, int] = dict(busy)
+            rows: list[sqlite3.Row] = []
+            for row in candidates:
+                if len(rows) == limit:
+                    break
+                if taken.get(row["key_id"], 0) < per_key:
+                    taken[row["key_id"]] = taken.get(row["key_id"], 0) + 1
+                    rows.append(row)
             conn.executemany(
                 "UPDATE webhooks SET due = ? WHERE job_id = ?",
                 [(now + lease, row["job_id"]) for row in rows],
