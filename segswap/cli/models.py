@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for model in found:
         loads = model_runs(model.fill, model) if args.check else "not checked"
-        size = f"{model.size / 1e6:.1f} MB"
+        size = f"{model.size / 1e6:.1f} MB" if model.size >= 100_000 else f"{model.size} B"
         print(f"{model.fill:<6} {model.format:<11} {size:>9}  loads: {loads}  {model.path}")
     return 0
 

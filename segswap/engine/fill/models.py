@@ -75,7 +75,12 @@ def checkpoint_dir(environ: Mapping[str, str] | None = None) -> Path:
 def where_looked(environ: Mapping[str, str] | None = None) -> str:
     """The checkpoint folder and how it was found, for messages."""
     env = os.environ if environ is None else environ
-    how = "TORCH_HOME" if env.get("TORCH_HOME") else "TORCH_HOME unset"
+    if env.get("TORCH_HOME"):
+        how = "TORCH_HOME"
+    elif env.get("XDG_CACHE_HOME"):
+        how = "TORCH_HOME unset; from XDG_CACHE_HOME"
+    else:
+        how = "TORCH_HOME unset"
     return f"{checkpoint_dir(env)} ({how})"
 
 
