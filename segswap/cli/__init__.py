@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from segswap.cli.flags import Parser
 from segswap.errors import SegswapError
 
-COMMANDS = ("swap", "demo", "models", "serve", "worker", "keys", "webhooks")
+COMMANDS = ("swap", "batch", "demo", "models", "serve", "worker", "keys", "webhooks")
 """The modules of :mod:`segswap.cli` that each add a command, in ``--help`` order."""
 
 

@@ -7,10 +7,12 @@ import argparse
 import logging
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 from segswap.cli.flags import command
 from segswap.cli.settings import add_setting_flags, settings_from, start_logging
+from segswap.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -59,6 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"segswap serve: {where}: {error}", file=sys.stderr)
         return 2
     try:
+        log.info("%s", where_it_serves(settings, sock.getsockname()[1]))
         if settings.no_auth:
             log.warning("running WITHOUT authentication (--no-auth): anyone can use this server")
         elif service.keys.count_active() == 0:
@@ -90,6 +93,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         service.stop()
     return 0
+
+
+def page_url(host: str, port: int) -> str:
+    """The URL of the page for a server listening on ``host:port``: a wildcard address
+    (``0.0.0.0``, ``::``, empty) is reached on this machine through loopback."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def where_it_serves(settings: Settings, port: int) -> str:
+    """The one start-up line a newcomer can click: the page, ``/docs``, the store (the
+    data folder, or the Redis URL without its password), the engine and the fill."""
+    url = page_url(settings.host, port)
+    if settings.broker_url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(settings.broker_url)
+        netloc = parts.hostname or ""
+        netloc = f"[{netloc}]" if ":" in netloc else netloc
+        netloc += f":{parts.port}" if parts.port else ""
+        store = f"store {parts.scheme}://{netloc}{parts.path} (scale-out)"
+    else:
+        store = f"data folder {Path(settings.data_dir).resolve()}"
+    return (
+        f"serving the page on {url} and the API docs on {url}docs; {store}; "
+        f"engine {settings.engine}, fill {settings.fill}"
+    )
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -82,3 +82,40 @@ def test_serve_and_keys_have_a_flag_per_setting():
         assert "--" + name.replace("_", "-") in serve_help
     args = parser.parse_args(["keys", "credit", "bob", "5"])
     assert args.amount == "5" and callable(args.func)  # parsed exactly by the command
+
+
+def test_serve_says_where_it_is_in_its_first_log_lines(tmp_path) -> None:
+    """One line with the page's URL, /docs, the data folder, the engine and the fill."""
+    import signal
+    import sys
+    import threading
+
+    from service_support import free_port
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("SEGSWAP_BROKER_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segswap", "serve", "--port", str(port), "--workers", "1"]
+        + ["--data-dir", str(tmp_path / "data")],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60  # bounds a hang only
+        while len(lines) < 3 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lines = lines[:3]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    url = f"http://127.0.0.1:{port}/"
+    (line,) = [line for line in lines if url in line]
+    assert f"{url}docs" in line
+    assert f"data folder {(tmp_path / 'data').resolve()}" in line
+    assert "engine composite" in line and "fill " in line
