@@ -32,16 +32,18 @@ passes when all of its measures do:
   far the print runs off the garment's outline (≤ 6);
 - pattern ``bend``: the mean shift (pixels) between blocks one period apart, found by
   phase correlation: 0 for a print lying flat, more where folds bend it (≥ 0.4);
-- object ``contrast``: the object's lightness spread (10th to 90th percentile) in the
-  output over its own (≥ 0.75), and ``colour`` its mean chroma over its own (≥ 0.75);
+- object ``contrast``: the object's spread of log luminance (10th to 90th percentile) in
+  the output over its own (≥ 0.75), and ``colour`` its mean saturation (chroma over
+  lightness) over its own (≥ 0.75): both unchanged by dimming, lowered by going flat
+  and grey;
 - object ``level``: the object's brightest tenth against the surroundings' (L* of the
   90th percentiles; ≥ −12: not dimmer than what the scene's light makes its objects);
 - object ``cutout`` (opaque crops on a busy background): mean ΔE between the output
   and the crop's own corners in the placed box's corners (≥ 15: its background is
   not pasted with it);
-- object ``plate`` (bright scenes): the mean lightness of what shows of the scene inside
-  the box against the ring around the mask (|ΔL*| ≤ 3), and the darkest row band there
-  (≥ −6);
+- object ``plate`` (plain bright scenes: ring L* above 70, spread under 6): the mean
+  lightness of what shows of the scene inside the box against the ring around the mask
+  (|ΔL*| ≤ 3), and ``band`` the darkest row band there (≥ −6);
 - object ``spoon`` (the demo): mean ΔE on the spoon's handle where the new object does
   not cover it (≤ 3).
 
@@ -235,7 +237,7 @@ def demo_gift(scene: np.ndarray) -> np.ndarray:
 def spoon_handle(shape: tuple[int, ...]) -> np.ndarray:
     """The coffee spoon's handle above the cup's rim, where it rose out of the cup."""
     mask = np.zeros(shape[:2], np.uint8)
-    cv2.line(mask, (410, 70), (400, 140), 255, 8)
+    cv2.fillPoly(mask, [np.array([[404, 70], [423, 75], [415, 110], [407, 110]])], 255)
     return mask > 0
 
 
@@ -757,15 +759,19 @@ def object_measures(out: np.ndarray, scene: np.ndarray, case: Case, mask: np.nda
     if solid.sum() >= 100:
         own, got = lab(raw)[solid], lab(out)[solid]
 
-        def spread(values: np.ndarray) -> float:
-            return float(np.percentile(values[:, 0], 90) - np.percentile(values[:, 0], 10))
+        def spread(rgb: np.ndarray) -> float:
+            # Contrast as light sees it: the spread of log luminance, which dimming keeps.
+            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[solid].astype(np.float32)
+            logs = np.log((gray + 4.0) / 255.0)
+            return float(np.percentile(logs, 90) - np.percentile(logs, 10))
 
-        def chroma(values: np.ndarray) -> float:
-            return float(np.hypot(values[:, 1], values[:, 2]).mean())
+        def saturation(values: np.ndarray) -> float:
+            # Chroma over lightness: dimming keeps it, greying lowers it.
+            return float((np.hypot(values[:, 1], values[:, 2]) / (values[:, 0] + 10.0)).mean())
 
-        measures.append(Measure("contrast", spread(got) / max(spread(own), 1e-3), 0.75, False))
-        if chroma(own) > 8:
-            measures.append(Measure("colour", chroma(got) / chroma(own), 0.75, False))
+        measures.append(Measure("contrast", spread(out) / max(spread(raw), 1e-3), 0.75, False))
+        if float(np.hypot(own[:, 1], own[:, 2]).mean()) > 8:
+            measures.append(Measure("colour", saturation(got) / saturation(own), 0.75, False))
         region = edit_region(mask, case.params.get("growmask", 5), CONTEXT["object"])
         ring = np.zeros(mask.shape, bool)
         distance = np.full(mask.shape, np.inf, np.float32)
@@ -774,7 +780,7 @@ def object_measures(out: np.ndarray, scene: np.ndarray, case: Case, mask: np.nda
         ring_l = lab(scene)[ring][:, 0]
         level = float(np.percentile(got[:, 0], 90) - np.percentile(ring_l, 90))
         measures.append(Measure("level", level, -12.0, False))
-        if float(ring_l.mean()) > 80:
+        if float(ring_l.mean()) > 70 and float(ring_l.std()) < 6:
             grown = np.zeros(mask.shape, bool)
             grown[region.crop.slices] = region.grown
             shows = grown & (cover < 0.02)

@@ -65,15 +65,24 @@ def gift_box() -> np.ndarray:
 
 
 def cup_mask(shape: tuple[int, int]) -> np.ndarray:
-    """The whole espresso cup of ``skimage.data.coffee()`` (600×400): rim, body, handle."""
+    """The whole espresso cup of ``skimage.data.coffee()`` (600×400): rim, body, handle;
+    not the spoon's handle rising behind its rim."""
     mask = np.zeros(shape, np.uint8)
     cv2.ellipse(mask, (290, 105), (120, 88), 0, 0, 360, 255, -1)
     body = [[172, 110], [408, 110], [385, 230], [340, 280], [260, 290], [195, 310], [190, 250]]
     cv2.fillPoly(mask, [np.array(body + [[178, 180]])], 255)
     cv2.ellipse(mask, (228, 268), (36, 42), 0, 0, 360, 255, -1)
-    # The spoon's handle, seen above the cup's rim: it ran behind the cup.
-    cv2.fillPoly(mask, [np.array([[392, 62], [426, 66], [412, 150], [392, 150]])], 255)
-    return mask
+    # The spoon's handle, which rises behind the cup's rim on the right, is a neighbour
+    # to keep, not part of the cup: it is cut out of the rim's ellipse.
+    return np.where(spoon_handle_mask(shape), 0, mask).astype(np.uint8)
+
+
+def spoon_handle_mask(shape: tuple[int, int]) -> np.ndarray:
+    """The spoon's handle in ``coffee()``, rising behind the cup's rim on the right."""
+    handle = np.zeros(shape, np.uint8)
+    outline = [[401, 66], [426, 72], [417, 112], [410, 140], [406, 140], [404, 112]]
+    cv2.fillPoly(handle, [np.array(outline)], 255)
+    return handle > 0
 
 
 def spoon_mask(shape: tuple[int, int]) -> np.ndarray:
@@ -84,7 +93,7 @@ def spoon_mask(shape: tuple[int, int]) -> np.ndarray:
 def gift_mask(shape: tuple[int, int], gift: np.ndarray) -> np.ndarray:
     """The object swap's mask (bool) in ``coffee()``: the cup and the outline of the gift
     (an RGBA image) standing where the cup stood, GIFT_HEIGHT pixels tall, without the
-    spoon's bowl.
+    spoon (its bowl and its handle).
 
     The engine places an object in its mask's box less a margin of 3 % of its shorter
     side (:data:`segswap.engine.objects.INSET_SHARE`); at its four extremes the outline
@@ -110,7 +119,7 @@ def gift_mask(shape: tuple[int, int], gift: np.ndarray) -> np.ndarray:
     tips[: top + 2, :] = tips[bottom - 2 :, :] = True
     tips[:, : left + 2] = tips[:, right - 2 :] = True
     mask = (cup_mask(shape) > 127) | near | ((wide > 0) & tips)
-    return mask & ~spoon_mask(shape)
+    return mask & ~spoon_mask(shape) & ~spoon_handle_mask(shape)
 
 
 def shuttle_mask(shape: tuple[int, int]) -> np.ndarray:
