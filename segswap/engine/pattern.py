@@ -51,7 +51,7 @@ ALBEDO_BRIGHT = 4.0
 """Luminance, as a multiple of the garment's median, from which a pixel is a bright item
 on it rather than light (its weight falls to 0 from half this)."""
 
-WARP_GAIN = 1.0
+WARP_GAIN = 4.0
 """Displacement of the print, in units of the warp's smoothing scale, per unit of log
 light change over that scale (see :func:`warp_field`)."""
 
