@@ -334,3 +334,97 @@ def test_suit_mask_is_the_suit() -> None:
     assert box.top > 230 and box.left > 15
     hsv = cv2.cvtColor(scene, cv2.COLOR_RGB2HSV)
     assert float(np.median(hsv[:, :, 0][mask])) < 20  # orange
+
+
+# -- issue 23: the print follows the surface; objects keep their contrast ----------------------
+
+
+def test_folds_bend_the_print(monkeypatch) -> None:
+    """On the suit's folds the print is displaced from where a flat tiling puts it (by a
+    pixel or more over a fifth of the region), and stays put on a flat grey card."""
+    _, bent, (top, left, bottom, right) = pattern_on_suit(swatch(), 4)
+    monkeypatch.setattr(pattern, "WARP_GAIN", 0.0)
+    _, flat, _ = pattern_on_suit(swatch(), 4)
+    inner = (slice(top + 10, bottom - 10), slice(left + 10, right - 10))
+    moved = np.abs(bent[inner].astype(int) - flat[inner].astype(int)).max(axis=2) > 20
+    assert float(moved.mean()) > 0.2, float(moved.mean())
+    monkeypatch.undo()
+    card = np.full((300, 300, 3), 128, np.uint8)
+    mask = np.zeros(card.shape[:2], bool)
+    mask[50:250, 50:250] = True
+    options = {"mode": "pattern", "horizontal_repeat": 3, "vertical_repeat": 3, "growmask": 0}
+    warped = np.asarray(segswap.swap(card, mask, swatch(), **options))
+    monkeypatch.setattr(pattern, "WARP_GAIN", 0.0)
+    assert np.array_equal(warped, np.asarray(segswap.swap(card, mask, swatch(), **options)))
+
+
+def test_white_strap_does_not_glow_in_the_print() -> None:
+    """Grace Hopper's white name tag and ribbons on her dark jacket are albedo, not light:
+    the print over them is at most 6 L* brighter than around them (3.5; 41 before
+    issue 23, when they were read as light)."""
+    from matplotlib import cbook
+    from PIL import Image
+
+    with Image.open(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))) as image:
+        scene = np.asarray(image.convert("RGB")).copy()
+    mask = np.zeros(scene.shape[:2], bool)
+    mask[440:600, 40:480] = True  # the jacket's lower front, tag, ribbons and button on it
+    values = lab(scene)
+    items = mask & (values[:, :, 0] > 60) & (values[:, :, 0] < 95)
+    items = cv2.morphologyEx(items.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3))) > 0
+    assert items.sum() > 500
+    around = (cv2.dilate(items.astype(np.uint8), np.ones((31, 31))) > 0) & mask & ~items
+    around &= values[:, :, 0] < 40  # the jacket itself
+    result = np.asarray(
+        segswap.swap(scene, mask, swatch(), mode="pattern", horizontal_repeat=4, growmask=0)
+    )
+    out = lab(result)[:, :, 0]
+    assert float(out[items].mean() - out[around].mean()) <= 6.0
+
+
+def test_object_on_a_busy_background_is_cut_out() -> None:
+    """An opaque crop of the espresso cup on its wooden table, sent in object mode, is
+    cut out: the table around it is not pasted into the scene (the box's corners stay
+    the scene's), and the cup is."""
+    cup = np.ascontiguousarray(data.coffee()[0:400, 100:560])
+    scene = data.astronaut()
+    mask = np.zeros(scene.shape[:2], bool)
+    mask[300:420, 380:512] = True
+    result = np.asarray(segswap.swap(scene, mask, cup, mode="object"))
+    alpha, _ = placed(scene, mask, cup)
+    box = bounding_box(alpha > 0.02)
+    assert box.width > 60
+    # What the user sees in the placed box's corners is not the crop's table.
+    source = cv2.resize(cup, (box.width, box.height), interpolation=cv2.INTER_AREA)
+    side = box.width // 8
+    for top in (0, box.height - side):
+        for left in (0, box.width - side):
+            seen = result[
+                box.top + top : box.top + top + side, box.left + left : box.left + left + side
+            ]
+            table = source[top : top + side, left : left + side]
+            distance = np.linalg.norm(lab(seen).mean(axis=(0, 1)) - lab(table).mean(axis=(0, 1)))
+            assert distance > 15.0, distance
+    assert float(alpha[alpha > 0].mean()) > 0.5  # the cup itself is placed
+
+
+def test_harmonised_object_keeps_its_contrast_in_a_dim_scene() -> None:
+    """At subject_strength 0.5 on the moon's grey surface the gift keeps its contrast
+    (spread of log luminance) and its saturation, instead of going flat and grey."""
+    scene = np.ascontiguousarray(np.dstack([data.moon()] * 3))
+    mask = np.zeros(scene.shape[:2], bool)
+    mask[200:450, 150:380] = True
+    kept, colour = placed(scene, mask, gift_box(), 1.0)
+    _, harmonised = placed(scene, mask, gift_box(), 0.5)
+    solid = kept > 0.98
+
+    def spread(rgb: np.ndarray) -> float:
+        logs = np.log((cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[solid] + 4.0) / 255.0)
+        return float(np.percentile(logs, 90) - np.percentile(logs, 10))
+
+    def saturation(rgb: np.ndarray) -> float:
+        values = lab(rgb)[solid]
+        return float((np.hypot(values[:, 1], values[:, 2]) / (values[:, 0] + 10)).mean())
+
+    assert spread(harmonised) >= 0.8 * spread(colour)
+    assert saturation(harmonised) >= 0.8 * saturation(colour)
