@@ -154,8 +154,9 @@ def suit_mask(scene: np.ndarray) -> np.ndarray:
     hsv = cv2.cvtColor(scene, cv2.COLOR_RGB2HSV)
     orange = (hsv[:, :, 0] >= 4) & (hsv[:, :, 0] <= 22) & (hsv[:, :, 1] > 90)
     torso = np.zeros(scene.shape[:2], np.uint8)
-    outline = [[22, 512], [28, 300], [90, 248], [140, 266], [190, 288], [250, 292]]
-    outline += [[300, 266], [350, 276], [362, 330], [300, 356], [278, 420], [272, 512]]
+    # The shoulders too, up to the neck ring: the print covers the whole visible suit.
+    outline = [[14, 512], [18, 300], [70, 250], [120, 240], [180, 270], [250, 280]]
+    outline += [[310, 250], [345, 262], [368, 330], [300, 356], [278, 420], [272, 512]]
     cv2.fillPoly(torso, [np.array(outline)], 1)
     mask = (orange & (torso > 0)).astype(np.uint8)
     closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
