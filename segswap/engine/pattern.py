@@ -159,10 +159,15 @@ def garment_light(luminance: np.ndarray, weight: np.ndarray, sigma: float) -> np
 
 def warp_field(log_light: np.ndarray, sigma: float, limit: float) -> tuple[np.ndarray, np.ndarray]:
     """(dy, dx) displacement (pixels of the working copy) of where the print is sampled:
-    ``WARP_GAIN`` × ``sigma`` × the change of the smoothed log light over ``sigma``,
-    along its gradient, at most ``limit`` pixels. Sampling ahead on the way up the light
+    ``WARP_GAIN`` × ``sigma`` × the change of the log light's relief (smoothed over
+    ``sigma``, less its trend over 4 × ``sigma``) over ``sigma``, along its gradient, at
+    most ``limit`` pixels. Sampling ahead on the way up the light
     crowds the print into the dark of a fold and stretches it over a lit ridge."""
-    smooth = cv2.GaussianBlur(log_light, (0, 0), sigma)
+    # Band-pass: a fold's relief, not the slow fall-off of light across the region (it
+    # would drift the whole print and change its apparent period).
+    smooth = cv2.GaussianBlur(log_light, (0, 0), sigma) - cv2.GaussianBlur(
+        log_light, (0, 0), 4 * sigma
+    )
     dy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3) / 8.0
     dx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3) / 8.0
     gain = WARP_GAIN * sigma * sigma
@@ -257,7 +262,10 @@ def transfer_pattern(
     mean = float((light * weight).sum() / max(float(weight.sum()), 1e-6))
     log_light = np.log(light + offset)
     limit = WARP_MAX_SHARE * min(tile_h, tile_w) / factor
-    dy, dx = warp_field(log_light, 2.0 * sigma, limit)
+    # Folds, not the surface's fine texture (fur, weave), bend the print: the warp's
+    # scale is at least a sixth of a tile.
+    warp_sigma = max(2.0 * sigma, min(tile_h, tile_w) / 6 / factor)
+    dy, dx = warp_field(log_light, warp_sigma, limit)
 
     size = (width, height)
     ratio_small = soft_limit((light + offset) / (mean + offset))
