@@ -6,6 +6,12 @@ failing. Writes that must be atomic run in ``BEGIN IMMEDIATE`` transactions.
 
 With ``synchronous=NORMAL`` in WAL mode a committed transaction survives a crash of the
 process (``kill -9``); only a power loss may drop the last few commits.
+
+The file gives space back: the database is in incremental auto-vacuum mode (a store
+made before is converted once, by a ``VACUUM`` at start), and :meth:`Database.reclaim`,
+run after each expiry sweep that deleted jobs, returns the free pages to the file
+system and checkpoints the WAL, truncating it. A checkpoint also truncates the WAL to
+:data:`WAL_LIMIT` bytes at most (``journal_size_limit``).
 """
 
 from __future__ import annotations
@@ -92,6 +98,10 @@ DROPPED = ("media_token", "content_type")
 
 DB_NAME = "segswap.db"
 BUSY_TIMEOUT_MS = 10_000
+WAL_LIMIT = 4 * 1024 * 1024
+"""Bytes the WAL file is cut back to at each checkpoint (``journal_size_limit``)."""
+INCREMENTAL = 2
+"""``PRAGMA auto_vacuum`` of incremental auto-vacuum."""
 
 
 class Database:
@@ -105,6 +115,7 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._write_lock = threading.RLock()
+        self._incremental_auto_vacuum()
         with self.transaction() as conn:
             for table, column, definition in MIGRATIONS:  # a store made by an older version
                 names = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
@@ -127,6 +138,7 @@ class Database:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -150,6 +162,29 @@ class Database:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def _incremental_auto_vacuum(self) -> None:
+        """Put the file in incremental auto-vacuum mode: the mode is set, and applied by a
+        ``VACUUM`` where the file already has pages (once; a store made before this takes
+        as long as copying it)."""
+        conn = self.conn()
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == INCREMENTAL:
+            return
+        with self._write_lock:
+            conn.execute(f"PRAGMA auto_vacuum={INCREMENTAL}")
+            if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != INCREMENTAL:
+                conn.execute("VACUUM")  # the file exists (WAL mode writes its header)
+
+    def reclaim(self) -> tuple[int, int]:
+        """Give the free pages back to the file system and checkpoint the WAL, truncating
+        it (it stays as it is while another connection reads; the next call retries).
+        Returns the bytes of the database and of its WAL afterwards."""
+        conn = self.conn()
+        with self._write_lock:
+            conn.executescript("PRAGMA incremental_vacuum;")  # steps it to the end
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        wal = self.path.with_name(self.path.name + "-wal")
+        return self.path.stat().st_size, wal.stat().st_size if wal.exists() else 0
 
     def close(self) -> None:
         """Close every connection this object opened (call once no thread uses it)."""

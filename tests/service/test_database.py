@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from pathlib import Path
 
 import httpx
-from service_support import MODEL, wait_settled
+import numpy as np
+from service_support import MODEL, b64, png_bytes, wait_settled
 
 # The jobs table as releases before the format registry made it: with the dead
 # ``media_token`` (UNIQUE) and ``content_type`` columns.
@@ -60,3 +62,50 @@ def test_old_data_dir_is_migrated_and_its_queued_job_runs(make_server, tmp_path,
     url = f"{server.url}/v2/requests/queued-job/status"
     assert wait_settled(httpx.Client(), url, {"x-api-key": secret}).json()["status"] == "COMPLETED"
     assert server.credits(secret) == 9.0  # charged before the upgrade, not again
+
+
+def _bytes_on_disk(data_dir: Path) -> tuple[int, int]:
+    """Sizes of ``segswap.db`` and of its WAL (0 when there is none), in bytes."""
+    wal = data_dir / "segswap.db-wal"
+    return (data_dir / "segswap.db").stat().st_size, wal.stat().st_size if wal.exists() else 0
+
+
+def test_the_data_dir_shrinks_once_results_expire(make_server, tmp_path, payload):
+    """v2 jobs keep their request (the images, base64) in the database until they expire;
+    once the sweep has deleted them, the database file and its WAL give the space back."""
+    from segswap_test_engines import FAULTY_SEED
+
+    data_dir = tmp_path / "shrinking"
+    server = make_server(
+        {
+            "SEGSWAP_ENGINE": "segswap_test_engines:ContractEngine",
+            "SEGSWAP_RESULT_TTL": "2",
+            "SEGSWAP_SWEEP_INTERVAL": "0.2",
+            "SEGSWAP_RATE_LIMIT": "0",
+        },
+        data_dir=data_dir,
+    )
+    key = server.create_key(credits=100)
+    noise = np.random.default_rng(0).integers(0, 256, (700, 700, 3), dtype=np.uint8)
+    scene = b64(png_bytes(noise))  # ~2 MB of base64 that does not compress
+    body = {**payload, "main_image": scene, "seed": FAULTY_SEED}  # fails at once
+    ids = []
+    with httpx.Client(timeout=60) as client:
+        for _ in range(6):
+            r = client.post(f"{server.url}/v2/{MODEL}", json=body, headers={"x-api-key": key})
+            assert r.status_code == 200, r.text
+            ids.append(r.json()["request_id"])
+        stored = sum(_bytes_on_disk(data_dir))
+        assert stored > 6 * len(scene)  # the requests are in the database (or its WAL)
+        for job_id in ids:  # FAILED, then expired and deleted by the sweep
+            url = f"{server.url}/v2/requests/{job_id}/status"
+            deadline = time.monotonic() + 120
+            while client.get(url, headers={"x-api-key": key}).status_code != 404:
+                assert time.monotonic() < deadline, f"{job_id} did not expire"
+                time.sleep(0.2)
+    deadline = time.monotonic() + 60
+    while sum(_bytes_on_disk(data_dir)) > len(scene):
+        assert time.monotonic() < deadline, f"still {_bytes_on_disk(data_dir)} bytes"
+        time.sleep(0.2)
+    db_bytes, wal_bytes = _bytes_on_disk(data_dir)
+    assert db_bytes < len(scene) // 4 and wal_bytes < len(scene), (db_bytes, wal_bytes)

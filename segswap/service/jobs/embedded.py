@@ -533,7 +533,8 @@ class EmbeddedQueue(PooledGauges):
     # ----- expiry -----
 
     def sweep(self) -> int:
-        """Delete jobs (and their files) whose time is up; returns how many."""
+        """Delete jobs (and their files) whose time is up, then give the space they took
+        in the database back (:meth:`Database.reclaim`); returns how many."""
         now = time.time()
         conn = self.db.conn()
         rows = conn.execute(
@@ -546,6 +547,7 @@ class EmbeddedQueue(PooledGauges):
                 ids = [(row["id"],) for row in rows]
                 tx.executemany("DELETE FROM jobs WHERE id = ?", ids)
                 tx.executemany("DELETE FROM idempotency WHERE job_id = ?", ids)
+            self.db.reclaim()
         return len(rows)
 
     def _sweep_loop(self) -> None:
