@@ -178,6 +178,10 @@ def warp_field(log_light: np.ndarray, sigma: float, limit: float) -> tuple[np.nd
     return dy * scale, dx * scale
 
 
+OUTLINE_DELTA_E = 12.0
+"""Outside the mask, pixels up to this far (ΔE76) from the garment's median colour take
+the print fully, none from twice that."""
+
 OUTLINE_BLOCK = 64
 """Side (pixels) of the blocks the outline is fitted in: only those the edge crosses."""
 
@@ -222,6 +226,18 @@ def outline_coverage(patch: np.ndarray, region: EditRegion, box_slices: tuple) -
         block[band] = np.clip(fitted[inner][band], 0.0, 1.0)
     reach = region.distance[box_slices] <= FEATHER_PX
     coverage[~reach] = 0.0
+    # Outside the mask the print spreads only onto what looks like the garment: the
+    # feather band over another surface (a background, a fringe) keeps the scene.
+    outside = reach & ~inside & (coverage > 0)
+    if outside.any():
+
+        def lab(pixels: np.ndarray) -> np.ndarray:
+            return cv2.cvtColor(pixels[None].astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[0]
+
+        garment = np.median(lab(patch[inside][:: max(1, int(inside.sum()) // 4000)]), axis=0)
+        distance = np.linalg.norm(lab(patch[outside]) - garment, axis=1)
+        alike = np.clip((2 * OUTLINE_DELTA_E - distance) / OUTLINE_DELTA_E, 0.0, 1.0)
+        coverage[outside] *= alike
     return coverage
 
 
