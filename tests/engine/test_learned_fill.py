@@ -191,6 +191,12 @@ def test_one_crop_per_region(tmp_path: Path) -> None:
     assert np.array_equal(out[~hole], scene[~hole])
 
 
+def test_loaded_once_per_process(tmp_path: Path) -> None:
+    settings = Settings(fill="lama", fill_model=save_script(LamaMean(), tmp_path / "m.pt"))
+    first, second = build_fill(settings), build_fill(settings)
+    assert first.network is second.network  # type: ignore[attr-defined]
+
+
 def test_same_seed_same_bytes(torch_home: Path) -> None:
     save_script(LamaMean(), torch_home / "big-lama.pt")
     scene, mask = scene_with_object()
