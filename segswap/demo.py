@@ -101,7 +101,7 @@ def gift_mask(shape: tuple[int, int], gift: np.ndarray) -> np.ndarray:
     its soft base shadow is below the outline's 5 % level) and covers the cup but for
     slivers of its rim and handle.
     """
-    from segswap.engine.objects import INSET_SHARE, cut_out
+    from segswap.engine.objects import INSET_SHARE, cut_out, fit_box
     from segswap.engine.prepare import as_rgba
 
     _, alpha = cut_out(as_rgba(gift))
@@ -119,7 +119,16 @@ def gift_mask(shape: tuple[int, int], gift: np.ndarray) -> np.ndarray:
     tips[: top + 2, :] = tips[bottom - 2 :, :] = True
     tips[:, : left + 2] = tips[:, right - 2 :] = True
     mask = (cup_mask(shape) > 127) | near | ((wide > 0) & tips)
-    return mask & ~spoon_mask(shape) & ~spoon_handle_mask(shape)
+    # The spoon's handle stays out of the mask where the gift, placed as the engine will
+    # place it in this mask's box, does not hide it.
+    from segswap.engine.region import bounding_box
+
+    place = fit_box(bounding_box(mask), *alpha.shape)
+    placed = np.zeros(shape, np.float32)
+    placed[place.slices] = cv2.resize(
+        alpha, (place.width, place.height), interpolation=cv2.INTER_AREA
+    )
+    return mask & ~spoon_mask(shape) & ~(spoon_handle_mask(shape) & (placed < 0.5))
 
 
 def shuttle_mask(shape: tuple[int, int]) -> np.ndarray:
