@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise SegswapError(
             f"--object: required for mode {params.mode}; leave it out only with --mode remove"
         )
-    settings = edit_settings(args)
+    settings = edit_settings(args, workers=jobs)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     suffix = FORMATS[params.image_format].suffixes[0]

@@ -54,13 +54,14 @@ def add_edit_flags(parser: argparse.ArgumentParser) -> None:
     add_model_flags(parser, SwapParams, _describe_param, only=PARAM_FIELDS, skip=("base64",))
 
 
-def edit_settings(args: argparse.Namespace) -> Settings:
-    """The settings an edit runs with: the environment, then the flags on top."""
+def edit_settings(args: argparse.Namespace, workers: int = 1) -> Settings:
+    """The settings an edit runs with: the environment, then the flags on top;
+    ``workers`` edits run at once (a learned fill divides the cores among them)."""
     overrides = {name: getattr(args, name) for name in ENGINE_SETTINGS}
     return Settings.from_env(
         engine=args.engine,
         allow_private_urls=True if args.allow_private_urls else None,
-        workers=1,  # one edit in this process: a learned fill may use every core
+        workers=workers,
         **overrides,
     )
 
