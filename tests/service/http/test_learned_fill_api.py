@@ -17,7 +17,7 @@ from service_support import b64, png_bytes
 pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "engine"))
 
-from learned_models import LamaMean, MiganMean, save_script  # noqa: E402
+from learned_models import LamaMean, MiganMean, OnnxMean, save_onnx, save_script  # noqa: E402
 
 from segswap.engine.region import feather_reach, grow_mask  # noqa: E402
 
@@ -34,10 +34,20 @@ def scene_and_mask() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize(
-    ("fill", "model", "name"), [("lama", LamaMean, "big-lama.pt"), ("migan", MiganMean, "m.pt")]
+    ("fill", "model", "name"),
+    [
+        ("lama", LamaMean, "big-lama.pt"),
+        ("lama", OnnxMean, "lama_fp32.onnx"),
+        ("migan", MiganMean, "m.pt"),
+    ],
 )
 def test_v1_with_a_learned_fill(make_app, tmp_path: Path, fill, model, name) -> None:
-    path = save_script(model(), tmp_path / name)
+    if name.endswith(".onnx"):
+        pytest.importorskip("onnxruntime")
+        pytest.importorskip("onnx")
+        path = save_onnx(model(), tmp_path / name)
+    else:
+        path = save_script(model(), tmp_path / name)
     api = make_app({"SEGSWAP_FILL": fill, "SEGSWAP_FILL_MODEL": str(path)})
     health = api.get("/health").json()
     assert health["fill"] == fill and health["engine"] == "composite"
