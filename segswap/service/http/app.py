@@ -1,9 +1,7 @@
-"""The FastAPI application: routes, JSON errors, metrics, body-size and body-read
-middleware, and the large-body gate."""
+"""The FastAPI application: routes, JSON errors (:mod:`.error_answer`), metrics, the
+request body guard and the large-body gate (:mod:`.body_guard`), HEAD (:mod:`.head`)."""
 
 from __future__ import annotations
-
-import logging
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -11,21 +9,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 import segswap
-from segswap.service.errors import STORE_DOWN, StoreUnavailable
-from segswap.service.http.bodygate import LargeBodyGate
-from segswap.service.http.bodylimit import BodyLimitMiddleware
+from segswap.service.errors import StoreUnavailable
+from segswap.service.http.body_guard import BodyGuardMiddleware, LargeBodyGate
 from segswap.service.http.docs import mount_docs
+from segswap.service.http.error_answer import error_answer
 from segswap.service.http.fastpath import StatusFastPath
 from segswap.service.http.head import HeadAsGetMiddleware, request_method
 from segswap.service.http.metrics import MetricsMiddleware
 from segswap.service.http.openapi import install as install_openapi
-from segswap.service.http.receive import ReceiveGuardMiddleware
 from segswap.service.http.responses import ApiError, credit_headers, json_response
 from segswap.service.http.routes import ROUTERS
 from segswap.service.server import Service
 from segswap.web import mount
-
-log = logging.getLogger("segswap.service")
 
 DESCRIPTION = """Self-hosted SegSwap: object swap, pattern transfer and object removal.
 
@@ -87,49 +82,23 @@ def create_app(service: Service) -> FastAPI:
     mount_docs(app)
     install_openapi(app)
 
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, error: ApiError) -> Response:
-        return json_response(
-            {"error": error.message}, error.status, _with_credits(request, error.headers)
+    async def answer_error(request: Request, error: Exception) -> Response:
+        answer = error_answer(
+            error, request_method(request.scope), request.url.path, lambda: allowed_methods(request)
         )
+        headers = _with_credits(request, answer.headers)
+        return json_response({"error": answer.message}, answer.status, headers)
 
-    @app.exception_handler(StoreUnavailable)
-    async def store_unavailable(request: Request, error: StoreUnavailable) -> Response:
-        log.warning("%s %s: %s", request.method, request.url.path, error)
-        return json_response({"error": STORE_DOWN}, 503, {"Retry-After": "1"})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
-        message = error.detail if isinstance(error.detail, str) else "request refused"
-        headers = dict(error.headers or {})
-        if error.status_code == 404:
-            message = f"no such endpoint: {request_method(request.scope)} {request.url.path}"
-        elif error.status_code == 405:
-            headers.pop("allow", None)
-            allowed = headers["Allow"] = allowed_methods(request) or headers.get("Allow", "?")
-            method = request_method(request.scope)
-            message = f"method {method} is not allowed on {request.url.path} (allowed: {allowed})"
-        return json_response({"error": message}, error.status_code, _with_credits(request, headers))
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, error: RequestValidationError) -> Response:
-        first = error.errors()[0] if error.errors() else {}
-        field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "path"))
-        return json_response({"error": f"{field or 'request'}: {first.get('msg', 'invalid')}"}, 400)
-
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, error: Exception) -> Response:
-        log.error("internal error on %s %s", request.method, request.url.path, exc_info=error)
-        return json_response(
-            {"error": "internal server error (it has been logged)"}, 500, _with_credits(request, {})
-        )
+    for kind in (ApiError, StoreUnavailable, StarletteHTTPException, RequestValidationError):
+        app.add_exception_handler(kind, answer_error)
+    app.add_exception_handler(Exception, answer_error)  # the 500s (Starlette's outer layer)
 
     settings = service.settings
     app.state.body_gate = LargeBodyGate(settings.large_body_bytes, settings.large_body_concurrency)
     app.add_middleware(HeadAsGetMiddleware)  # innermost: metrics count HEAD as HEAD
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
-        ReceiveGuardMiddleware,
+        BodyGuardMiddleware,
+        max_bytes=settings.max_body_bytes,
         body_timeout=settings.body_timeout,
         body_deadline=settings.body_deadline,
     )

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 
 from segswap.errors import InvalidParameter
 from segswap.params import IMAGE_FIELDS, SwapRequest, from_text, parse_request
-from segswap.service.http.bodygate import LargeBodyGate
+from segswap.service.http.body_guard import LargeBodyGate
 from segswap.service.http.parsing import parse_off_loop
 from segswap.service.http.responses import ApiError
 

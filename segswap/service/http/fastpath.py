@@ -2,24 +2,23 @@
 
 ``GET /v2/requests/{id}/status`` is what every waiting client calls in a loop, so it is
 answered here, in a thin ASGI layer in front of FastAPI, with the same functions the
-FastAPI route uses (auth, job lookup, body). Everything else goes on to FastAPI.
+FastAPI route uses (auth, job lookup, body) and the app's mapping of errors to answers
+(:func:`segswap.service.http.error_answer.error_answer`). Everything else goes on to
+FastAPI.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from segswap.service.errors import STORE_DOWN, StoreUnavailable
 from segswap.service.http.dependencies import authenticate_key
-from segswap.service.http.responses import ApiError, credit_headers
+from segswap.service.http.error_answer import error_answer
+from segswap.service.http.responses import credit_headers
 from segswap.service.http.v2 import poll_status
 from segswap.service.server import Service
-
-log = logging.getLogger("segswap.service")
 
 PREFIX = "/v2/requests/"
 SUFFIX = "/status"
@@ -59,16 +58,10 @@ class StatusFastPath:
             key = authenticate_key(self.service, x_api_key, authorization)
             extra = credit_headers(key.credits)
             code, body = poll_status(self.service, key, request_id)
-        except ApiError as error:
-            code, body = error.status, {"error": error.message}
-            extra.update(error.headers)
-        except StoreUnavailable as error:
-            log.warning("GET %s: %s", path, error)
-            code, body = 503, {"error": STORE_DOWN}
-            extra["Retry-After"] = "1"
-        except Exception:
-            log.exception("internal error on GET %s", path)
-            code, body = 500, {"error": "internal server error (it has been logged)"}
+        except Exception as error:
+            answer = error_answer(error, "GET", path)
+            code, body = answer.status, {"error": answer.message}
+            extra.update(answer.headers)
         payload = json.dumps(body).encode()
         headers = [
             (b"content-type", b"application/json"),

@@ -9,9 +9,9 @@ headers, counted from when it opens and again from the end of each response: pas
 the server answers 408 (when part of a request came) and closes it. Headers bigger
 than :data:`HEADER_MAX_BYTES` get 431 and are closed too (h11 is given the same cap).
 
-Bodies are not timed here: a body is read only when the app asks for it (a large one may
-wait its turn, :mod:`segswap.service.http.bodygate`), so its timeout is the app's, see
-:mod:`segswap.service.http.receive`.
+Bodies are not guarded here: a body is read only when the app asks for it (a large one
+may wait its turn), so its size cap and timeouts are those of the app's one receive
+wrapper, :mod:`segswap.service.http.body_guard`.
 """
 
 from __future__ import annotations
