@@ -551,3 +551,12 @@ def test_misspelt_mode_names_the_closest(photos: dict[str, Path], tmp_path: Path
     assert main(swap_args(photos, tmp_path / "out.png", "--mode", "remov")) == 2
     err = capsys.readouterr().err
     assert "mode: expected one of" in err and 'got "remov"; did you mean "remove"?' in err
+
+
+def test_misspelt_setting_values_name_the_closest(
+    photos: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    assert main(swap_args(photos, tmp_path / "a.png", "--engine", "compsite")) == 2
+    assert 'got "compsite"; did you mean "composite"?' in capsys.readouterr().err
+    assert main(swap_args(photos, tmp_path / "a.png", "--dtype", "flaot16")) == 2
+    assert "dtype: " in (err := capsys.readouterr().err) and 'did you mean "float16"?' in err

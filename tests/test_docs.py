@@ -54,7 +54,8 @@ BACKGROUND = re.compile(
 DIRECTIVE = re.compile(r"<!--\s*doc-test:\s*(in-checkout|skip)\s*(.*?)\s*-->")
 SCENE_SIZE = (512, 512)
 COMMAND_LINE = re.compile(
-    r"^\s*(segswap (swap|serve|worker|keys|demo|webhooks)\b|curl\s|\.venv/bin/\S)", re.M
+    r"^\s*(segswap (swap|batch|serve|worker|keys|demo|webhooks|models)\b|curl\s|\.venv/bin/\S)",
+    re.M,
 )
 
 

@@ -215,3 +215,26 @@ def test_swap_validates_params_before_work() -> None:
     with pytest.raises(InvalidParameter) as info:
         segswap.swap(scene, mask, scene, colour="red")
     assert info.value.field == "colour"
+
+
+def test_text_is_converted_to_the_fields_type_only() -> None:
+    """One converter for CLI flags and form fields: the type here, the range later."""
+    from segswap.params import SwapParams, from_text
+
+    assert from_text(SwapParams, "growmask", " 8 ") == 8
+    assert from_text(SwapParams, "fashion_strength", "0.5") == 0.5
+    assert from_text(SwapParams, "base64", "yes") is True
+    assert from_text(SwapParams, "base64", "off") is False
+    assert from_text(SwapParams, "steps", "many") == "many"  # validation names it
+    assert from_text(SwapParams, "steps", "500") == 500  # in range or not: validation says
+    assert from_text(SwapParams, "prompt", " a cat ") == " a cat "
+    assert from_text(SwapParams, "mode", "remov") == "remov"
+
+
+def test_unknown_names_and_values_suggest_the_closest() -> None:
+    error = rejected({"grow_mask": 5}, "grow_mask")
+    assert str(error) == 'grow_mask: unknown parameter; did you mean "growmask"?'
+    error = rejected({"mode": "Remove"}, "mode")
+    assert str(error).endswith('got "Remove"; did you mean "remove"?')
+    error = rejected({"qwertyuiop": 1}, "qwertyuiop")
+    assert "did you mean" not in str(error) and "expected one of" in str(error)

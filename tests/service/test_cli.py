@@ -119,3 +119,17 @@ def test_serve_says_where_it_is_in_its_first_log_lines(tmp_path) -> None:
     assert f"{url}docs" in line
     assert f"data folder {(tmp_path / 'data').resolve()}" in line
     assert "engine composite" in line and "fill " in line
+
+
+def test_the_start_line_names_a_clickable_address_and_no_password() -> None:
+    from segswap.cli.serve import page_url, where_it_serves
+    from segswap.settings import Settings
+
+    assert page_url("0.0.0.0", 8000) == "http://127.0.0.1:8000/"
+    assert page_url("::", 8000) == "http://[::1]:8000/"
+    assert page_url("10.1.2.3", 80) == "http://10.1.2.3:80/"
+    line = where_it_serves(
+        Settings(broker_url="redis://:s3cret@10.0.0.5:6379/0", host="0.0.0.0"), 8123
+    )
+    assert "http://127.0.0.1:8123/ and the API docs on http://127.0.0.1:8123/docs" in line
+    assert "store redis://10.0.0.5:6379/0 (scale-out)" in line and "s3cret" not in line
