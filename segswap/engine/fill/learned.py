@@ -94,12 +94,16 @@ class LearnedFill:
         out = image.copy()
         height, width = hole.shape
         groups = cv2.dilate(hole.view(np.uint8), disk(MERGE_PX // 2))
-        count, labels = cv2.connectedComponents(groups, connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(groups, connectivity=8)
         for label in range(1, count):
-            region = (labels == label) & hole
-            if not region.any():
+            x, y, w, h = (int(value) for value in stats[label, :4])
+            group = Box(y, x, y + h, x + w)
+            local = (labels[group.slices] == label) & hole[group.slices]
+            if not local.any():
                 continue
-            crop = region_crop(bounding_box(region), self.context, height, width)
+            box = bounding_box(local).shifted(group.top, group.left)
+            crop = region_crop(box, self.context, height, width)
+            region = (labels[crop.slices] == label) & hole[crop.slices]
             local_hole = hole[crop.slices]
             local_image = image[crop.slices]
             small_image, small_hole = shrink(local_image, local_hole, self.network.max_side)
@@ -108,7 +112,5 @@ class LearnedFill:
                 filled = cv2.resize(
                     filled, (crop.width, crop.height), interpolation=cv2.INTER_CUBIC
                 )
-            target = out[crop.slices]
-            paste = region[crop.slices]
-            target[paste] = filled[paste]
+            np.copyto(out[crop.slices], filled, where=region[..., None])
         return out
