@@ -340,3 +340,16 @@ def test_serve_refuses_to_start_without_the_model(tmp_path: Path) -> None:
     line = run_cli(args, {"TORCH_HOME": str(tmp_path)})
     text = one_line_error(line)
     assert "migan_traced.pt" in text and "TORCH_HOME" in text
+
+
+def test_a_shrunk_pixel_is_hole_if_any_pixel_under_it_was() -> None:
+    """The network never sees a removed pixel as scene: a one-pixel hole survives a
+    4x shrink."""
+    from segswap.engine.fill.learned import shrink
+
+    image = np.zeros((1000, 1000, 3), np.uint8)
+    hole = np.zeros((1000, 1000), bool)
+    hole[501, 333] = True
+    small_image, small_hole = shrink(image, hole, 250)
+    assert small_image.shape == (250, 250, 3) and small_hole.sum() >= 1
+    assert small_hole[501 // 4 - 1 : 501 // 4 + 2, 333 // 4 - 1 : 333 // 4 + 2].any()
