@@ -15,7 +15,6 @@ would), ``result_stored`` (whether a result's bytes are still kept) and ``log``.
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,9 +23,10 @@ import httpx
 import redis
 from inprocess import InProcessApi
 from scaleout_support import RedisServer, Worker
-from service_support import PathClient, Server, stop_all
+from service_support import PathClient, Server, stop_all, wait_until
 
 BACKENDS = ("memory", "embedded", "celery")
+__all__ = ["BACKENDS", "Backend", "CeleryBackend", "LocalBackend", "wait_until"]
 
 
 class Backend(Protocol):
@@ -147,15 +147,3 @@ class CeleryBackend(PathClient):
 
     def stop(self) -> None:
         stop_all([self.node, *self.workers])
-
-
-def wait_until(check: Any, what: str, timeout: float = 60.0) -> Any:
-    """Poll ``check()`` until it returns a truthy value (which is returned)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.02)

@@ -34,7 +34,7 @@ class RedisServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = folder / "redis.log"
 
-    def start(self, timeout: float = 10.0) -> RedisServer:
+    def start(self, timeout: float = 60.0) -> RedisServer:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in kill()/stop()
         self.proc = subprocess.Popen(
             [
@@ -67,7 +67,7 @@ class RedisServer:
         raise RuntimeError(f"redis-server did not start:\n{self.log_path.read_text()}")
 
     def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=5)
+        return redis.Redis.from_url(self.url, socket_connect_timeout=5, socket_timeout=30)
 
     def save(self) -> None:
         self.client().save()
@@ -76,14 +76,14 @@ class RedisServer:
         """SIGKILL: Redis disappears mid-run."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait(10)
+            self.proc.wait(60)
             self._log.close()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
             self._log.close()
@@ -99,7 +99,7 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-worker-{name}.log"
 
-    def start(self, client: redis.Redis, timeout: float = 60.0) -> Worker:
+    def start(self, client: redis.Redis, timeout: float = 180.0) -> Worker:
         env = dict(os.environ)
         env.pop("SEGSWAP_NO_AUTH", None)
         env.update(
@@ -110,6 +110,7 @@ class Worker:
             }
         )
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed when stopped
+        started = time.time()
         self.proc = subprocess.Popen(
             [
                 *segswap_command(),
@@ -130,15 +131,21 @@ class Worker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited early:\n{self.log()}")
-            if self.alive_slots(client):
+            if self.slots(client, since=started):
                 return self
             time.sleep(0.1)
         raise RuntimeError(f"worker {self.name} did not register:\n{self.log()}")
 
-    def alive_slots(self, client: redis.Redis) -> int:
-        now = time.time()
-        members = client.zrangebyscore("segswap:workers", now - 5, "+inf")
-        return sum(m.decode().startswith(self.name + ":") for m in members)
+    def slots(self, client: redis.Redis, since: float = 0.0) -> list[str]:
+        """This worker's slots in the registry (``<name>:<pool pid>``) that sent a
+        heartbeat at or after ``since`` (a time.time()).
+
+        A pool process that was killed stays registered, with its last beat's time,
+        until the registry's window drops it: "a beat since" tells a new process from
+        a dead one by what it did, whatever the window.
+        """
+        members = client.zrangebyscore("segswap:workers", since, "+inf")
+        return sorted(m.decode() for m in members if m.decode().startswith(self.name + ":"))
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -147,7 +154,7 @@ class Worker:
         """SIGKILL the whole worker (main process and pool): its machine died."""
         assert self.proc is not None
         os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
+        self.proc.wait(60)
         self._log.close()
 
     def terminate(self) -> None:
@@ -160,10 +167,10 @@ class Worker:
             return
         self.proc.terminate()
         try:
-            self.proc.wait(20)
+            self.proc.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+            self.proc.wait(60)
         self._log.close()
 
 
@@ -176,5 +183,5 @@ def keys_command(
         return run_cli("keys", *args, "--broker-url", broker_url)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SEGSWAP_BROKER_URL": broker_url}
     return subprocess.run(
-        [*segswap_command(), "keys", *args], capture_output=True, text=True, env=env, timeout=60
+        [*segswap_command(), "keys", *args], capture_output=True, text=True, env=env, timeout=180
     )

@@ -23,6 +23,9 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 MODEL = "seg-swap"
+HTTP_TIMEOUT = 120.0
+"""Seconds a test's HTTP call may take: a deadline that only bounds a hang. (httpx's
+default, 5 s, is exceeded by a synchronous edit on a machine busy with other work.)"""
 
 
 def h(key: str) -> dict[str, str]:
@@ -99,7 +102,7 @@ class Server(PathClient):
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server-{self.port}.log"
 
-    def start(self, expect_healthy: bool = True, timeout: float = 30.0) -> Server:
+    def start(self, expect_healthy: bool = True, timeout: float = 180.0) -> Server:
         env = dict(os.environ)
         env.pop("SEGSWAP_NO_AUTH", None)
         env.update(
@@ -131,7 +134,7 @@ class Server(PathClient):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
             try:
-                response = httpx.get(self.url + "/health", timeout=1.0)
+                response = httpx.get(self.url + "/health", timeout=HTTP_TIMEOUT)
                 if response.status_code == 200 or not expect_healthy:
                     return self
             except httpx.TransportError:
@@ -163,7 +166,7 @@ class Server(PathClient):
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """``method`` on ``path`` of this server (or an absolute URL it handed out)."""
         url = self.url + path if path.startswith("/") else path
-        kwargs.setdefault("timeout", 60.0)
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
         return httpx.request(method, url, **kwargs)
 
     def create_key(self, **kwargs: object) -> str:
@@ -228,8 +231,21 @@ def mask_array(size: int = 128) -> np.ndarray:
     return mask
 
 
+def wait_until(check: Any, what: str, timeout: float = HTTP_TIMEOUT) -> Any:
+    """Poll ``check()`` until it returns a truthy value (which is returned); ``timeout``
+    (seconds) only bounds a hang."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.02)
+
+
 def wait_settled(
-    client: httpx.Client, url: str, headers: dict[str, str], timeout: float = 30.0
+    client: httpx.Client, url: str, headers: dict[str, str], timeout: float = 120.0
 ) -> httpx.Response:
     """Poll a status URL until COMPLETED or FAILED."""
     deadline = time.monotonic() + timeout

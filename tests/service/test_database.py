@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from service_support import MODEL, b64, png_bytes, wait_settled
+from service_support import HTTP_TIMEOUT, MODEL, b64, png_bytes, wait_settled
 
 # The jobs table as releases before the format registry made it: with the dead
 # ``media_token`` (UNIQUE) and ``content_type`` columns.
@@ -60,7 +60,12 @@ def test_old_data_dir_is_migrated_and_its_queued_job_runs(make_server, tmp_path,
 
     server = make_server(data_dir=data_dir)
     url = f"{server.url}/v2/requests/queued-job/status"
-    assert wait_settled(httpx.Client(), url, {"x-api-key": secret}).json()["status"] == "COMPLETED"
+    assert (
+        wait_settled(httpx.Client(timeout=HTTP_TIMEOUT), url, {"x-api-key": secret}).json()[
+            "status"
+        ]
+        == "COMPLETED"
+    )
     assert server.credits(secret) == 9.0  # charged before the upgrade, not again
 
 

@@ -10,6 +10,7 @@ import time
 import httpx
 from service_support import (
     HERE,
+    HTTP_TIMEOUT,
     MODEL,
     ROOT,
     free_port,
@@ -48,7 +49,7 @@ def test_second_server_on_one_data_dir_exits_2_and_leaves_the_first_ones_jobs(
     data_dir = tmp_path / "shared"
     first = make_server(SLOW, data_dir=data_dir)
     key = first.create_key(credits=100)
-    client = httpx.Client(headers={"x-api-key": key}, timeout=30)
+    client = httpx.Client(headers={"x-api-key": key}, timeout=HTTP_TIMEOUT)
     jobs = [client.post(f"{first.url}/v2/{MODEL}", json=payload).json() for _ in range(6)]
 
     # Its own settings would fail every job (workers 0 = no worker): it must not touch them.
@@ -98,4 +99,7 @@ def test_server_that_cannot_bind_its_port_recovers_nothing(server, make_server, 
 
     good = make_server(data_dir=data_dir)
     url = f"{good.url}/v2/requests/waiting/status"
-    assert wait_settled(httpx.Client(), url, {"x-api-key": key}).json()["status"] == "COMPLETED"
+    assert (
+        wait_settled(httpx.Client(timeout=HTTP_TIMEOUT), url, {"x-api-key": key}).json()["status"]
+        == "COMPLETED"
+    )

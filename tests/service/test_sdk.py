@@ -11,7 +11,7 @@ from PIL import Image
 from segmind import SegmindClient
 from segmind.exceptions import SegmindError
 from segmind.v2 import InferenceFailed
-from service_support import MODEL, Server, b64
+from service_support import HTTP_TIMEOUT, MODEL, Server, b64
 
 
 def sdk(server: Server, key: str) -> SegmindClient:
@@ -25,7 +25,7 @@ def test_run_returns_completed_result_with_media_url(server, key, payload):
     assert metrics["inference_time"] > 0
     assert metrics["queue_time"] >= 0
     assert metrics["total_time"] >= metrics["inference_time"]
-    image = httpx.get(result["output"])  # capability URL: no key
+    image = httpx.get(result["output"], timeout=HTTP_TIMEOUT)  # capability URL: no key
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(image.content)).size == (128, 128)
@@ -63,7 +63,7 @@ def test_submit_async_wait_status_result(server, key, payload):
     # The hosted API's body, plus the "progress" extension (1 once COMPLETED).
     assert job.status() == {"request_id": job.request_id, "status": "COMPLETED", "progress": 1.0}
     assert job.result()["output"] == final["output"]
-    assert httpx.get(final["output"]).headers["content-type"] == "image/jpeg"
+    assert httpx.get(final["output"], timeout=HTTP_TIMEOUT).headers["content-type"] == "image/jpeg"
 
 
 def test_async_base64_output(server, key, payload):

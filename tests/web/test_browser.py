@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from service_support import HTTP_TIMEOUT
 
 SCENE_SIZE = (600, 400)  # skimage.data.coffee(), width × height
 
@@ -192,7 +193,10 @@ def test_invalid_key_shows_the_401(new_page, web_server: Any, web_images: dict[s
     page.click("#submit")
     state, text = wait_settled(page, 15_000)
     expected = httpx.post(
-        web_server.url + "/v2/seg-swap", json={}, headers={"x-api-key": "sk-not-a-real-key"}
+        web_server.url + "/v2/seg-swap",
+        json={},
+        headers={"x-api-key": "sk-not-a-real-key"},
+        timeout=HTTP_TIMEOUT,
     ).json()["error"]
     assert state == "failed"
     assert "401" in text and expected in text, text
@@ -346,15 +350,15 @@ def test_drop_and_paste(new_page, web_images: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("path", ["/web/app.js", "/web/style.css"])
 def test_assets_are_served(web_server: Any, path: str) -> None:
-    response = httpx.get(web_server.url + path)
+    response = httpx.get(web_server.url + path, timeout=HTTP_TIMEOUT)
     assert response.status_code == 200 and response.text
 
 
 def test_only_the_pages_files_are_served(web_server: Any) -> None:
-    page = httpx.get(web_server.url + "/")
+    page = httpx.get(web_server.url + "/", timeout=HTTP_TIMEOUT)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["content-security-policy"]
     for path in ("/web/__init__.py", "/web/index.html/..", "/web/../app.py", "/web/nothing"):
-        response = httpx.get(web_server.url + path)
+        response = httpx.get(web_server.url + path, timeout=HTTP_TIMEOUT)
         assert response.status_code == 404, path
         assert "error" in response.json()

@@ -39,10 +39,6 @@ from segswap.settings import Settings
 
 log = logging.getLogger("segswap.worker")
 
-SHUTDOWN_BEAT_WAIT = 5.0
-"""Seconds a stopping process waits for a heartbeat under way to end before its slots
-leave the registry (a beat after leaving would register them again)."""
-
 
 def register_task(app: Celery, settings: Settings) -> None:
     """Register the job task (:data:`TASK_NAME`) on a worker's Celery ``app``."""
@@ -74,7 +70,9 @@ class WorkerRuntime:
     running: dict[str, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _beater: threading.Thread | None = None
+    # Held by each beat and by shutdown(): a beat is either over before the slots leave
+    # the registry or sees the stop and sends nothing, so no beat registers them again.
+    _registry: threading.Lock = field(default_factory=threading.Lock)
 
     _instance: ClassVar[WorkerRuntime | None] = None  # the runtime of this process
     _class_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -103,7 +101,6 @@ class WorkerRuntime:
         )
         runtime.engines.get()  # load it now, not in the first job
         thread = threading.Thread(target=runtime._beat, name="segswap-heartbeat", daemon=True)
-        runtime._beater = thread
         thread.start()
         return runtime
 
@@ -121,7 +118,10 @@ class WorkerRuntime:
             try:
                 with self._lock:
                     running = dict(self.running)
-                self.jobs.heartbeat(self.members, running, self.lease)
+                with self._registry:
+                    if self._stop.is_set():
+                        return
+                    self.jobs.heartbeat(self.members, running, self.lease)
                 if time.monotonic() >= next_reap:
                     next_reap = time.monotonic() + every
                     self._resend_orphans()
@@ -150,13 +150,10 @@ class WorkerRuntime:
 
     def shutdown(self) -> None:
         """Stop the heartbeat and deregister this process's slots."""
-        self._stop.set()
-        # A beat already under way would register the slots again after they left.
-        beater = self._beater
-        if beater is not None and beater is not threading.current_thread():
-            beater.join(timeout=SHUTDOWN_BEAT_WAIT)
-        with contextlib.suppress(StoreUnavailable):
-            self.jobs.leave(self.members)
+        with self._registry:  # waits for a beat under way (bounded by Redis's timeouts)
+            self._stop.set()
+            with contextlib.suppress(StoreUnavailable):
+                self.jobs.leave(self.members)
 
     # --- one job ---
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from scaleout_support import RedisServer, keys_command, redis_available
-from service_support import MODEL, Server
+from service_support import HTTP_TIMEOUT, MODEL, Server
 from test_cli import keys_cli
 
 from segswap.service.accounts.amounts import MAX_CREDITS
@@ -55,11 +55,15 @@ BAD_FIELDS = [
 @pytest.mark.parametrize(("body", "field"), BAD_FIELDS)
 def test_admin_key_fields_have_strict_types(server: Server, body, field):
     admin = server.create_key(admin=True)
-    before = len(httpx.get(server.url + "/admin/keys", headers=h(admin)).json()["keys"])
-    r = httpx.post(server.url + "/admin/keys", json=body, headers=h(admin))
+    before = len(
+        httpx.get(server.url + "/admin/keys", headers=h(admin), timeout=HTTP_TIMEOUT).json()["keys"]
+    )
+    r = httpx.post(server.url + "/admin/keys", json=body, headers=h(admin), timeout=HTTP_TIMEOUT)
     assert r.status_code == 400, r.text
     assert r.json()["error"].startswith(field + ":"), r.json()
-    after = len(httpx.get(server.url + "/admin/keys", headers=h(admin)).json()["keys"])
+    after = len(
+        httpx.get(server.url + "/admin/keys", headers=h(admin), timeout=HTTP_TIMEOUT).json()["keys"]
+    )
     assert after == before  # nothing was made
 
 
@@ -70,10 +74,11 @@ def test_admin_credits_must_be_finite_and_listing_stays_valid_json(server: Serve
         server.url + "/admin/keys",
         content=b'{"credits": ' + literal.encode() + b"}",
         headers={**h(admin), "content-type": "application/json"},
+        timeout=HTTP_TIMEOUT,
     )
     assert r.status_code == 400, r.text
     assert r.json()["error"].startswith("credits:")
-    listed = httpx.get(server.url + "/admin/keys", headers=h(admin))
+    listed = httpx.get(server.url + "/admin/keys", headers=h(admin), timeout=HTTP_TIMEOUT)
     assert listed.status_code == 200
     keys = strict_json(listed.text)["keys"]  # type: ignore[index]
     assert all(math.isfinite(k["credits"]) for k in keys)
@@ -82,19 +87,24 @@ def test_admin_credits_must_be_finite_and_listing_stays_valid_json(server: Serve
 def test_admin_key_with_every_field_is_made_as_asked(server: Server):
     admin = server.create_key(admin=True)
     body = {"name": "exact-one", "credits": 0.3, "admin": False, "models": [MODEL]}
-    r = httpx.post(server.url + "/admin/keys", json=body, headers=h(admin))
+    r = httpx.post(server.url + "/admin/keys", json=body, headers=h(admin), timeout=HTTP_TIMEOUT)
     assert r.status_code == 201, r.text
     made = r.json()
     assert made["credits"] == 0.3 and made["admin"] is False and made["models"] == [MODEL]
     plain = made["key"]
-    assert httpx.get(server.url + "/admin/keys", headers=h(plain)).status_code == 403
+    assert (
+        httpx.get(server.url + "/admin/keys", headers=h(plain), timeout=HTTP_TIMEOUT).status_code
+        == 403
+    )
 
 
 def test_fractional_price_never_loses_a_call(make_server, payload):
     srv: Server = make_server({"SEGSWAP_PRICE_PER_CALL": "0.1"})
     key = srv.create_key(credits=0.3)
     codes = [
-        httpx.post(srv.url + f"/v2/{MODEL}", json=payload, headers=h(key), timeout=30).status_code
+        httpx.post(
+            srv.url + f"/v2/{MODEL}", json=payload, headers=h(key), timeout=HTTP_TIMEOUT
+        ).status_code
         for _ in range(4)
     ]
     assert codes == [200, 200, 200, 406]

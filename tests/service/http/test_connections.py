@@ -18,7 +18,7 @@ import time
 
 import httpx
 import pytest
-from service_support import MODEL, Server
+from service_support import HTTP_TIMEOUT, MODEL, Server
 
 CLOSE_WAIT = 20.0
 """Most seconds a test waits for the server to close a connection."""
@@ -116,7 +116,7 @@ def test_half_body_connection_is_closed_with_408(strict: Server, payload):
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
     assert "SEGSWAP_BODY_TIMEOUT" in json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
     assert strict.credits(key) == 1000  # nothing was charged
-    metrics = httpx.get(strict.url + "/metrics").text
+    metrics = httpx.get(strict.url + "/metrics", timeout=HTTP_TIMEOUT).text
     assert re.search(r'route="/v2/seg-swap",status="408"\} [1-9]', metrics), metrics
 
 
@@ -151,7 +151,7 @@ def test_client_disconnect_mid_upload_is_one_line_and_499(make_server, payload):
     deadline = time.monotonic() + CLOSE_WAIT
     metrics = ""
     while time.monotonic() < deadline:
-        metrics = httpx.get(srv.url + "/metrics").text
+        metrics = httpx.get(srv.url + "/metrics", timeout=HTTP_TIMEOUT).text
         if re.search(pattern, metrics):
             break
         time.sleep(0.1)

@@ -7,7 +7,7 @@ import socket
 
 import httpx
 import pytest
-from service_support import MODEL, Server
+from service_support import HTTP_TIMEOUT, MODEL, Server
 
 V1 = f"/v1/{MODEL}"
 V2 = f"/v2/{MODEL}"
@@ -52,24 +52,27 @@ def test_bad_request_line_is_json_400(server: Server):
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400"), answer
     assert "error" in httpx.Response(400, content=body).json()
-    assert httpx.get(server.url + "/health").status_code == 200
+    assert httpx.get(server.url + "/health", timeout=HTTP_TIMEOUT).status_code == 200
 
 
 def test_deeply_nested_json_is_400_not_500(server: Server, key):
     deep = b"[" * 100_000 + b"]" * 100_000
     for path in (V1, V2):
         r = httpx.post(
-            server.url + path, content=deep, headers={**h(key), "content-type": "application/json"}
+            server.url + path,
+            content=deep,
+            headers={**h(key), "content-type": "application/json"},
+            timeout=HTTP_TIMEOUT,
         )
         assert r.status_code == 400, r.text
         assert r.json()["error"].startswith("body")
     admin = server.create_key(admin=True)
-    r = httpx.post(server.url + "/admin/keys", content=deep, headers=h(admin))
+    r = httpx.post(server.url + "/admin/keys", content=deep, headers=h(admin), timeout=HTTP_TIMEOUT)
     assert r.status_code == 400 and r.json()["error"].startswith("body")
 
 
 def test_405_names_the_allowed_methods(server: Server, key):
-    r = httpx.put(server.url + V1, headers=h(key))
+    r = httpx.put(server.url + V1, headers=h(key), timeout=HTTP_TIMEOUT)
     assert r.status_code == 405
     assert r.headers["allow"] == "POST"
     assert "PUT" in r.json()["error"] and "POST" in r.json()["error"]
@@ -77,22 +80,35 @@ def test_405_names_the_allowed_methods(server: Server, key):
 
 def test_credit_header_is_current_and_on_authenticated_errors(server: Server, payload):
     key = server.create_key(credits=10)
-    r = httpx.post(server.url + V2, json=payload, headers=h(key))
+    r = httpx.post(server.url + V2, json=payload, headers=h(key), timeout=HTTP_TIMEOUT)
     assert r.headers["X-Remaining-Credits"] == "9"
     # the very next poll shows the debit, not the key check cached before it
-    poll = httpx.get(r.json()["status_url"], headers=h(key))
+    poll = httpx.get(r.json()["status_url"], headers=h(key), timeout=HTTP_TIMEOUT)
     assert poll.headers["X-Remaining-Credits"] == "9"
     errors = [
-        httpx.post(server.url + V2, json={**payload, "steps": 5}, headers=h(key)),  # 400
-        httpx.post(server.url + "/v2/other", json=payload, headers=h(key)),  # 404 model
-        httpx.get(server.url + "/v2/requests/nope", headers=h(key)),  # 404 result
-        httpx.get(server.url + "/v2/requests/nope/status", headers=h(key)),  # 404 status
-        httpx.post(server.url + V1, content=b"{", headers=h(key)),  # 400 malformed
+        httpx.post(
+            server.url + V2, json={**payload, "steps": 5}, headers=h(key), timeout=HTTP_TIMEOUT
+        ),  # 400
+        httpx.post(
+            server.url + "/v2/other", json=payload, headers=h(key), timeout=HTTP_TIMEOUT
+        ),  # 404 model
+        httpx.get(
+            server.url + "/v2/requests/nope", headers=h(key), timeout=HTTP_TIMEOUT
+        ),  # 404 result
+        httpx.get(
+            server.url + "/v2/requests/nope/status", headers=h(key), timeout=HTTP_TIMEOUT
+        ),  # 404 status
+        httpx.post(
+            server.url + V1, content=b"{", headers=h(key), timeout=HTTP_TIMEOUT
+        ),  # 400 malformed
     ]
     for error in errors:
         assert error.status_code in (400, 404), error.text
         assert error.headers.get("X-Remaining-Credits") == "9", (error.url, error.text)
-    assert "X-Remaining-Credits" not in httpx.post(server.url + V1, json=payload).headers
+    assert (
+        "X-Remaining-Credits"
+        not in httpx.post(server.url + V1, json=payload, timeout=HTTP_TIMEOUT).headers
+    )
 
 
 def test_metric_labels_do_not_grow_with_made_up_paths(server: Server, key):
@@ -103,9 +119,11 @@ def test_metric_labels_do_not_grow_with_made_up_paths(server: Server, key):
             f"POST {path} HTTP/1.1\r\nHost: x\r\ncontent-length: 999999999\r\n\r\n".encode(),
         )
         assert answer.startswith(b"HTTP/1.1 413"), answer
-        slash = httpx.get(server.url + f"/v2/requests/made-up-{i}-xyzzy/", headers=h(key))
+        slash = httpx.get(
+            server.url + f"/v2/requests/made-up-{i}-xyzzy/", headers=h(key), timeout=HTTP_TIMEOUT
+        )
         assert slash.status_code in (307, 404)
-    text = httpx.get(server.url + "/metrics").text
+    text = httpx.get(server.url + "/metrics", timeout=HTTP_TIMEOUT).text
     assert "xyzzy" not in text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import httpx
 import numpy as np
-from service_support import b64, png_bytes
+from service_support import HTTP_TIMEOUT, b64, png_bytes
 from skimage import data
 
 
@@ -82,7 +82,7 @@ def test_scene_no_encoder_can_write_is_413_naming_the_field_and_the_server_keeps
             settled = client.get(job["status_url"])
         assert settled.status_code == 422 and "main_image" in settled.json()["error"]
         assert client.post(server.url + "/v1/seg-swap", json=payload).status_code == 200
-    assert httpx.get(server.url + "/health").status_code == 200
+    assert httpx.get(server.url + "/health", timeout=HTTP_TIMEOUT).status_code == 200
     for name, image_format in FORMATS.items():
         if image_format.max_side > 100_000:
             continue  # PNG's limit is covered by the 40,000,000 case above

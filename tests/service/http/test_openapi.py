@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from service_support import Server
+from service_support import HTTP_TIMEOUT, Server
 
 CHECKS = [
     not_a_server_error,
@@ -63,7 +63,7 @@ EXAMPLES = 25
 
 @pytest.fixture(scope="module")
 def api_schema(fuzzed: Server):
-    spec = httpx.get(fuzzed.url + "/openapi.json").json()
+    spec = httpx.get(fuzzed.url + "/openapi.json", timeout=HTTP_TIMEOUT).json()
     return schemathesis.openapi.from_dict(spec)
 
 
@@ -93,7 +93,7 @@ def test_every_answer_is_documented(api_schema, fuzzed: Server, fuzz_key: str, l
 
 
 def test_the_document(server: Server) -> None:
-    spec = httpx.get(server.url + "/openapi.json").json()
+    spec = httpx.get(server.url + "/openapi.json", timeout=HTTP_TIMEOUT).json()
     paths = spec["paths"]
     assert "/v1/seg-swap" in paths and "/v2/seg-swap" in paths
     assert not [p for p in paths if "{model}" in p]
@@ -159,23 +159,28 @@ def test_every_reference_resolves_and_the_document_validates(server: Server) -> 
 
 def test_other_slugs_still_404(server: Server, key: str) -> None:
     for version in ("v1", "v2"):
-        r = httpx.post(f"{server.url}/{version}/other-model", json={}, headers={"x-api-key": key})
+        r = httpx.post(
+            f"{server.url}/{version}/other-model",
+            json={},
+            headers={"x-api-key": key},
+            timeout=HTTP_TIMEOUT,
+        )
         assert r.status_code == 404
         assert r.json() == {"error": "model 'other-model' not found"}
-        r = httpx.post(f"{server.url}/{version}/other-model", json={})
+        r = httpx.post(f"{server.url}/{version}/other-model", json={}, timeout=HTTP_TIMEOUT)
         assert r.status_code == 401 and "error" in r.json()
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_docs_pages_load_only_local_files(server: Server, page: str) -> None:
-    r = httpx.get(server.url + page)
+    r = httpx.get(server.url + page, timeout=HTTP_TIMEOUT)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", r.text)
     urls += re.findall(r"""url:\s*['"]([^'"]+)['"]""", r.text)
     assert urls and all(u.startswith("/") for u in urls), urls
     assert not re.search(r"""(?:src|href|url)\s*[=:]\s*["']https?://""", r.text)
     for url in urls:
-        asset = httpx.get(server.url + url)
+        asset = httpx.get(server.url + url, timeout=HTTP_TIMEOUT)
         assert asset.status_code == 200, url
         if url.endswith(".js"):
             assert asset.headers["content-type"].startswith("text/javascript")

@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from service_support import MODEL, Server, wait_settled
+from service_support import HTTP_TIMEOUT, MODEL, Server, wait_settled
 
 V1 = f"/v1/{MODEL}"
 V2 = f"/v2/{MODEL}"
@@ -31,7 +31,7 @@ def states(data_dir) -> dict[str, int]:
 def test_v1_and_v2_share_one_fifo_queue(make_server, payload):
     srv = make_server({**SLOW, "SEGSWAP_TEST_DELAY": "0.25"})
     key = srv.create_key()
-    client = httpx.Client(headers=h(key))
+    client = httpx.Client(headers=h(key), timeout=HTTP_TIMEOUT)
     jobs = [client.post(srv.url + V2, json=payload).json() for _ in range(3)]
     started = time.monotonic()
     r = client.post(srv.url + V1, json=payload, timeout=30)
@@ -45,7 +45,7 @@ def test_kill_9_with_jobs_queued_then_restart_completes_all(make_server, tmp_pat
     data_dir = tmp_path / "crash"
     first = make_server({**SLOW, "SEGSWAP_TEST_DELAY": "0.4"}, data_dir=data_dir)
     key = first.create_key(credits=100)
-    client = httpx.Client(headers=h(key), timeout=30)
+    client = httpx.Client(headers=h(key), timeout=HTTP_TIMEOUT)
     jobs = [client.post(first.url + V2, json=payload).json() for _ in range(8)]
     lost_sync = threading.Thread(  # a v1 caller whose connection dies with the server
         target=lambda: pytest.raises(
@@ -80,7 +80,7 @@ def test_200_jobs_from_20_clients_while_they_poll(server: Server, payload):
 
     async def one_client(key: str) -> list[str]:
         """Submit 10 jobs, then wait for each in turn, polling like the SDK's wait()."""
-        async with httpx.AsyncClient(headers=h(key), timeout=30) as client:
+        async with httpx.AsyncClient(headers=h(key), timeout=HTTP_TIMEOUT) as client:
             urls = []
             for _ in range(10):
                 r = await client.post(server.url + V2, json=payload)
@@ -106,9 +106,9 @@ def test_200_jobs_from_20_clients_while_they_poll(server: Server, payload):
 
 
 def test_health_metrics_openapi_docs(server: Server, key, payload):
-    assert httpx.get(server.url + "/health").json()["status"] == "ok"
-    httpx.post(server.url + V1, json=payload, headers=h(key))
-    text = httpx.get(server.url + "/metrics").text
+    assert httpx.get(server.url + "/health", timeout=HTTP_TIMEOUT).json()["status"] == "ok"
+    httpx.post(server.url + V1, json=payload, headers=h(key), timeout=HTTP_TIMEOUT)
+    text = httpx.get(server.url + "/metrics", timeout=HTTP_TIMEOUT).text
     for series in (
         "segswap_http_requests_total{",
         "segswap_http_request_duration_seconds_bucket",
@@ -119,7 +119,7 @@ def test_health_metrics_openapi_docs(server: Server, key, payload):
     ):
         assert series in text
     assert 'route="/v1/seg-swap",status="200"' in text
-    spec = httpx.get(server.url + "/openapi.json").json()
+    spec = httpx.get(server.url + "/openapi.json", timeout=HTTP_TIMEOUT).json()
     assert {
         "/v1/seg-swap",
         "/v2/seg-swap",
@@ -130,17 +130,17 @@ def test_health_metrics_openapi_docs(server: Server, key, payload):
     } <= set(spec["paths"])
     body = spec["paths"]["/v1/seg-swap"]["post"]["requestBody"]["content"]
     assert "steps" in body["application/json"]["schema"]["properties"]
-    assert "swagger" in httpx.get(server.url + "/docs").text.lower()
+    assert "swagger" in httpx.get(server.url + "/docs", timeout=HTTP_TIMEOUT).text.lower()
 
 
 def test_media_urls_are_capabilities(server: Server, key, payload):
-    job = httpx.post(server.url + V2, json=payload, headers=h(key)).json()
-    wait_settled(httpx.Client(), job["status_url"], h(key))
-    output = httpx.get(job["response_url"], headers=h(key)).json()["output"]
+    job = httpx.post(server.url + V2, json=payload, headers=h(key), timeout=HTTP_TIMEOUT).json()
+    wait_settled(httpx.Client(timeout=HTTP_TIMEOUT), job["status_url"], h(key))
+    output = httpx.get(job["response_url"], headers=h(key), timeout=HTTP_TIMEOUT).json()["output"]
     token = output.rsplit("/", 1)[1].split(".")[0]
     assert len(token) >= 32  # 24 random bytes = 192 bits
-    assert httpx.get(output).status_code == 200  # no key needed
-    assert httpx.get(output[:-6] + "AAAAA.png").status_code == 404
+    assert httpx.get(output, timeout=HTTP_TIMEOUT).status_code == 200  # no key needed
+    assert httpx.get(output[:-6] + "AAAAA.png", timeout=HTTP_TIMEOUT).status_code == 404
 
 
 def test_job_running_at_each_crash_fails_instead_of_crash_looping(make_server, tmp_path, payload):

@@ -27,7 +27,7 @@ from PIL import Image, ImageCms
 from scaleout_support import RedisServer, Worker, keys_command, redis_available
 from segmind import SegmindClient
 from segmind.v2 import InferenceFailed
-from service_support import MODEL, Server, b64, free_port, stop_all, wait_settled
+from service_support import HTTP_TIMEOUT, MODEL, Server, b64, free_port, stop_all, wait_settled
 
 from segswap.service.webhooks.signing import verify
 
@@ -216,17 +216,17 @@ def h(key: str, **extra: str) -> dict[str, str]:
 
 
 def submit(backend: Backend, key: str, body: dict[str, Any], **headers: str) -> httpx.Response:
-    return httpx.post(backend.url + V2, json=body, headers=h(key, **headers), timeout=30)
+    return httpx.post(backend.url + V2, json=body, headers=h(key, **headers), timeout=HTTP_TIMEOUT)
 
 
 def settled(backend: Backend, key: str, job_id: str) -> dict[str, Any]:
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=HTTP_TIMEOUT) as client:
         url = f"{backend.url}/v2/requests/{job_id}/status"
         return wait_settled(client, url, h(key), timeout=60).json()
 
 
 def result_of(backend: Backend, key: str, job_id: str) -> httpx.Response:
-    return httpx.get(f"{backend.url}/v2/requests/{job_id}", headers=h(key), timeout=30)
+    return httpx.get(f"{backend.url}/v2/requests/{job_id}", headers=h(key), timeout=HTTP_TIMEOUT)
 
 
 def busy(backend: Backend, key: str, payload: dict[str, Any], count: int = 1) -> list[str]:
@@ -316,7 +316,7 @@ def test_webhook_url_is_checked_at_submit(backend, receiver, payload, tmp_path):
         backend.url + V1,
         json={**payload, "webhook_url": receiver.url("v1")},
         headers=h(key),
-        timeout=30,
+        timeout=HTTP_TIMEOUT,
     )
     assert v1.status_code == 400 and v1.json()["error"].startswith("webhook_url:")
     strict_env = {k: v for k, v in backend.env.items() if k != "SEGSWAP_ALLOW_PRIVATE_URLS"}
@@ -327,7 +327,7 @@ def test_webhook_url_is_checked_at_submit(backend, receiver, payload, tmp_path):
             strict.url + V2,
             json={**payload, "webhook_url": receiver.url("private")},
             headers=h(strict_key),
-            timeout=30,
+            timeout=HTTP_TIMEOUT,
         )
         assert refused.status_code == 400
         error = refused.json()["error"]
@@ -397,7 +397,7 @@ def test_a_malformed_idempotency_key_is_a_400(backend, payload, value):
         backend.url + V2,
         json=payload,
         headers=[("x-api-key", key), ("Idempotency-Key", value.encode("latin-1"))],  # type: ignore[list-item]
-        timeout=30,
+        timeout=HTTP_TIMEOUT,
     )
     assert response.status_code == 400
     assert response.json()["error"].startswith("Idempotency-Key:")
@@ -427,11 +427,15 @@ def test_cancel_a_queued_job_and_the_sdk_sees_it_failed(backend, payload):
     blocker = busy(backend, key, payload)[0]
     client = SegmindClient(api_key=key, base_url=f"{backend.url}/v1")
     job = client.submit_async(MODEL, **payload)
-    status = httpx.get(f"{backend.url}/v2/requests/{job.request_id}/status", headers=h(key)).json()
+    status = httpx.get(
+        f"{backend.url}/v2/requests/{job.request_id}/status", headers=h(key), timeout=HTTP_TIMEOUT
+    ).json()
     assert status["status"] == "QUEUED" and status["queue_position"] >= 0
     assert status["progress"] == 0
     assert backend.credits(key) == 8
-    canceled = httpx.post(f"{backend.url}/v2/requests/{job.request_id}/cancel", headers=h(key))
+    canceled = httpx.post(
+        f"{backend.url}/v2/requests/{job.request_id}/cancel", headers=h(key), timeout=HTTP_TIMEOUT
+    )
     assert canceled.status_code == 200, canceled.text
     body = canceled.json()
     assert body["status"] == "FAILED" and body["canceled"] is True
@@ -440,9 +444,13 @@ def test_cancel_a_queued_job_and_the_sdk_sees_it_failed(backend, payload):
     with pytest.raises(InferenceFailed):
         job.wait(timeout=30, interval=0.2)
     assert settled(backend, key, blocker)["status"] == "COMPLETED"
-    again = httpx.post(f"{backend.url}/v2/requests/{job.request_id}/cancel", headers=h(key))
+    again = httpx.post(
+        f"{backend.url}/v2/requests/{job.request_id}/cancel", headers=h(key), timeout=HTTP_TIMEOUT
+    )
     assert again.status_code == 409
-    done = httpx.post(f"{backend.url}/v2/requests/{blocker}/cancel", headers=h(key))
+    done = httpx.post(
+        f"{backend.url}/v2/requests/{blocker}/cancel", headers=h(key), timeout=HTTP_TIMEOUT
+    )
     assert done.status_code == 409 and "already finished" in done.json()["error"]
     assert backend.credits(key) == 9
 
@@ -459,7 +467,11 @@ def test_changed_box_and_mode_match_the_output_pixels(backend, images, payload):
     assert metrics["mode"] in ("object", "pattern")
     x0, y0, x1, y1 = metrics["changed_box"]
     before = np.asarray(Image.open(io.BytesIO(images["main"])).convert("RGB"))
-    after = np.asarray(Image.open(io.BytesIO(httpx.get(result["output"]).content)).convert("RGB"))
+    after = np.asarray(
+        Image.open(io.BytesIO(httpx.get(result["output"], timeout=HTTP_TIMEOUT).content)).convert(
+            "RGB"
+        )
+    )
     keep = np.ones(before.shape[:2], bool)
     keep[y0:y1, x0:x1] = False
     assert np.array_equal(before[keep], after[keep])
