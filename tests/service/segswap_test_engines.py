@@ -54,8 +54,10 @@ class FaultyEngine:
 
 
 class ScaleoutEngine(SlowEngine):
-    """:class:`SlowEngine` whose process dies (SIGKILL, as if out of memory) on a job
-    with seed ``SEGSWAP_TEST_DEADLY_SEED`` (default 4242)."""
+    """:class:`SlowEngine` whose process dies natively on two seeds: SIGKILL (as by the
+    out-of-memory killer) on seed ``SEGSWAP_TEST_DEADLY_SEED`` (default 4242), SIGSEGV
+    (a null pointer read, as a bug in OpenCV would be) on seed
+    ``SEGSWAP_TEST_CRASH_SEED`` (default 666)."""
 
     name = "scaleout"
 
@@ -66,6 +68,10 @@ class ScaleoutEngine(SlowEngine):
             import signal
 
             os.kill(os.getpid(), signal.SIGKILL)
+        if params.seed == int(os.environ.get("SEGSWAP_TEST_CRASH_SEED", "666")):
+            import ctypes
+
+            ctypes.string_at(0)  # reads address 0: the process dies of SIGSEGV
         return super().__call__(scene, mask, obj, params)
 
 

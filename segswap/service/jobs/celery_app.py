@@ -5,9 +5,10 @@ The task itself is registered on the worker side only
 
 API nodes send one Celery message per accepted job, carrying only its id; the job
 itself (request, state, attempts, result) lives in the job record in Redis
-(:class:`segswap.service.jobs.redis_records.RedisJobStore`). A worker process loads the engine
-once (when the pool process starts) and runs jobs with :func:`segswap.api.render_request`,
-exactly like the embedded workers.
+(:class:`segswap.service.jobs.redis_records.RedisJobStore`). Each pool slot of a worker runs its
+jobs in an engine process of its own (:mod:`segswap.service.jobs.processes`, started when
+the pool process starts), exactly like the embedded workers, so a native crash or an
+out-of-memory kill of the engine is one attempt of one job (see ``celery_worker``).
 
 Reliability, and why each setting is what it is:
 
@@ -28,7 +29,10 @@ Reliability, and why each setting is what it is:
   whichever worker is free first.
 - Bounded retries: each delivery that starts running a job increments the job record's
   ``attempts``; a delivery beyond ``SEGSWAP_MAX_ATTEMPTS`` (a job whose workers keep
-  dying, e.g. out of memory) marks it FAILED with a reason, refunded. A job that raises
+  dying, e.g. out of memory) marks it FAILED with a reason, refunded. An engine process
+  that dies mid-job (native crash, OOM kill) ends one attempt: the same delivery starts
+  the next one in a fresh engine process, and the last one FAILS the job naming the
+  crash, refunded. A job that raises
   (unusable input, engine error) FAILS at once, as in the embedded default: rerunning it
   would fail the same way.
 - Idempotent outcomes: a delivery of a job that is COMPLETED or FAILED already is

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import multiprocessing.process as mp_process
 import os
 import socket
 import threading
@@ -20,8 +22,8 @@ from typing import Any, ClassVar
 
 from celery import Celery, signals
 
-from segswap.engine import resolve_engine
 from segswap.service.errors import StoreUnavailable
+from segswap.service.jobs.base import Outcome
 from segswap.service.jobs.celery_app import (
     TASK_NAME,
     create_celery,
@@ -30,10 +32,10 @@ from segswap.service.jobs.celery_app import (
     unpublished_grace,
 )
 from segswap.service.jobs.media import RedisMedia, new_token
-from segswap.service.jobs.messages import exhausted_error
+from segswap.service.jobs.messages import crashed_error, exhausted_error
+from segswap.service.jobs.processes import EngineCrashed, EngineProcesses
 from segswap.service.jobs.progress import JobWatch
 from segswap.service.jobs.redis_records import RedisJobStore
-from segswap.service.jobs.runner import ThreadEngines, run_job
 from segswap.service.redis_client import connect
 from segswap.settings import Settings
 
@@ -54,10 +56,14 @@ def register_task(app: Celery, settings: Settings) -> None:
 
 @dataclass
 class WorkerRuntime:
-    """What one worker process holds: settings, store clients, its engine, a heartbeat.
+    """What one worker process holds: settings, store clients, its engine processes, a
+    heartbeat.
 
     Created once per process (``worker_process_init`` in pool processes; lazily in
-    the first job otherwise) and never shared across a fork.
+    the first job otherwise) and never shared across a fork. Jobs run in an engine
+    process of the calling thread (:class:`~segswap.service.jobs.processes.EngineProcess`,
+    as in ``segswap serve``): a native crash or an out-of-memory kill of the engine ends
+    that child only, and counts as one attempt of the job.
     """
 
     settings: Settings
@@ -65,7 +71,7 @@ class WorkerRuntime:
     pid: int
     jobs: RedisJobStore
     media: RedisMedia
-    engines: ThreadEngines
+    engines: EngineProcesses
     members: list[str]
     running: dict[str, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -88,6 +94,7 @@ class WorkerRuntime:
 
     @classmethod
     def _create(cls, settings: Settings, app: Celery, slots: int) -> WorkerRuntime:
+        _allow_children()
         client = connect(settings.broker_url or "")
         name = f"{_hostname()}:{os.getpid()}"
         runtime = cls(
@@ -96,10 +103,10 @@ class WorkerRuntime:
             pid=os.getpid(),
             jobs=RedisJobStore(client, settings.result_ttl),
             media=RedisMedia(client, settings.result_ttl),
-            engines=ThreadEngines(resolve_engine(settings.engine, settings)),
+            engines=EngineProcesses(settings),
             members=[name] if slots == 1 else [f"{name}:{i}" for i in range(slots)],
         )
-        runtime.engines.get()  # load it now, not in the first job
+        runtime.engines.start()  # the engine process of this thread, now, not in the first job
         thread = threading.Thread(target=runtime._beat, name="segswap-heartbeat", daemon=True)
         thread.start()
         return runtime
@@ -154,14 +161,46 @@ class WorkerRuntime:
             self._stop.set()
             with contextlib.suppress(StoreUnavailable):
                 self.jobs.leave(self.members)
+        self.engines.close_all()
 
     # --- one job ---
 
     def execute(self, job_id: str) -> None:
-        """Run one delivery of ``job_id`` (idempotent: see the module docstring)."""
+        """Run one delivery of ``job_id`` (idempotent: see the module docstring).
+
+        An engine process that dies mid-job ends that attempt only: the delivery starts
+        the next attempt at once (in a fresh engine process), within
+        ``SEGSWAP_MAX_ATTEMPTS``; the last one FAILS the job with the crash named."""
         owner = f"{self.members[0]}:{uuid.uuid4().hex[:12]}"
+        crashed = False
+        try:
+            while True:
+                started = self._start(job_id, owner)
+                if started is None:
+                    return
+                _, attempts, request_json, kind, created_s, started_s = started
+                with self._lock:
+                    self.running[job_id] = owner
+                if int(attempts) > 1 and not crashed:
+                    log.warning(
+                        "job %s: delivery %s (its previous worker stopped)", job_id, attempts
+                    )
+                crashed = self._run(
+                    job_id, owner, int(attempts), request_json, float(created_s), float(started_s)
+                )
+                if not crashed:
+                    return
+        finally:
+            with self._lock:
+                self.running.pop(job_id, None)
+            with contextlib.suppress(StoreUnavailable):
+                self.jobs.not_busy(job_id)
+
+    def _start(self, job_id: str, owner: str) -> list[str] | None:
+        """Start an attempt of ``job_id`` as ``owner``: the record's fields, or None when
+        this delivery has nothing to run (settled, expired, out of attempts)."""
         while True:
-            started = _retrying(
+            started: list[str] = _retrying(
                 lambda: self.jobs.start(
                     job_id,
                     owner,
@@ -173,27 +212,15 @@ class WorkerRuntime:
             outcome = started[0]
             if outcome in ("gone", "done"):
                 log.info("job %s: already settled or expired; delivery skipped", job_id)
-                return
+                return None
             if outcome == "exhausted":
                 log.error("job %s: FAILED after %s deliveries", job_id, started[1])
-                return
+                return None
             if outcome == "busy":
                 # Another delivery runs it: wait until it is settled or its lease lapses.
                 time.sleep(min(1.0, self.lease / 4))
                 continue
-            break
-        _, attempts, request_json, kind, created_s, started_s = started
-        with self._lock:
-            self.running[job_id] = owner
-        try:
-            self._run(
-                job_id, owner, int(attempts), request_json, float(created_s), float(started_s)
-            )
-        finally:
-            with self._lock:
-                self.running.pop(job_id, None)
-            with contextlib.suppress(StoreUnavailable):
-                self.jobs.not_busy(job_id)
+            return started
 
     def _run(
         self,
@@ -203,22 +230,33 @@ class WorkerRuntime:
         request_json: str,
         created: float,
         started: float,
-    ) -> None:
-        if attempts > 1:
-            log.warning("job %s: delivery %d (its previous worker stopped)", job_id, attempts)
+    ) -> bool:
+        """Run one attempt and write its outcome; True when its engine process died and
+        attempts are left (the caller starts the next one)."""
         watcher = JobWatch(
             lambda value: _quietly(lambda: self.jobs.set_progress(job_id, value)),
             lambda: bool(_quietly(lambda: self.jobs.cancel_requested(job_id))),
         )
-        outcome = run_job(
-            request_json, self.engines.get(), self.settings, job_id=job_id, watcher=watcher
-        )
+        try:
+            outcome = self.engines.get().run(job_id, request_json, watcher)
+        except EngineCrashed as crash:
+            limit = self.settings.max_attempts
+            log.error(
+                "job %s: the engine process died (%s) on attempt %d of %d",
+                job_id,
+                crash,
+                attempts,
+                limit,
+            )
+            if attempts < limit:
+                return True
+            outcome = Outcome.failed(crashed_error(attempts, str(crash)), 500)
         metrics = {"queue_time": max(0.0, started - created), **outcome.metrics}
         data = outcome.data
         if outcome.canceled:
             _retrying(lambda: self.jobs.cancel(job_id, "", worker=True))
             log.info("job %s: canceled by the client while running", job_id)
-            return
+            return False
         if data is None:
             metrics["total_time"] = time.time() - created
             _retrying(
@@ -231,7 +269,7 @@ class WorkerRuntime:
                     from_states=("PROCESSING",),
                 )
             )
-            return
+            return False
         name = _retrying(lambda: self.media.write(new_token(), outcome.image_format or "png", data))
         metrics["total_time"] = time.time() - created
         if not _retrying(lambda: self.jobs.complete(job_id, owner, name, metrics)):
@@ -239,6 +277,7 @@ class WorkerRuntime:
                 "job %s: settled meanwhile (deadline or another delivery); result dropped", job_id
             )
             _retrying(lambda: self.media.delete(name))
+        return False
 
 
 def _retrying(call: Callable[[], Any], seconds: float = 120.0) -> Any:
@@ -255,6 +294,26 @@ def _retrying(call: Callable[[], Any], seconds: float = 120.0) -> Any:
             log.warning("Redis is unavailable; retrying in %.1f s", delay)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def _allow_children() -> None:
+    """Let this process start engine processes with :mod:`multiprocessing`.
+
+    In a pool process of Celery's prefork pool, ``multiprocessing.current_process()`` is
+    billiard's process object: marked daemonic (multiprocessing refuses children to a
+    daemon) and holding billiard's authkey type (which refuses to be pickled with a new
+    process). Here the flag guards nothing else (the main worker process stops its pool
+    through its own handles) and the key keeps its bytes; :meth:`WorkerRuntime.shutdown`
+    stops the engine processes, which also end when this process dies (their pipe
+    closes). Nothing to do in a process multiprocessing made itself.
+    """
+    config = getattr(multiprocessing.current_process(), "_config", None)
+    if not isinstance(config, dict) or not config.get("daemon"):
+        return
+    config["daemon"] = False
+    authkey = config.get("authkey")
+    if authkey is not None:
+        config["authkey"] = getattr(mp_process, "AuthenticationString")(bytes(authkey))  # noqa: B009
 
 
 def _quietly(call: Callable[[], Any]) -> Any:
@@ -278,7 +337,7 @@ _PROCESS_SETTINGS: dict[str, Any] = {}
 
 @signals.worker_process_init.connect(weak=False)
 def _on_pool_process_start(**_: Any) -> None:
-    """A prefork pool process starts: load the engine, register the slot, start beating."""
+    """A prefork pool process starts: its engine process, its slot, its heartbeat."""
     settings, app = _PROCESS_SETTINGS.get("settings"), _PROCESS_SETTINGS.get("app")
     if settings is not None and app is not None:
         WorkerRuntime.current(settings, app)
@@ -316,8 +375,8 @@ def run_worker(
     hostname: str | None = None,
 ) -> int:
     """Run a Celery worker until it is stopped (SIGTERM: warm shutdown); returns its exit
-    code. ``concurrency`` pool processes (``pool``: prefork, solo or threads) each load
-    the engine once."""
+    code. ``concurrency`` slots (``pool``: prefork, solo or threads) each run their jobs in
+    an engine process of their own."""
     app = create_celery(settings)
     register_task(app, settings)
     if pool == "solo":

@@ -26,6 +26,7 @@ V1 = f"/v1/{MODEL}"
 V2 = f"/v2/{MODEL}"
 DELAY = 0.2  # seconds each job takes (SlowEngine)
 HANG = 120.0  # seconds a wait may last: a deadline that only bounds a hang
+KILL_SEED, SEGV_SEED = 4242, 666  # ScaleoutEngine's process dies of SIGKILL / SIGSEGV
 
 
 @dataclass
@@ -85,7 +86,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     store = RedisServer(root / "redis").start()
     env = {
         "SEGSWAP_BROKER_URL": store.url,
-        "SEGSWAP_ENGINE": "segswap_test_engines:ScaleoutEngine",  # seed 4242 kills
+        "SEGSWAP_ENGINE": "segswap_test_engines:ScaleoutEngine",  # KILL_SEED, SEGV_SEED crash
         "SEGSWAP_TEST_DELAY": str(DELAY),
         "SEGSWAP_DRAIN_TIMEOUT": "60",
         # A 2 s lease (heartbeat every 0.5 s): a dead worker's job is sent again about 4-5 s
@@ -295,24 +296,85 @@ def test_40_jobs_all_complete_and_are_charged_once_when_a_worker_is_killed(
     cluster.restart_worker("w1")
 
 
-def test_a_job_that_kills_its_worker_fails_after_max_attempts_refunded_once(
+def test_native_engine_crashes_fail_their_jobs_and_the_workers_serve_on(cluster: Cluster, payload):
+    """Crash isolation, as in ``segswap serve``: 20 jobs, 3 of which kill their engine
+    process natively on every attempt (2 SIGSEGV, 1 SIGKILL as the out-of-memory killer
+    would). Each crash ends one attempt in the engine process only: the 3 FAIL after
+    SEGSWAP_MAX_ATTEMPTS (3) naming the crash, refunded once; the 17 others COMPLETE;
+    nothing is lost; both workers live on with the same pool processes."""
+    key = cluster.new_key(credits=100)
+    client = httpx.Client(timeout=HTTP_TIMEOUT)
+    before = time.time()
+    pools = {
+        name: wait_for(lambda w=w: w.slots(cluster.client(), since=before), f"{name} to beat")
+        for name, w in cluster.workers.items()
+    }
+    crashing = {2: SEGV_SEED, 9: KILL_SEED, 15: SEGV_SEED}  # job index -> seed
+    ids = []
+    for i in range(20):
+        body = {**payload, "seed": crashing.get(i, payload.get("seed", 42))}
+        r = client.post(cluster.node(i).url + V2, json=body, headers=h(key))
+        assert r.status_code == 200, r.text
+        ids.append(r.json()["request_id"])
+    assert cluster.credits(key) == 100 - 20  # charged at submit
+
+    final = [settle(client, cluster, job_id, key) for job_id in ids]  # none is lost
+    for i, (job_id, body) in enumerate(zip(ids, final, strict=True)):
+        record = cluster.job(job_id)
+        if i in crashing:
+            signal_name = "SIGSEGV" if crashing[i] == SEGV_SEED else "SIGKILL"
+            assert body["status"] == "FAILED", body
+            assert "3 attempt(s)" in body["error"] and f"killed by {signal_name}" in body["error"]
+            assert record["attempts"] == "3" and record["refunded"] == "1"
+        else:
+            assert body["status"] == "COMPLETED", (i, body)
+            assert record["attempts"] == "1" and "refunded" not in record
+    assert sum(b["status"] == "COMPLETED" for b in final) == 17
+    assert cluster.credits(key) == 100 - 17  # the 3 refunded, each once
+    logs = "".join(w.log() for w in cluster.workers.values())
+    assert logs.count("the engine process died (killed by SIGSEGV)") >= 2 * 3
+    assert "the engine process died (killed by SIGKILL)" in logs
+    after = time.time()
+    for name, worker in cluster.workers.items():  # the same pool processes beat on
+        assert worker.proc is not None and worker.proc.poll() is None
+        assert (
+            wait_for(lambda w=worker: w.slots(cluster.client(), since=after), f"{name} to beat")
+            == pools[name]
+        )
+    again = client.post(cluster.a.url + V2, json=payload, headers=h(key)).json()
+    assert settle(client, cluster, again["request_id"], key)["status"] == "COMPLETED"
+
+
+def test_a_job_whose_pool_process_dies_each_time_fails_after_max_attempts_refunded_once(
     cluster: Cluster, payload
 ):
-    """The pool process dies on this job every time (its worker lives): the message goes
-    back at once each time, and the delivery after SEGSWAP_MAX_ATTEMPTS (3) marks the job
-    FAILED with a reason, refunded exactly once; other jobs still run."""
+    """The pool process running a job (not its engine process) is killed on each run,
+    as the out-of-memory killer may pick it; its worker lives and starts a new one. The
+    message goes back at once each time, and the delivery after SEGSWAP_MAX_ATTEMPTS (3)
+    marks the job FAILED with a reason, refunded exactly once; other jobs still run."""
     key = cluster.new_key(credits=10)
     client = httpx.Client(timeout=HTTP_TIMEOUT)
-    deadly = client.post(cluster.a.url + V2, json={**payload, "seed": 4242}, headers=h(key))
-    fine = client.post(cluster.b.url + V2, json=payload, headers=h(key))
-    assert cluster.credits(key) == 8
-    body = settle(client, cluster, deadly.json()["request_id"], key)
-    assert body["status"] == "FAILED" and "3 attempt(s)" in body["error"]
-    assert client.get(deadly.json()["response_url"], headers=h(key)).status_code == 422
-    assert settle(client, cluster, fine.json()["request_id"], key)["status"] == "COMPLETED"
-    record = cluster.job(deadly.json()["request_id"])
+    with cluster.gate_closed():  # each run waits in the engine until its process is killed
+        job_id = client.post(cluster.a.url + V2, json=payload, headers=h(key)).json()["request_id"]
+        assert cluster.credits(key) == 9
+        for attempt in ("1", "2", "3"):
+
+            def running(attempt: str = attempt) -> str | None:
+                record = cluster.job(job_id)
+                started = record.get("state") == "PROCESSING" and record["attempts"] == attempt
+                return slot_of(cluster, job_id) if started else None
+
+            slot = wait_for(running, f"run {attempt} of the job")
+            os.kill(int(str(slot).rsplit(":", 1)[1]), signal.SIGKILL)
+    body = settle(client, cluster, job_id, key)
+    assert body["status"] == "FAILED" and "3 attempt(s)" in body["error"], body
+    assert "stopped each time" in body["error"]
+    record = cluster.job(job_id)
     assert record["attempts"] == "4" and record["refunded"] == "1"
-    assert cluster.credits(key) == 9  # the failed one refunded, once
+    assert cluster.credits(key) == 10  # refunded, once
+    fine = client.post(cluster.b.url + V2, json=payload, headers=h(key)).json()
+    assert settle(client, cluster, fine["request_id"], key)["status"] == "COMPLETED"
+    assert cluster.credits(key) == 9
     for worker in cluster.workers.values():  # the workers themselves lived on
         assert worker.proc is not None and worker.proc.poll() is None
 
