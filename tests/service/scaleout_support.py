@@ -12,11 +12,27 @@ import time
 from pathlib import Path
 
 import redis
-from service_support import HERE, ROOT, free_port, run_cli, segswap_command
+from service_support import (
+    HERE,
+    ROOT,
+    free_port,
+    missing_system_package,
+    run_cli,
+    segswap_command,
+)
 
 
 def redis_available() -> bool:
     return shutil.which("redis-server") is not None
+
+
+def require_redis() -> None:
+    """Skip the calling test or fixture when ``redis-server`` is missing (see
+    :func:`service_support.missing_system_package`)."""
+    if not redis_available():
+        missing_system_package(
+            "redis-server is not installed (scripts/system-packages installs it)"
+        )
 
 
 class RedisServer:

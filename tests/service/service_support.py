@@ -14,10 +14,11 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 
 HERE = Path(__file__).resolve().parent
@@ -26,6 +27,15 @@ MODEL = "seg-swap"
 HTTP_TIMEOUT = 120.0
 """Seconds a test's HTTP call may take: a deadline that only bounds a hang. (httpx's
 default, 5 s, is exceeded by a synchronous edit on a machine busy with other work.)"""
+
+
+def missing_system_package(reason: str) -> NoReturn:
+    """Skip the calling test or fixture for want of a system package (``reason`` says
+    which, and that ``scripts/system-packages`` installs it); fail instead where
+    ``SEGSWAP_REQUIRE_SYSTEM_PACKAGES=1`` (CI sets it: nothing is skipped silently there)."""
+    if os.environ.get("SEGSWAP_REQUIRE_SYSTEM_PACKAGES") == "1":
+        pytest.fail(f"{reason} (SEGSWAP_REQUIRE_SYSTEM_PACKAGES=1)")
+    pytest.skip(reason)
 
 
 def h(key: str) -> dict[str, str]:

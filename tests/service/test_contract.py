@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 from contract_backends import BACKENDS, Backend, CeleryBackend, LocalBackend, wait_until
-from scaleout_support import RedisServer, redis_available
+from scaleout_support import RedisServer, require_redis
 from segswap_test_engines import FAULTY_SEED, HELD_SEED
 from service_support import MODEL, b64, stop_all
 
@@ -88,8 +88,7 @@ class Stack:
 @pytest.fixture(scope="module", params=BACKENDS)
 def stack(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Stack]:
     if request.param == "celery":
-        if not redis_available():
-            pytest.skip("redis-server is not installed (scripts/system-packages installs it)")
+        require_redis()
         pytest.importorskip("celery")
     made = Stack(request.param, tmp_path_factory.mktemp(f"contract-{request.param}"))
     yield made

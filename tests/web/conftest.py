@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 # The API tests' real-server helper: the page is served by the same `segswap serve`.
 sys.path.insert(0, str(ROOT / "tests" / "service"))
-from service_support import Server  # noqa: E402
+from service_support import Server, missing_system_package  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("SEGSWAP_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -65,17 +65,20 @@ def web_key(web_server: Server) -> str:
 def browser() -> Iterator[Any]:
     """One headless Chromium for the session (skips when it cannot be had)."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        pytest.skip(f"no Chromium at {CHROMIUM} (scripts/system-packages installs it)")
+        missing_system_package(
+            f"no Chromium at {CHROMIUM}: the browser tests need it (scripts/system-packages"
+            " installs it as root; it installs nothing without root or apt-get)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+        missing_system_package("playwright is not installed (pip install -e '.[test]')")
     manager = sync_playwright().start()
     try:
         browser = manager.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     except Exception as error:  # a broken browser install: say so, do not fail the suite
         manager.stop()
-        pytest.skip(f"Chromium at {CHROMIUM} did not start: {error}")
+        missing_system_package(f"Chromium at {CHROMIUM} did not start: {error}")
     yield browser
     browser.close()
     manager.stop()

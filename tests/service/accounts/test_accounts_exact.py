@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from scaleout_support import RedisServer, keys_command, redis_available
+from scaleout_support import RedisServer, keys_command, require_redis
 from service_support import HTTP_TIMEOUT, MODEL, Server
 from test_cli import keys_cli
 
@@ -185,8 +185,8 @@ def test_cli_credits_one_line_error(tmp_path: Path, value: str):
     assert len(credited.stderr.strip().splitlines()) == 1, credited.stderr
 
 
-@pytest.mark.skipif(not redis_available(), reason="needs redis-server")
 def test_redis_store_credits_exact_and_finite(tmp_path: Path):
+    require_redis()
     from segswap.service.accounts.redis_keys import RedisKeyStore
     from segswap.service.jobs.redis_records import RedisJobStore
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from scaleout_support import RedisServer, Worker, keys_command, redis_available
+from scaleout_support import RedisServer, Worker, keys_command, require_redis
 from service_support import HTTP_TIMEOUT, MODEL, Server, stop_all
 
 pytest.importorskip("celery")
@@ -80,8 +80,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    if not redis_available():
-        pytest.skip("redis-server is not installed (scripts/system-packages installs it)")
+    require_redis()
     root = tmp_path_factory.mktemp("scaleout")
     store = RedisServer(root / "redis").start()
     env = {

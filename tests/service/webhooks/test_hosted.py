@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
-from scaleout_support import RedisServer, Worker, keys_command, redis_available
+from scaleout_support import RedisServer, Worker, keys_command, require_redis
 from segmind import SegmindClient
 from segmind.v2 import InferenceFailed
 from service_support import HTTP_TIMEOUT, MODEL, Server, b64, free_port, stop_all, wait_settled
@@ -195,8 +195,7 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             # restart() replaces the backend's server: stop the one running now.
             embedded.server.stop()
         return
-    if not redis_available():
-        pytest.skip("redis-server is not installed (scripts/system-packages installs it)")
+    require_redis()
     pytest.importorskip("celery")
     store = RedisServer(root / "redis").start()
     env = {**BASE_ENV, "SEGSWAP_BROKER_URL": store.url, "SEGSWAP_VISIBILITY_TIMEOUT": "5"}
