@@ -185,6 +185,7 @@ def test_cli_credits_one_line_error(tmp_path: Path, value: str):
     assert len(credited.stderr.strip().splitlines()) == 1, credited.stderr
 
 
+@pytest.mark.redis
 def test_redis_store_credits_exact_and_finite(tmp_path: Path):
     require_redis()
     from segswap.service.accounts.redis_keys import RedisKeyStore
