@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from service_support import HTTP_TIMEOUT
 
 ERROR_TEXTS = (
     "Something went wrong",  # ReDoc's error boundary
@@ -25,7 +26,7 @@ ERROR_TEXTS = (
 
 def operations(url: str) -> list[tuple[str, str, str]]:
     """Every operation of the served document: (method, path, summary)."""
-    spec = httpx.get(url + "/openapi.json").json()
+    spec = httpx.get(url + "/openapi.json", timeout=HTTP_TIMEOUT).json()
     return [
         (method.upper(), path, operation["summary"])
         for path, methods in spec["paths"].items()

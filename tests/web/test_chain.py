@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from service_support import HTTP_TIMEOUT
 from test_browser import (
     data_uri_bytes,
     decode,
@@ -300,7 +301,7 @@ def test_parameter_ranges_come_from_the_api(new_page, web_server: Any) -> None:
     assert page.input_value("#steps") == str(EditParams.model_fields["steps"].default)
 
     # Served another document, it shows that one's: nothing is copied into the page.
-    document = httpx.get(web_server.url + "/openapi.json").json()
+    document = httpx.get(web_server.url + "/openapi.json", timeout=HTTP_TIMEOUT).json()
     schema = document["paths"]["/v2/seg-swap"]["post"]["requestBody"]["content"]
     properties = schema["application/json"]["schema"]["properties"]
     properties["growmask"].update(minimum=1, maximum=33, default=7)

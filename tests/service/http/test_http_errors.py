@@ -130,17 +130,23 @@ def test_metric_labels_do_not_grow_with_made_up_paths(server: Server, key):
 def test_head_is_answered_wherever_get_is(server: Server, key):
     """Load balancers check health with HEAD: the GET answer's status and headers, no body."""
     for path in ("/", "/docs", "/redoc", "/health", "/openapi.json", "/docs/assets/favicon.png"):
-        get = httpx.get(server.url + path)
-        head = httpx.head(server.url + path)
+        get = httpx.get(server.url + path, timeout=HTTP_TIMEOUT)
+        head = httpx.head(server.url + path, timeout=HTTP_TIMEOUT)
         assert (get.status_code, head.status_code) == (200, 200), path
         assert head.content == b"", path
         assert head.headers["content-type"] == get.headers["content-type"], path
         assert head.headers["content-length"] == str(len(get.content)), path
-    keyed = httpx.head(server.url + "/v2/requests/nope/status", headers=h(key))
+    keyed = httpx.head(
+        server.url + "/v2/requests/nope/status", headers=h(key), timeout=HTTP_TIMEOUT
+    )
     assert keyed.status_code == 404 and keyed.content == b""
-    assert httpx.head(server.url + "/v2/requests/nope/status").status_code == 401
-    r = httpx.head(server.url + V1, headers=h(key))  # a path without GET: 405, no body
+    assert (
+        httpx.head(server.url + "/v2/requests/nope/status", timeout=HTTP_TIMEOUT).status_code == 401
+    )
+    r = httpx.head(
+        server.url + V1, headers=h(key), timeout=HTTP_TIMEOUT
+    )  # a path without GET: 405, no body
     assert r.status_code == 405 and r.headers["allow"] == "POST" and r.content == b""
-    r = httpx.delete(server.url + "/health")
+    r = httpx.delete(server.url + "/health", timeout=HTTP_TIMEOUT)
     assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
     assert r.json()["error"] == "method DELETE is not allowed on /health (allowed: GET, HEAD)"

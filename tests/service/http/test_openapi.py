@@ -145,7 +145,7 @@ def _resolves(document: dict[str, Any], ref: str) -> bool:
 
 
 def test_every_reference_resolves_and_the_document_validates(server: Server) -> None:
-    spec = httpx.get(server.url + "/openapi.json").json()
+    spec = httpx.get(server.url + "/openapi.json", timeout=HTTP_TIMEOUT).json()
     references = list(_references(spec))
     assert len(references) > 20  # the errors' and the bodies' schemas, at least
     assert [(where, ref) for where, ref in references if not _resolves(spec, ref)] == []

@@ -409,7 +409,7 @@ def test_two_idempotency_keys_on_one_request_are_a_400(backend, payload):
             backend.url + V2,
             json=payload,
             headers=[("x-api-key", key), *(("Idempotency-Key", value) for value in values)],
-            timeout=30,
+            timeout=HTTP_TIMEOUT,
         )
         assert response.status_code == 400, response.text
         assert response.json()["error"] == (
