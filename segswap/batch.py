@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -261,13 +262,22 @@ def run_batch(
     # Fresh processes ("spawn"): forking a process that runs threads (OpenCV's, numba's,
     # a test runner's) can leave a child waiting forever on a lock held at the fork.
     # One OpenCV thread per process: the processes already use the cores.
-    pool = ProcessPoolExecutor(
-        jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(params, settings, 1),
-    )
-    futures: dict[Future[Result], Task] = {pool.submit(_run_in_worker, t): t for t in tasks}
+    # The processes are started while Ctrl-C is ignored, so they start ignoring it (an
+    # ignored signal stays ignored across exec): one still importing when Ctrl-C comes
+    # would otherwise die with a traceback and break the pool. Ctrl-C is the parent's.
+    ignoring = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if ignoring else None
+    try:
+        pool = ProcessPoolExecutor(
+            jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(params, settings, 1),
+        )
+        futures: dict[Future[Result], Task] = {pool.submit(_run_in_worker, t): t for t in tasks}
+    finally:
+        if ignoring:
+            signal.signal(signal.SIGINT, previous)
     reported: set[Future[Result]] = set()
     try:
         for future in as_completed(futures):
