@@ -582,6 +582,43 @@ CASES += [
 ]
 
 
+# Round 3 of the blind judge, for patterns: more Debian photos never looked at before
+# (a mossy log, a planked wooden floor, a fallen maple leaf).
+CASES += [
+    Case(
+        "log-tissue",
+        "pattern",
+        "debian3",
+        debian("mossy_log"),
+        lambda s: polygon(
+            s.shape,
+            [[184, 72], [320, 80], [528, 128], [672, 240], [800, 368]]
+            + [[888, 464], [896, 638], [320, 638], [208, 304], [192, 176]],
+        ),
+        tissue,
+        {**PATTERN, "horizontal_repeat": 4, "vertical_repeat": 3, "growmask": 0},
+    ),
+    Case(
+        "floor-brick",
+        "pattern",
+        "debian3",
+        debian("Wood"),
+        lambda s: rectangle(s.shape, 300, 300, 900, 1100),
+        brick,
+        {**PATTERN, "horizontal_repeat": 4, "vertical_repeat": 3, "growmask": 0},
+    ),
+    Case(
+        "leaf-fur",
+        "pattern",
+        "debian3",
+        debian("FallenLeaf"),
+        lambda s: ellipse(s.shape, (1090, 520), (150, 110)),
+        fur,
+        {**PATTERN, "horizontal_repeat": 3, "vertical_repeat": 2, "growmask": 0},
+    ),
+]
+
+
 # -- methods -----------------------------------------------------------------------------
 
 
@@ -992,7 +1029,7 @@ def speed(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["tuning", "validation", "debian"])
+    parser.add_argument("--split", choices=["tuning", "validation", "debian", "debian3"])
     parser.add_argument("--kind", choices=["object", "pattern"])
     parser.add_argument("--only", help="run the cases whose name contains this")
     parser.add_argument("--sheets", type=Path)
@@ -1050,7 +1087,7 @@ def main() -> None:
             ]
             sheet = strip(images, ["scene + mask", *outputs])
             Image.fromarray(sheet).save(args.sheets / f"{case.name}.png")
-        if args.panels and case.split in ("validation", "debian"):
+        if args.panels and case.split in ("validation", "debian", "debian3"):
             args.panels.mkdir(parents=True, exist_ok=True)
             names = list(outputs)
             shuffle.shuffle(names)

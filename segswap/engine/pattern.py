@@ -47,6 +47,13 @@ which a pixel is the garment in the light estimate (weight 1); its weight falls 
 twice that (a different material: a white strap on orange is about 0.28 away, a fold's
 deeper shadow of the same orange under 0.1)."""
 
+DETAIL_SHARE = 0.6
+"""Share (as a power) of the surface's fine relief kept in the print (see
+:func:`surface_detail`); 0 leaves only the smooth light."""
+
+DETAIL_RANGE = (0.5, 1.6)
+"""Soft limits of that relief's ratio (deepest crevice, brightest glint)."""
+
 ALBEDO_BRIGHT = 4.0
 """Luminance, as a multiple of the garment's median, from which a pixel is a bright item
 on it rather than light (its weight falls to 0 from half this)."""
@@ -186,6 +193,28 @@ OUTLINE_BLOCK = 64
 """Side (pixels) of the blocks the outline is fitted in: only those the edge crosses."""
 
 
+def surface_detail(
+    patch: np.ndarray, light: np.ndarray, weight: np.ndarray, offset: float, size: tuple
+) -> np.ndarray:
+    """The surface's fine relief (h×w float32 ratio around 1): its full-resolution
+    luminance over the smooth light, to the power DETAIL_SHARE, softly within
+    DETAIL_RANGE — the weave, a brick's mortar, a leaf's veins show through the print as
+    through paint. Where the pixel is not the garment's material (``weight``, from the
+    reduced copy, eroded and squared to keep off an item's edge) it is 1: a strap's or a badge's
+    brightness stays out, as in the light itself."""
+    luminance = cv2.transform(to_linear(patch), LUMA[None])
+    smooth = cv2.resize(light, size, interpolation=cv2.INTER_LINEAR)
+    # Kept a pixel of the reduced copy off an item's edge (eroded), then squared.
+    trust = cv2.resize(
+        cv2.erode(weight, np.ones((3, 3), np.uint8)), size, interpolation=cv2.INTER_LINEAR
+    )
+    log_detail = np.log((luminance + offset) / (smooth + offset))
+    low, high = np.log(DETAIL_RANGE[0]), np.log(DETAIL_RANGE[1])
+    limit = np.where(log_detail < 0, -low, high)
+    log_detail = limit * np.tanh(log_detail / limit)
+    return np.exp(DETAIL_SHARE * trust * trust * log_detail).astype(np.float32)
+
+
 def outline_coverage(patch: np.ndarray, region: EditRegion, box_slices: tuple) -> np.ndarray:
     """The region's coverage (h×w float32 in [0, 1]) on the box, fitted to the scene's
     edges: the grown mask through a guided filter with the scene's gray as guide, kept
@@ -286,6 +315,8 @@ def transfer_pattern(
     size = (width, height)
     ratio_small = soft_limit((light + offset) / (mean + offset))
     ratio = cv2.resize(ratio_small, size, interpolation=cv2.INTER_LINEAR)
+    if DETAIL_SHARE > 0.0:
+        ratio *= surface_detail(patch, light, weight, offset, size)
     dy = cv2.resize(dy, size, interpolation=cv2.INTER_LINEAR) * factor
     dx = cv2.resize(dx, size, interpolation=cv2.INTER_LINEAR) * factor
     dx += np.arange(width, dtype=np.float32)[None, :]
