@@ -70,7 +70,7 @@ from skimage import data
 from skimage.metrics import structural_similarity
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from photos import PhotosUnavailable, photos  # noqa: E402
+from photos import PhotosUnavailable, cache_dir, photos  # noqa: E402
 from photos import photo as photo_named  # noqa: E402
 
 from segswap.engine import get_engine, run_engine  # noqa: E402
@@ -560,15 +560,29 @@ class Outcome:
     seconds: dict[str, float]
 
 
-def run_case(case: Case, repeats: int, sheets: Path | None) -> Outcome:
+def peer_file(case: Case, method: str) -> Path:
+    """Where a peer's result (PNG) and its time (.txt) are kept between runs."""
+    return cache_dir() / "removal-peers" / f"{case.split}-{case.name}-{method}.png"
+
+
+def run_case(case: Case, repeats: int, sheets: Path | None, fresh: bool = True) -> Outcome:
     scene = np.ascontiguousarray(case.load()[:, :, :3])
     mask = case.mask(scene.shape)
     region = feather_reach(grow_mask(mask, GROWMASK))
     results, seconds = {}, {}
     for method in METHODS:
+        kept = None if fresh or method == "segswap" else peer_file(case, method)
+        if kept is not None and kept.exists():
+            results[method] = cv2.imread(str(kept))[:, :, ::-1]
+            seconds[method] = float(kept.with_suffix(".txt").read_text())
+            continue
         results[method], seconds[method] = timed(
             partial(FILLS[method], scene, mask, region), repeats
         )
+        if kept is not None:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(kept), results[method][:, :, ::-1])
+            kept.with_suffix(".txt").write_text(repr(seconds[method]))
     if sheets is not None:
         image = sheet(scene, region, results, case.view)
         cv2.imwrite(str(sheets / f"{case.split}-{case.name}.png"), image[:, :, ::-1])
@@ -606,6 +620,43 @@ def selected_cases(args: argparse.Namespace) -> list[Case]:
     return chosen
 
 
+BIG_SIDE = 4096
+BIG_SHARES = (0.01, 0.25, 0.90)
+"""Hole areas (share of a BIG_SIDE² photo) ``--big`` times."""
+
+
+def big_holes(repeats: int) -> None:
+    """Time segswap's removal of a disk of 1 % and 25 % and a square of 90 % of a 4096²
+    photo (a validation photo scaled up), median of ``repeats``, after one warm-up."""
+    scene = cv2.resize(
+        photo_named("Kite").image(), (BIG_SIDE, BIG_SIDE), interpolation=cv2.INTER_CUBIC
+    )
+    nothing = np.zeros((4, 4, 4), np.uint8)
+    engine = get_engine("composite")
+    for share in BIG_SHARES:
+        mask = np.zeros((BIG_SIDE, BIG_SIDE), np.uint8)
+        if share < 0.5:
+            radius = int((share * BIG_SIDE * BIG_SIDE / np.pi) ** 0.5)
+            cv2.circle(mask, (BIG_SIDE // 2, BIG_SIDE // 2), radius, 255, -1)
+        else:
+            side = int((share * BIG_SIDE * BIG_SIDE) ** 0.5)
+            start = (BIG_SIDE - side) // 2
+            mask[start : start + side, start : start + side] = 255
+        params = EditParams(mode="remove")
+        run_engine(engine, scene, mask, nothing, params)
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            run_engine(engine, scene, mask, nothing, params)
+            times.append(time.perf_counter() - started)
+        print(
+            f"  {BIG_SIDE}² photo, hole {100 * share:4.0f} % ({int((mask > 0).sum()):>9} px):"
+            f" median {statistics.median(times):5.2f} s of {repeats}"
+            f" (load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -627,11 +678,25 @@ def main() -> None:
     )
     parser.add_argument("--only", nargs="*", help="run only these cases (names)")
     parser.add_argument(
+        "--reuse-peers",
+        action="store_true",
+        help="reuse PyPatchMatch's and Telea's results and times from an earlier run "
+        "(kept in the photo cache; for tuning runs, not for reported times)",
+    )
+    parser.add_argument(
         "--first-call",
         action="store_true",
         help="also time segswap's first call in a fresh process with no numba cache",
     )
+    parser.add_argument(
+        "--big",
+        action="store_true",
+        help="only time removals of 1, 25 and 90 %% of a 4096² photo (median of 3)",
+    )
     args = parser.parse_args()
+    if args.big:
+        big_holes(max(args.repeats, 3))
+        return
     if args.sheets:
         args.sheets.mkdir(parents=True, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.1f} (cpus {os.cpu_count()})")
@@ -651,7 +716,7 @@ def main() -> None:
 
     outcomes = []
     for case in selected_cases(args):
-        outcomes.append(run_case(case, args.repeats, args.sheets))
+        outcomes.append(run_case(case, args.repeats, args.sheets, not args.reuse_peers))
         done = outcomes[-1]
         times = " ".join(f"{done.seconds[m]:6.2f}" for m in METHODS)
         print(f"  done {case.split:<10} {case.name:<28} s: {times}", flush=True)
@@ -718,6 +783,16 @@ def print_table(table: list[tuple[str, dict[str, dict[str, float]], dict[str, fl
         for m in METHODS:
             others_better = all(f1[o] > worst + 1e-9 for o in METHODS if o != m)
             last_on_edges[m] += f1[m] == worst and others_better
+    means = {
+        m: {k: statistics.mean(scores[m][k] for _, scores, _ in table) for k in MEASURES}
+        for m in METHODS
+    }
+    cells = "".join(
+        f" | {'':>8} {means[m]['SSIM']:5.3f} {means[m]['edge F1']:5.3f}"
+        f" {means[m]['grain']:5.3f} {means[m]['ΔE low']:5.2f}"
+        for m in METHODS
+    )
+    print(f"{'mean of the measures':<22}" + cells)
     print("(per method: hole rank, then the four measures)")
     print("(first on: best hole rank, shared or alone; alone: strictly better than both)")
     header = f"{'first on':>12} {'alone':>12} {'last on edge F1':>16}"

@@ -18,6 +18,7 @@ import pytest
 from skimage import data
 
 from segswap.engine.fill import FillEffort, fill_hole
+from segswap.engine.fill.completion import MAX_FULL_PIXELS
 from segswap.engine.region import feather_reach, grow_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -94,6 +95,20 @@ def test_sampling_area_keeps_far_content_out() -> None:
     above = hole.copy()
     above[removal.SHOULDER_Y :] = False
     assert removal.warm_share(out, above) < 0.05
+
+
+def test_huge_hole_is_filled_on_a_reduced_copy_and_keeps_the_guarantees() -> None:
+    """A hole over the full-resolution limit (lowered here from MAX_FULL_PIXELS) is
+    filled on a halved copy: pixels outside it unchanged, same seed same bytes, its
+    colours the scene's; the default limit keeps an ordinary hole at full resolution."""
+    image = cv2.resize(coffee(), (1200, 800), interpolation=cv2.INTER_CUBIC)
+    hole = disk_hole(image.shape, (600, 400), 300)
+    out = fill(image, hole, seed=2, max_pixels=50_000)
+    assert np.array_equal(out[~hole], image[~hole])
+    assert np.array_equal(out, fill(image, hole, seed=2, max_pixels=50_000))
+    assert out[hole].mean() > 20
+    assert np.count_nonzero(hole) < MAX_FULL_PIXELS
+    assert not np.array_equal(out, fill(image, hole, seed=2))
 
 
 # -- hidden pixels (the fill under a placed object) ----------------------------------------

@@ -90,6 +90,13 @@ VOTE_PERCENTILE = 75.0
 """Patch weights in a vote are exp(-cost / 2σ²), σ² this percentile of the costs."""
 
 
+MAX_FULL_PIXELS = 1_000_000
+"""A hole of more pixels than this (about 1000×1000) is filled on a copy halved until
+it has fewer, and the fill scaled back up: a 90 % hole of a 4096² photo is filled at
+512², softer, in seconds instead of a minute (the work then grows with the hole's
+area only up to this size)."""
+
+
 @dataclass(frozen=True)
 class FillEffort:
     """How hard the fill searches.
@@ -108,6 +115,7 @@ class FillEffort:
             always searches, however fine it is.
         max_pixels: when the hole has more pixels than this, fill a copy halved (as
             often as needed) and scale the fill back up: softer, and far cheaper.
+            None: :data:`MAX_FULL_PIXELS`.
         sampling_scale: the sampling area reaches this many hole thicknesses from the
             hole (see :mod:`segswap.engine.fill.sources`); None copies from anywhere.
         shown_depth: with hidden pixels (see :func:`fill_hole`), the pyramid stops once
@@ -161,8 +169,9 @@ def fill_hole(
         elif hidden.sum() == hole.sum():
             return _fill_membrane(image, hole)
     shown = hole if hidden is None else hole & ~hidden
-    if effort.max_pixels is not None and np.count_nonzero(hole) > effort.max_pixels:
-        return _fill_reduced(image, hole, rng, effort, hidden)
+    limit = MAX_FULL_PIXELS if effort.max_pixels is None else effort.max_pixels
+    if np.count_nonzero(hole) > limit:
+        return _fill_reduced(image, hole, rng, replace(effort, max_pixels=limit), hidden)
     if not whole_windows(hole).any():
         # No PATCH×PATCH window of known pixels (a tiny or one-pixel-thin image, or a
         # hole leaving only a sliver): nothing to copy from, so carry the known pixels'
@@ -232,7 +241,7 @@ def _fill_reduced(
         or min(size) < 6 * PATCH
         or np.count_nonzero(whole_windows(small_hole)) < 16
     ):
-        return fill_hole(image, hole, rng, replace(effort, max_pixels=None), hidden)
+        return fill_hole(image, hole, rng, replace(effort, max_pixels=hole.size), hidden)
     filled = fill_hole(small, small_hole, rng, effort, small_hidden)
     up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
     result = image.copy()
