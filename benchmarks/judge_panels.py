@@ -1,6 +1,6 @@
 """Anonymised panels for a blind judge of removal: segswap, PyPatchMatch and Telea.
 
-Run: ``.venv/bin/python benchmarks/judge_panels.py OUT_DIR KEY_FILE [--holes N]``
+Run: ``.venv/bin/python benchmarks/judge_panels.py OUT_DIR KEY_FILE [--holes N] [--shuffle SEED]``
 
 Per case, one PNG: the photo with the filled region outlined | A | B | C, the three
 fills in an order shuffled per panel (seeded, so the same every run), nothing telling
@@ -53,9 +53,12 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="folder for the panels (PNG)")
     parser.add_argument("key", type=Path, help="JSON file for the key (outside OUT)")
     parser.add_argument("--holes", type=int, default=20, help="validation holes (default 20)")
+    parser.add_argument(
+        "--shuffle", type=int, default=SEED + 1, help="seed of the panel order and letters"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(SEED + 1)
+    rng = np.random.default_rng(args.shuffle)
     chosen = cases(args.holes)
     order = rng.permutation(len(chosen))
     key = {}
