@@ -245,10 +245,12 @@ def run_batch(
     settings: Settings,
     jobs: int,
     report: Callable[[Result], None],
+    stopping: Callable[[], None] | None = None,
 ) -> bool:
     """Run ``tasks`` in ``jobs`` processes (1: in this one), calling ``report`` with each
     result as it comes. Returns False when stopped by Ctrl-C: the edits under way finish
-    (and are reported), the others are not started."""
+    (and are reported), the others are not started; ``stopping`` is called as soon as
+    Ctrl-C is taken, before waiting for the edits under way."""
     if jobs <= 1:
         from segswap.engine import get_engine
 
@@ -287,6 +289,8 @@ def run_batch(
     except KeyboardInterrupt:
         for future in futures:
             future.cancel()
+        if stopping is not None:
+            stopping()
         for future in futures:
             if future not in reported and not future.cancelled():
                 reported.add(future)

@@ -206,7 +206,15 @@ def command(*args: str) -> list[str]:
 def test_ctrl_c_stops_cleanly_leaving_whole_files(tmp_path: Path) -> None:
     folders = make_folders(tmp_path, count=50, size=(320, 240))
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    gate = tmp_path / "gate"
+    gate.touch()  # every edit but the first waits while it exists: Ctrl-C comes with 49 left
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests" / "service")]),
+        "SEGSWAP_ENGINE": "segswap_test_engines:FirstThenGatedEngine",
+        "SEGSWAP_TEST_DELAY": "0",
+        "SEGSWAP_TEST_GATE": str(gate),
+    }
     process = subprocess.Popen(
         command(*batch(folders, out, "--jobs", "2")),
         stdout=subprocess.PIPE,
@@ -220,7 +228,15 @@ def test_ctrl_c_stops_cleanly_leaving_whole_files(tmp_path: Path) -> None:
         assert process.poll() is None and time.monotonic() < deadline, "no output came"
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: the whole group
+    assert process.stderr is not None
+    taken = ""
+    while "stopping (Ctrl-C)" not in taken:  # the edits not yet started are cancelled now
+        line = process.stderr.readline()
+        assert line, "the batch ended without taking Ctrl-C"
+        taken += line
+    gate.unlink()  # the edits under way (held at the gate) finish
     stdout, stderr = process.communicate(timeout=120)
+    stderr = taken + stderr
     assert process.returncode == 130, stdout + stderr
     assert "interrupted" in stdout and "Traceback" not in stderr
     names = [path.name for path in out.iterdir()]

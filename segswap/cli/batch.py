@@ -67,6 +67,15 @@ class Progress:
             self.bar.close()
 
 
+def stopping() -> None:
+    """Say at once that Ctrl-C was taken (the edits under way may take a while)."""
+    print(
+        "stopping (Ctrl-C): the edits under way finish, the rest are not started",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Plan, run and summarise the batch; returns the exit status."""
     if args.jobs is not None and args.jobs < 1:
@@ -97,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(len(todo), tty=sys.stderr.isatty())
     started = time.perf_counter()
     try:
-        finished = run_batch(todo, params, settings, min(jobs, max(1, len(todo))), progress)
+        finished = run_batch(
+            todo, params, settings, min(jobs, max(1, len(todo))), progress, stopping
+        )
     finally:
         progress.close()
     seconds = time.perf_counter() - started

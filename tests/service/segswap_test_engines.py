@@ -42,6 +42,25 @@ class SlowEngine:
         return self.inner(scene, mask, obj, params)
 
 
+class FirstThenGatedEngine(SlowEngine):
+    """:class:`SlowEngine` that lets the run's first edit through the gate: a test holds
+    every other edit by creating the gate file before the run, and sees exactly one
+    result first, however fast edits run. The first edit, across processes, is the one
+    that creates ``<gate>.first``."""
+
+    name = "first-then-gated"
+
+    def __call__(
+        self, scene: np.ndarray, mask: np.ndarray, obj: np.ndarray, params: SwapParams
+    ) -> np.ndarray:
+        try:
+            os.close(os.open(os.environ["SEGSWAP_TEST_GATE"] + ".first", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            time.sleep(self.delay)
+            hold_while_gated()
+        return self.inner(scene, mask, obj, params)
+
+
 class FaultyEngine:
     """An engine with a bug: raises a non-segswap exception."""
 
