@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fairness_support import Receiver, Store, deliverer, redis_store, sqlite_store, wait_for
-from scaleout_support import RedisServer, redis_available
+from scaleout_support import RedisServer, require_redis
 
 from segswap.service.webhooks.delivery import PER_KEY
 
@@ -25,8 +25,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         yield sqlite_store(tmp_path / "data")
         return
-    if not redis_available():
-        pytest.skip("redis-server is not installed (scripts/system-packages installs it)")
+    require_redis()
     server = RedisServer(tmp_path / "redis").start()
     try:
         yield redis_store(server.client())
