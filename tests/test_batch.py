@@ -11,11 +11,13 @@ import fcntl
 import io
 import os
 import pty
+import queue
 import signal
 import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 from pathlib import Path
 
@@ -222,21 +224,34 @@ def test_ctrl_c_stops_cleanly_leaving_whole_files(tmp_path: Path) -> None:
         text=True,
         env=env,
         start_new_session=True,
+        # As from a terminal: a shell without job control starts background commands (a
+        # CI script's `cmd &`) with Ctrl-C ignored, and the batch would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not (out.is_dir() and any(out.glob("*.png"))):
         assert process.poll() is None and time.monotonic() < deadline, "no output came"
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: the whole group
+    deadline = time.monotonic() + 120
     assert process.stderr is not None
+    lines: queue.Queue[str] = queue.Queue()
+    stderr_lines = process.stderr
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in stderr_lines])
+    reader.start()
     taken = ""
-    while "stopping (Ctrl-C)" not in taken:  # the edits not yet started are cancelled now
-        line = process.stderr.readline()
-        assert line, "the batch ended without taking Ctrl-C"
-        taken += line
+    try:
+        while "stopping (Ctrl-C)" not in taken:  # the edits not yet started are cancelled
+            taken += lines.get(timeout=max(0.0, deadline - time.monotonic()))
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
     gate.unlink()  # the edits under way (held at the gate) finish
-    stdout, stderr = process.communicate(timeout=120)
-    stderr = taken + stderr
+    assert process.stdout is not None
+    stdout = process.stdout.read()  # until the batch exits (the gate is open)
+    process.wait(timeout=120)
+    reader.join(timeout=120)
+    stderr = taken + "".join(lines.queue)
     assert process.returncode == 130, stdout + stderr
     assert "interrupted" in stdout and "Traceback" not in stderr
     names = [path.name for path in out.iterdir()]
