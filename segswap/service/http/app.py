@@ -94,7 +94,9 @@ def create_app(service: Service) -> FastAPI:
     app.add_exception_handler(Exception, answer_error)  # the 500s (Starlette's outer layer)
 
     settings = service.settings
-    app.state.body_gate = LargeBodyGate(settings.large_body_bytes, settings.large_body_concurrency)
+    gate = LargeBodyGate(settings.large_body_bytes, settings.large_body_concurrency)
+    app.state.body_gate = gate
+    service.metrics.body_turns = lambda: (gate.reading, gate.waiting)
     app.add_middleware(HeadAsGetMiddleware)  # innermost: metrics count HEAD as HEAD
     app.add_middleware(
         BodyGuardMiddleware,

@@ -220,6 +220,10 @@ class LargeBodyGate:
         self.threshold = threshold
         self.concurrency = concurrency
         self._turns = asyncio.Semaphore(concurrency)
+        self.reading = 0
+        """Large bodies holding a turn now (``/metrics``: ``segswap_large_bodies_reading``)."""
+        self.waiting = 0
+        """Large bodies waiting for a turn (``segswap_large_bodies_waiting``)."""
 
     def is_large(self, headers: Mapping[str, str]) -> bool:
         """Whether a request with these headers has a large body (or one of unknown
@@ -238,5 +242,14 @@ class LargeBodyGate:
         if not self.is_large(headers):
             yield False
             return
-        async with self._turns:
+        self.waiting += 1
+        try:
+            await self._turns.acquire()
+        finally:
+            self.waiting -= 1
+        self.reading += 1
+        try:
             yield True
+        finally:
+            self.reading -= 1
+            self._turns.release()

@@ -10,6 +10,9 @@ Series (all durations in seconds):
   ``segswap_job_total_seconds`` histograms
 - ``segswap_queue_depth``, ``segswap_workers``, ``segswap_workers_busy`` gauges
 - ``segswap_jobs{state}`` gauge: stored jobs by state
+- ``segswap_large_bodies_reading`` / ``segswap_large_bodies_waiting`` gauges: large
+  request bodies holding a turn / waiting for one
+  (:class:`segswap.service.http.body_guard.LargeBodyGate`)
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ class Metrics:
         self.jobs_finished: dict[str, int] = {}
         self.job_times = {"inference": Histogram(), "queue": Histogram(), "total": Histogram()}
         self.gauges: Callable[[], dict[str, Any]] = dict
+        self.body_turns: Callable[[], tuple[int, int]] = lambda: (0, 0)
+        """(reading, waiting) large bodies, set by the app that owns the gate."""
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one HTTP request and its latency."""
@@ -129,6 +134,15 @@ class Metrics:
         ]
         for state, n in gauges.get("jobs", {}).items():
             lines.append(f'segswap_jobs{{state="{state}"}} {n}')
+        reading, waiting = self.body_turns()
+        lines += [
+            "# HELP segswap_large_bodies_reading Large request bodies holding a turn.",
+            "# TYPE segswap_large_bodies_reading gauge",
+            f"segswap_large_bodies_reading {reading}",
+            "# HELP segswap_large_bodies_waiting Large request bodies waiting for a turn.",
+            "# TYPE segswap_large_bodies_waiting gauge",
+            f"segswap_large_bodies_waiting {waiting}",
+        ]
         return "\n".join(lines) + "\n"
 
 

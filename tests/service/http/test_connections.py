@@ -18,7 +18,7 @@ import time
 
 import httpx
 import pytest
-from service_support import HTTP_TIMEOUT, MODEL, Server
+from service_support import HTTP_TIMEOUT, MODEL, Server, wait_until
 
 CLOSE_WAIT = 20.0
 """Most seconds a test waits for the server to close a connection."""
@@ -164,14 +164,22 @@ def test_client_disconnect_mid_upload_is_one_line_and_499(make_server, payload):
     assert srv.credits(key) == 1000
 
 
+def turns(server: Server) -> tuple[int, int]:
+    """(reading, waiting) large bodies, as ``/metrics`` reports them."""
+    text = httpx.get(server.url + "/metrics", timeout=CLOSE_WAIT).text
+    found = dict(re.findall(r"^segswap_large_bodies_(reading|waiting) (\d+)$", text, re.M))
+    return int(found["reading"]), int(found["waiting"])
+
+
 def test_large_bodies_wait_their_turn_while_health_answers(make_server, payload):
     """With one large body parsed at a time, a second large request waits while the
-    first is still being received; /health answers meanwhile; both then complete."""
+    first is still being received; /health answers meanwhile; both then complete.
+    Each step waits for what ``/metrics`` says the gate holds, not for a sleep."""
     srv: Server = make_server(
         {
             "SEGSWAP_LARGE_BODY_BYTES": "20000",
             "SEGSWAP_LARGE_BODY_CONCURRENCY": "1",
-            "SEGSWAP_BODY_TIMEOUT": "10",
+            "SEGSWAP_BODY_TIMEOUT": "60",
         }
     )
     key = srv.create_key()
@@ -184,7 +192,7 @@ def test_large_bodies_wait_their_turn_while_health_answers(make_server, payload)
     )
     first = socket.create_connection(("127.0.0.1", srv.port), timeout=CLOSE_WAIT)
     first.sendall(head + body[:1000])  # holds the gate while its body arrives
-    time.sleep(0.5)
+    wait_until(lambda: turns(srv) == (1, 0), "the first large body to take the turn")
     second: dict[str, httpx.Response] = {}
 
     def send_second() -> None:
@@ -197,7 +205,7 @@ def test_large_bodies_wait_their_turn_while_health_answers(make_server, payload)
 
     thread = threading.Thread(target=send_second)
     thread.start()
-    time.sleep(1.0)
+    wait_until(lambda: turns(srv) == (1, 1), "the second large body to wait")
     assert "r" not in second  # waiting for the first large body
     assert httpx.get(srv.url + "/health", timeout=CLOSE_WAIT).status_code == 200
     first.sendall(body[1000:])
@@ -208,3 +216,4 @@ def test_large_bodies_wait_their_turn_while_health_answers(make_server, payload)
     assert answer.startswith(b"HTTP/1.1 200 ")
     thread.join(CLOSE_WAIT)
     assert second["r"].status_code == 200, second["r"].text
+    assert turns(srv) == (0, 0)
