@@ -9,13 +9,18 @@ Four steps, all on the box of the region's reach:
   whose chromaticity (r, g over r + g + b, which light does not change) is far from the
   garment's dominant one — a white strap, a badge, a logo — are albedo, not light, and
   are left out of the average (a normalised convolution, widened where a wide item
-  leaves a hole). They do not glow in the print.
+  leaves a hole). Bright structures narrower than a sixteenth of the region — a
+  specular highlight on a glaze, a glint, a sunlit speck, an item of the garment's own
+  colour — are taken off by a grayscale opening first. They do not glow in the print.
 - **Warp.** The log of that light, smoothed, stands in for the surface's height: the
   pattern is sampled at positions displaced along its gradient, so the print crowds
   into folds and creases and stretches over what faces the light, as cloth does.
 - **Shading.** The light relative to its mean multiplies the pattern (in linear light,
-  as light multiplies a surface's colour), compressed with a soft knee toward white and
-  in the log domain, so highlights stay highlights without clipping.
+  as light multiplies a surface's colour), in the log domain with shadows kept nearly
+  as measured and highlights softly held under 1.2× (LIGHT_RANGE): what is brighter
+  than the garment's typical light is mostly sheen, which a printed cloth does not
+  turn into a bright patch of its print. The print's level moves a third of the way
+  toward the garment's (a print on a dark jacket is darker than on a white shirt).
 
 The outline is anti-aliased and follows the garment: the mask's coverage is passed
 through a guided filter with the scene as guide, so it snaps to the garment's edge
@@ -37,7 +42,7 @@ __all__ = ["tile_pattern", "transfer_pattern"]
 KNEE = 0.8
 """Linear value above which brightening is compressed toward (never onto) white."""
 
-LIGHT_RANGE = (0.03, 2.0)
+LIGHT_RANGE = (0.03, 1.2)
 """Soft limits of the light ratio (darkest shadow, brightest highlight) applied to the
 pattern; ratios inside are kept nearly as measured."""
 
@@ -51,8 +56,10 @@ DETAIL_SHARE = 0.6
 """Share (as a power) of the surface's fine relief kept in the print (see
 :func:`surface_detail`); 0 leaves only the smooth light."""
 
-DETAIL_RANGE = (0.5, 1.6)
-"""Soft limits of that relief's ratio (deepest crevice, brightest glint)."""
+DETAIL_RANGE = (0.5, 1.2)
+"""Soft limits of that relief's ratio (deepest crevice, brightest glint): a crevice
+darkens the print as deep as it is; a glint or a sheen, far brighter than relief gets,
+lightens it by under a fifth."""
 
 ALBEDO_BRIGHT = 4.0
 """Luminance, as a multiple of the garment's median, from which a pixel is a bright item
@@ -62,7 +69,7 @@ WARP_GAIN = 4.0
 """Displacement of the print, in units of the warp's smoothing scale, per unit of log
 light change over that scale (see :func:`warp_field`)."""
 
-WARP_MAX_SHARE = 0.15
+WARP_MAX_SHARE = 0.10
 """Largest displacement of the print, as a share of the tile's shorter side."""
 
 OUTLINE_RADIUS = 3
@@ -147,6 +154,35 @@ def garment_weight(linear: np.ndarray, inside: np.ndarray) -> np.ndarray:
     brightness = luminance / max(median_luminance, 1e-4)
     by_level = np.clip((ALBEDO_BRIGHT - brightness) / (ALBEDO_BRIGHT / 2), 0.0, 1.0)
     return (weight * by_level * inside).astype(np.float32)
+
+
+HIGHLIGHT_SHARE = 1.0 / 16
+"""Side of the opening that strips bright items off the light, as a share of the
+working copy's longer side (see :func:`without_bright_items`)."""
+
+
+def without_bright_items(
+    luminance: np.ndarray, inside: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """``luminance`` (h×w float32) with bright structures narrower than HIGHLIGHT_SHARE
+    of the longer side taken off: a grayscale opening (a local minimum, then maximum,
+    over a disc) over the ``inside`` pixels (bool; the others count as the median of the garment's
+    own pixels, ``weight`` ≥ 0.5, so they neither pull an edge down nor shelter a
+    highlight along it),
+    smoothed so its discs leave no shapes. A specular highlight, a glint, a
+    white strap or a sunlit speck is narrow and bright: it is not the light the print
+    is lit by. Shadows and folds are dark and pass through an opening unchanged, and so
+    do lit areas wider than its side."""
+    side = max(3, round(HIGHLIGHT_SHARE * max(luminance.shape)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    garment = weight >= 0.5
+    if not garment.any():
+        return luminance
+    typical = float(np.median(luminance[garment]))
+    lifted = np.where(inside, luminance, typical).astype(np.float32)
+    opened = cv2.dilate(cv2.erode(lifted, kernel), kernel)
+    opened = cv2.GaussianBlur(opened, (0, 0), side / 4)
+    return np.minimum(luminance, opened).astype(np.float32)
 
 
 def garment_light(luminance: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
@@ -270,6 +306,24 @@ def outline_coverage(patch: np.ndarray, region: EditRegion, box_slices: tuple) -
     return coverage
 
 
+LEVEL_SHARE = 0.35
+"""Share of the way (in log luminance) the print's mean moves toward the garment's: a
+print on a dark jacket is darker than on a white shirt, as the same light makes it, but
+keeps most of its own tone (the garment's albedo is unknown)."""
+
+LEVEL_RANGE = (0.3, 1.5)
+"""Limits of that gain."""
+
+
+def print_level(tile: np.ndarray, garment_luminance: float) -> float:
+    """Gain (within LEVEL_RANGE) on the print's light: LEVEL_SHARE of the way from the
+    ``tile``'s (h×w×C uint8) mean linear luminance to ``garment_luminance`` (0–1)."""
+    colour = to_linear(np.ascontiguousarray(tile[::4, ::4, :3]))
+    own = float(cv2.transform(colour, LUMA[None]).mean())
+    gain = (max(garment_luminance, 1e-4) / max(own, 1e-4)) ** LEVEL_SHARE
+    return float(np.clip(gain, *LEVEL_RANGE))
+
+
 def transfer_pattern(
     crop: np.ndarray,
     region: EditRegion,
@@ -300,7 +354,7 @@ def transfer_pattern(
     inside = region.grown[box.slices].astype(np.uint8)
     inside_small = cv2.resize(inside, small, interpolation=cv2.INTER_NEAREST) > 0
     weight = garment_weight(linear_small, inside_small)
-    luminance = cv2.transform(linear_small, LUMA[None])
+    luminance = without_bright_items(cv2.transform(linear_small, LUMA[None]), inside_small, weight)
     sigma = shading_sigma(height, width) / factor
     light = garment_light(luminance, weight, sigma)
     offset = 0.01  # keeps the ratio steady on very dark surfaces, where noise dominates
@@ -313,7 +367,7 @@ def transfer_pattern(
     dy, dx = warp_field(log_light, warp_sigma, limit)
 
     size = (width, height)
-    ratio_small = soft_limit((light + offset) / (mean + offset))
+    ratio_small = soft_limit((light + offset) / (mean + offset)) * print_level(tile, mean)
     ratio = cv2.resize(ratio_small, size, interpolation=cv2.INTER_LINEAR)
     if DETAIL_SHARE > 0.0:
         ratio *= surface_detail(patch, light, weight, offset, size)

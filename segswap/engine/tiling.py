@@ -8,7 +8,8 @@ found by dynamic programming, as in Efros and Freeman's image quilting), softene
 a few pixels. A gradient of light across the crop (a plane in log gray) is evened out
 first, or its dark side would meet the next tile's bright side at every border. The
 texture keeps its own contrast (nothing is averaged away, unlike a cross-fade) and the
-tile's period stays what the repeats ask for.
+tile's period stays what the repeats ask for. What step of colour or light is left at
+the borders is then taken out by Moisan's periodic plus smooth decomposition.
 """
 
 from __future__ import annotations
@@ -116,6 +117,28 @@ def without_gradient(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32) * gain[:, :, None]
 
 
+def periodic_component(image: np.ndarray) -> np.ndarray:
+    """The periodic part of ``image`` (h×w×C float32) in Moisan's periodic plus smooth
+    decomposition: the image less the smooth image whose Laplacian is the step across
+    its wrap-around borders. What is left repeats without a step in colour or light at
+    its borders, with the texture's detail untouched (the smooth part has no edges)."""
+    height, width = image.shape[:2]
+    steps = np.zeros(image.shape, np.float32)
+    steps[0] += image[-1] - image[0]
+    steps[-1] += image[0] - image[-1]
+    steps[:, 0] += image[:, -1] - image[:, 0]
+    steps[:, -1] += image[:, 0] - image[:, -1]
+    rows = np.cos(2.0 * np.pi * np.arange(height) / height)[:, None]
+    cols = np.cos(2.0 * np.pi * np.arange(width) / width)[None, :]
+    denominator = 2.0 * rows + 2.0 * cols - 4.0
+    denominator[0, 0] = 1.0  # the mean: the smooth part has none
+    spectrum = np.fft.fft2(steps, axes=(0, 1))
+    spectrum /= denominator[:, :, None]
+    spectrum[0, 0] = 0.0
+    smooth = np.real(np.fft.ifft2(spectrum, axes=(0, 1)))
+    return (image - smooth).astype(np.float32)
+
+
 def tile_with_period(swatch: np.ndarray, period_h: int, period_w: int) -> np.ndarray:
     """One tile (period_h × period_w × C uint8) of ``swatch`` (h×w×C uint8) that repeats
     without a seam: resized to the period, or, along a rough axis (:func:`rough_axes`),
@@ -136,6 +159,7 @@ def tile_with_period(swatch: np.ndarray, period_h: int, period_w: int) -> np.nda
         image = _quilt_columns(image, period_w)
     if extra_h:
         image = _quilt_columns(image.transpose(1, 0, 2), period_h).transpose(1, 0, 2)
+    image = periodic_component(image)
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 

@@ -382,6 +382,57 @@ def test_white_strap_does_not_glow_in_the_print() -> None:
     assert float(out[items].mean() - out[around].mean()) <= 6.0
 
 
+def sheen_cloth() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(cloth, mask, sheen, shadow): an orange cloth lit from the left, with a fold's
+    shadow (a band 40 px wide) and a small specular sheen (a spot of the same orange,
+    2.5 times the light, 12 px across)."""
+    height, width = 300, 300
+    yy, xx = np.mgrid[:height, :width].astype(np.float32)
+    light = 1.0 - 0.2 * xx / width
+    shadow = np.abs(xx - 200) < 20
+    light = light * np.where(shadow, 0.45, 1.0)
+    spot = np.exp(-((yy - 120) ** 2 + (xx - 90) ** 2) / (2 * 4.0**2))
+    light = light * (1.0 + 1.5 * spot)
+    orange = np.array([0.6, 0.18, 0.05], np.float32)
+    linear = np.clip(orange * light[:, :, None], 0, 1)
+    cloth = np.rint(
+        255 * np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    )
+    mask = np.zeros((height, width), bool)
+    mask[20:280, 20:280] = True
+    sheen = spot > 0.5
+    return cloth.astype(np.uint8), mask, sheen, shadow & mask
+
+
+def test_specular_sheen_does_not_glow_but_the_shadow_shows() -> None:
+    """A sheen of the cloth's own colour (which the colour test cannot tell from light)
+    is no bright patch in a plain print: at most 6 L* above the cloth around it (3.4; 12.6
+    before this was added); the fold's shadow still darkens the print by 10 L* or more."""
+    cloth, mask, sheen, shadow = sheen_cloth()
+    plain = np.full((32, 32, 3), 150, np.uint8)
+    plain[0, 0] = 151
+    options = {"mode": "pattern", "horizontal_repeat": 3, "vertical_repeat": 3, "growmask": 0}
+    out = lab(np.asarray(segswap.swap(cloth, mask, plain, **options)))[:, :, 0]
+    around = (cv2.dilate(sheen.view(np.uint8), np.ones((31, 31), np.uint8)) > 0) & ~(
+        cv2.dilate(sheen.view(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    )
+    assert float(out[sheen].mean() - out[around].mean()) <= 6.0
+    lit = mask.copy()
+    lit[:, 150:250] = False
+    lit[:, :100] = False
+    assert float(out[lit].mean() - out[shadow].mean()) >= 10.0
+
+
+def test_quilted_tile_has_no_step_at_its_borders() -> None:
+    """A photo crop whose two ends differ (the cat's cheek) is made a tile whose wrap-around
+    step is no larger than a typical step inside it (the periodic component)."""
+    crop = np.ascontiguousarray(data.chelsea()[150:300, 0:150])
+    tile = tiling.tile_with_period(crop, 100, 110)
+    for axis in (0, 1):
+        assert tiling.seam_ratio(tile, axis) < 0.5, tiling.seam_ratio(tile, axis)
+    assert tiling.seam_ratio(crop, 1) > 1.3  # the crop itself is not seamless
+
+
 def test_object_on_a_busy_background_is_cut_out() -> None:
     """An opaque crop of the espresso cup on its wooden table, sent in object mode, is
     cut out: the table around it is not pasted into the scene (the box's corners stay
