@@ -20,7 +20,15 @@ from segswap.engine.modes import choose_edit
 from segswap.engine.objects import compose_object, layout_object
 from segswap.engine.pattern import transfer_pattern
 from segswap.engine.progress import checkpoint, stage
-from segswap.engine.region import EditRegion, edit_region, paste_back
+from segswap.engine.region import (
+    FEATHER_PX,
+    EditRegion,
+    distance_outside,
+    edit_region,
+    paste_back,
+)
+from segswap.engine.surfaces import fill_by_surface
+from segswap.engine.vacated import old_object
 from segswap.errors import InvalidParameter
 from segswap.params import EditParams
 
@@ -117,17 +125,31 @@ class CompositeEngine:
                 edited = self._fill(crop, region.reach, params, shown=True)
         else:
             # The object is laid out first (matte, fit, light): the fill then rebuilds
-            # only what it leaves visible. The old object goes entirely: every pixel the
-            # edit reaches is rebuilt from the scene outside the grown mask (never from
-            # the old object), the pixels the new object hides with a smooth estimate,
-            # the rest with the exemplar fill, then the new object is laid over it.
+            # only what it leaves visible of the old object. The mask is often drawn
+            # loosely: the scene it took in around the old object (matching the scene
+            # around the mask, connected to it) is kept as it is, and only the old
+            # object's footprint and its feather band are rebuilt, from the scene
+            # outside it (never from the old object), the pixels the new object hides
+            # with a smooth estimate, the rest with the fill; then the new object is
+            # laid over it.
             try:
                 layer = layout_object(crop, region, obj, params.subject_strength)
             except ValueError as error:
                 raise InvalidParameter("object_image", str(error)) from None
             checkpoint(0.1)
+            hole = region.reach & (distance_outside(old_object(crop, region)) <= FEATHER_PX)
             with stage(0.1, 0.8):
-                filled = self._fill(crop, region.reach, params, shown=False, hidden=layer.hides())
+                if hole.any():
+                    filled = fill_by_surface(
+                        lambda image, where, hidden: self._fill(
+                            image, where, params, shown=False, hidden=hidden
+                        ),
+                        crop,
+                        hole,
+                        layer.hides(),
+                    )
+                else:
+                    filled = crop.copy()
             checkpoint(0.8)
             edited = compose_object(filled, layer)
         checkpoint(0.95)

@@ -126,7 +126,8 @@ class SceneLight:
         luminance: their mean linear luminance (0–1).
         chroma: their mean CIE chroma (per pixel, not of the mean colour).
         cast: per-channel white-balance gains (3,), luminance-neutral, within ±CAST_LIMIT.
-        slope: (d/dy, d/dx) of log luminance per pixel: the gradient of the light.
+        slope: (d/dy, d/dx) of log luminance per pixel: the gradient of the light, as
+            fitted by a plane, times the share of the ring's variance the plane explains.
     """
 
     mean: np.ndarray
@@ -172,7 +173,14 @@ def scene_light(rgb: np.ndarray, ring: np.ndarray) -> SceneLight:
     if ys.size >= 8 and np.ptp(ys) > 0 and np.ptp(xs) > 0:
         design = np.stack([np.ones_like(ys), ys * step, xs * step], axis=1).astype(np.float64)
         coefficients, *_ = np.linalg.lstsq(design, log_y, rcond=None)
-        slope = (float(coefficients[1]), float(coefficients[2]))
+        # A plane fitted to a busy ring (a dark table beside a bright wall) reads the
+        # scene's content as light, and would flatten or overturn the object's own
+        # shading: the slope counts in the share of the ring's variance it explains.
+        residual = log_y - design @ coefficients
+        variance = float(np.var(log_y))
+        explained = 1.0 - float(np.var(residual)) / variance if variance > 1e-9 else 0.0
+        trust = float(np.clip(explained, 0.0, 1.0))
+        slope = (trust * float(coefficients[1]), trust * float(coefficients[2]))
     chroma = float(np.hypot(lab[:, 1], lab[:, 2]).mean())
     bright = float(np.percentile(linear @ LUMA, 100 * BRIGHT_QUANTILE))
     return SceneLight(lab.mean(axis=0), lab.std(axis=0), luminance, chroma, cast, slope, bright)
