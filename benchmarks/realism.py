@@ -620,6 +620,58 @@ CASES += [
 ]
 
 
+# Round 4 of the blind judge, for objects: Debian photos never looked at while tuning,
+# real things removed and replaced, the masks drawn loosely around them as users do
+# (an ellipse, a rectangle, a lasso with background between its edge and the thing).
+CASES += [
+    Case(
+        "ladybird-gift",
+        "object",
+        "debian4",
+        debian("LadyBird"),
+        lambda s: ellipse(s.shape, (1088, 508), (110, 105)),
+        gift,
+        OBJECT,
+    ),
+    Case(
+        "pier-ladder-gift",
+        "object",
+        "debian4",
+        debian("ColdRipple"),
+        lambda s: rectangle(s.shape, 370, 670, 505, 830),
+        gift,
+        OBJECT,
+    ),
+    Case(
+        "splash-crown-gift",
+        "object",
+        "debian4",
+        debian("Aqua"),
+        lambda s: ellipse(s.shape, (1075, 590), (265, 235)),
+        gift,
+        OBJECT,
+    ),
+    Case(
+        "moss-star-logo",
+        "object",
+        "debian4",
+        debian("OneStandsOut"),
+        lambda s: ellipse(s.shape, (1012, 488), (90, 80)),
+        logo,
+        OBJECT,
+    ),
+    Case(
+        "beach-plank-gift",
+        "object",
+        "debian4",
+        debian("EveningGlow"),
+        lambda s: polygon(s.shape, [[430, 555], [515, 555], [525, 750], [425, 755]]),
+        gift,
+        OBJECT,
+    ),
+]
+
+
 # -- methods -----------------------------------------------------------------------------
 
 
@@ -1045,7 +1097,7 @@ def speed(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["tuning", "validation", "debian", "debian3"])
+    parser.add_argument("--split", choices=["tuning", "validation", "debian", "debian3", "debian4"])
     parser.add_argument("--kind", choices=["object", "pattern"])
     parser.add_argument("--only", help="run the cases whose name contains this")
     parser.add_argument("--sheets", type=Path)
@@ -1108,7 +1160,7 @@ def main() -> None:
             ]
             sheet = strip(images, ["scene + mask", *outputs])
             Image.fromarray(sheet).save(args.sheets / f"{case.name}.png")
-        if args.panels and case.split in ("validation", "debian", "debian3"):
+        if args.panels and case.split in ("validation", "debian", "debian3", "debian4"):
             args.panels.mkdir(parents=True, exist_ok=True)
             names = list(outputs)
             shuffle.shuffle(names)
