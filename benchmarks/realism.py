@@ -89,6 +89,12 @@ VIEW_SIDE = 240
 SEAM_BAND = 4
 """Half-width (pixels) of the band around each tile border the seam measure reads."""
 
+SEAM_FLOOR = 0.5
+"""Least median gradient (L* per pixel) the seam measure divides by: a print darker and
+plainer than this (the Hubble field, L* 4-6 between its stars) has no motif a seam
+could be told from; a seam that shows is a step of a few L* along the border, whose
+median gradient is well above this floor times the ratio's limit."""
+
 
 # -- photos, swatches, objects ----------------------------------------------------------
 
@@ -848,8 +854,11 @@ def seam_measure(out: np.ndarray, case: Case, mask: np.ndarray) -> float:
     middle &= inside & ~border
     if border.sum() < 50 or middle.sum() < 50:
         return float("nan")
-    # Medians: a sparse print (stars) puts a few strong edges anywhere.
-    return float(np.median(gradient[border]) / max(float(np.median(gradient[middle])), 1e-6))
+    # Medians: a sparse print (stars) puts a few strong edges anywhere. Under
+    # SEAM_FLOOR the middle's gradient is the print's noise, not its motif: a ratio of
+    # two noise levels says where its few stars fell, not whether a seam shows.
+    middle_level = max(float(np.median(gradient[middle])), SEAM_FLOOR)
+    return float(np.median(gradient[border]) / middle_level)
 
 
 def fold_measures(out: np.ndarray, scene: np.ndarray, case: Case, mask: np.ndarray):

@@ -299,7 +299,10 @@ def outline_coverage(patch: np.ndarray, region: EditRegion, box_slices: tuple) -
         def lab(pixels: np.ndarray) -> np.ndarray:
             return cv2.cvtColor(pixels[None].astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[0]
 
-        garment = np.median(lab(patch[inside][:: max(1, int(inside.sum()) // 4000)]), axis=0)
+        # The garment's colour from a sparse grid of its pixels (a few thousand).
+        stride = max(1, int(np.sqrt(inside.size / 4000)))
+        sample = patch[::stride, ::stride][inside[::stride, ::stride]]
+        garment = np.median(lab(sample if len(sample) else patch[inside]), axis=0)
         distance = np.linalg.norm(lab(patch[outside]) - garment, axis=1)
         alike = np.clip((2 * OUTLINE_DELTA_E - distance) / OUTLINE_DELTA_E, 0.0, 1.0)
         coverage[outside] *= alike

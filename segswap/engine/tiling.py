@@ -132,10 +132,11 @@ def periodic_component(image: np.ndarray) -> np.ndarray:
     cols = np.cos(2.0 * np.pi * np.arange(width) / width)[None, :]
     denominator = 2.0 * rows + 2.0 * cols - 4.0
     denominator[0, 0] = 1.0  # the mean: the smooth part has none
-    spectrum = np.fft.fft2(steps, axes=(0, 1))
-    spectrum /= denominator[:, :, None]
+    # Real input: half the spectrum (the last axis's non-negative frequencies).
+    spectrum = np.fft.rfft2(steps, axes=(0, 1))
+    spectrum /= denominator[:, : spectrum.shape[1], None]
     spectrum[0, 0] = 0.0
-    smooth = np.real(np.fft.ifft2(spectrum, axes=(0, 1)))
+    smooth = np.fft.irfft2(spectrum, s=(height, width), axes=(0, 1))
     return (image - smooth).astype(np.float32)
 
 
@@ -154,12 +155,16 @@ def tile_with_period(swatch: np.ndarray, period_h: int, period_w: int) -> np.nda
         resized = resized[:, :, None]
     if not (extra_w or extra_h):
         return resized
-    image = without_gradient(resized)
+    # The light's gradient and the border's step are the colour's; an alpha channel
+    # (fourth) is only quilted, as the colour is.
+    colours = min(3, resized.shape[2])
+    image = resized.astype(np.float32)
+    image[:, :, :colours] = without_gradient(resized[:, :, :colours])
     if extra_w:
         image = _quilt_columns(image, period_w)
     if extra_h:
         image = _quilt_columns(image.transpose(1, 0, 2), period_h).transpose(1, 0, 2)
-    image = periodic_component(image)
+    image[:, :, :colours] = periodic_component(image[:, :, :colours])
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
