@@ -46,6 +46,31 @@ TOLERANCE_CEILING = 24.0
 """Most colour distance ever allowed, however busy the ring: beyond it a pixel is
 something else."""
 
+SECTORS = 16
+"""Angular sectors of the ring :func:`seen_nearby` reads colours in."""
+
+COLOUR_BIN = 10
+"""Bin width of :func:`seen_nearby`'s colour histograms (8-bit Lab units)."""
+
+NEARBY_SHARE = 0.01
+"""Share of a sector's ring pixels (with its neighbours') a colour must be among."""
+
+CONTINUE_SIGMA = 3.0
+"""Gaussian (working pixels) the scene is averaged over to tell whether it goes on
+across the mask's edge."""
+
+CONTINUE_DELTA_E = 12.0
+"""Largest ΔE between that average and the ring's drawn in, where the scene goes on."""
+
+HULL_SHARE = 0.06
+"""The old object's outline (the hull of what neither test takes for background) is
+widened by this share of the mask's longer side before colours seen nearby are kept
+outside it: a post's foot sits just below the post."""
+
+LOOSE_SHARE = 0.7
+"""Share of the pixels along the inside of the mask's edge where the scene must go on
+from the ring for the mask to count as drawn loosely."""
+
 MARGIN_SHARE = 0.02
 """The old object's footprint is widened by this share of the mask's longer side (and
 by 2 px at least): its anti-aliased edge and the fringe of its shadow go with it."""
@@ -92,6 +117,60 @@ def background_likeness(lab: np.ndarray, grown: np.ndarray, ring: np.ndarray) ->
     # The pixel's own colour, lightly smoothed so texture noise does not decide alone.
     seen = cv2.GaussianBlur(lab, (0, 0), 1.0)
     return np.linalg.norm(seen - expected, axis=2) / tolerance
+
+
+def seen_nearby(lab: np.ndarray, grown: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Pixels (H×W bool) whose colour the ring shows on their side of the mask: a
+    stem, a plank's gap or a line of text crossing the mask's edge is in the ring too,
+    an object standing inside the mask is not.
+
+    The ring is split into SECTORS angular sectors around the mask's centre; a pixel's
+    colour (Lab, 8-bit scale, in bins of COLOUR_BIN, give or take a bin) must be among at
+    least NEARBY_SHARE of the ring's pixels in its sector and the two beside it. Used
+    only for a loose mask (:func:`is_loose`): where the old object fills the mask up to
+    its edge (a red cup on a red saucer), a colour shared with the ring is no sign of
+    background.
+    """
+    ys, xs = np.nonzero(grown)
+    centre_y, centre_x = float(ys.mean()), float(xs.mean())
+    rows, cols = np.indices(grown.shape, dtype=np.float32)
+    angle = np.arctan2(rows - centre_y, cols - centre_x)
+    sector = np.minimum(((angle + np.pi) / (2 * np.pi) * SECTORS).astype(np.int32), SECTORS - 1)
+    bins = int(np.ceil(256 / COLOUR_BIN))
+    quantised = np.minimum((lab / COLOUR_BIN).astype(np.int32), bins - 1)
+    index = (quantised[:, :, 0] * bins + quantised[:, :, 1]) * bins + quantised[:, :, 2]
+    counts = np.zeros((SECTORS, bins**3), np.float32)
+    np.add.at(counts, (sector[ring], index[ring]), 1.0)
+    # Each sector with its two neighbours; each colour bin with its neighbours.
+    counts = counts + np.roll(counts, 1, axis=0) + np.roll(counts, -1, axis=0)
+    cube = counts.reshape(SECTORS, bins, bins, bins)
+    spread = cube.copy()
+    for axis in (1, 2, 3):
+        spread = spread + np.roll(spread, 1, axis=axis) + np.roll(spread, -1, axis=axis)
+    totals = counts.sum(axis=1)
+    least = np.maximum(3.0, NEARBY_SHARE * totals)
+    found = spread.reshape(SECTORS, -1)[sector, index] >= least[sector]
+    return found & grown
+
+
+def _continues(lab: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Pixels (H×W bool) whose colour, averaged over a few pixels (texture evens out),
+    is within CONTINUE_DELTA_E of the ring's, drawn in smoothly: where the scene goes on
+    across the mask's edge."""
+    blurred = cv2.GaussianBlur(lab, (0, 0), CONTINUE_SIGMA)
+    expected = _smoothed(blurred, ring, 2.0)
+    return np.linalg.norm(blurred - expected, axis=2) <= CONTINUE_DELTA_E
+
+
+def is_loose(lab: np.ndarray, grown: np.ndarray, ring: np.ndarray) -> bool:
+    """Whether the mask is drawn loosely: along at least LOOSE_SHARE of the inside of
+    its edge the scene goes on from the ring (:func:`_continues`). A mask drawn on the
+    old object (a red cup on a red saucer) has the object along its edge."""
+    depth = cv2.distanceTransform(grown.view(np.uint8), cv2.DIST_L2, 3)
+    edge = grown & (depth <= 3.0)
+    if not edge.any():
+        return False
+    return float(_continues(lab, ring)[edge].mean()) >= LOOSE_SHARE
 
 
 def _grabcut_background(rgb: np.ndarray, grown: np.ndarray, candidate: np.ndarray) -> np.ndarray:
@@ -148,7 +227,17 @@ def old_object(crop: np.ndarray, region: EditRegion) -> np.ndarray:
     if ring.sum() < 16:
         return grown.copy()
     lab = _lab(small_rgb)
-    candidate = small_grown & (background_likeness(lab, small_grown, ring) <= 1.0)
+    likeness = background_likeness(lab, small_grown, ring)
+    candidate = small_grown & (likeness <= 1.0)
+    if is_loose(lab, small_grown, ring):
+        # Colours the ring shows nearby, but not within the old object's outline (the
+        # hull of what neither test takes for background): a post's dark foot is a
+        # colour the deck shows too.
+        nearby = seen_nearby(lab, small_grown, ring)
+        outline = _hull(small_grown & ~candidate & ~nearby)
+        reach = max(3, round(HULL_SHARE * max(box.height, box.width)))
+        outline = cv2.dilate(outline.view(np.uint8), disk(reach)) > 0
+        candidate |= nearby & ~outline
     keep = _grabcut_background(small_rgb, small_grown, candidate) & candidate
     keep = _connected_to_outside(keep, small_grown)
     least = KEEP_LEAST_SHARE * small_grown.sum()
@@ -163,6 +252,17 @@ def old_object(crop: np.ndarray, region: EditRegion) -> np.ndarray:
     margin = max(2, round(MARGIN_SHARE * longer) + round(1 / scale))
     widened = cv2.dilate(full.view(np.uint8), disk(margin)) > 0
     return grown & widened
+
+
+def _hull(parts: np.ndarray) -> np.ndarray:
+    """The filled convex hull (H×W bool) of the bool ``parts``, specks of a few pixels
+    left out; nothing when there is nothing."""
+    cleaned = cv2.morphologyEx(parts.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    points = cv2.findNonZero(cleaned)
+    hull = np.zeros(parts.shape, np.uint8)
+    if points is not None and len(points) >= 3:
+        cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
+    return hull > 0
 
 
 def _connected_to_outside(keep: np.ndarray, grown: np.ndarray) -> np.ndarray:

@@ -126,3 +126,22 @@ def test_the_edge_between_two_surfaces_is_continued_through_the_hole() -> None:
     red = filled[:, :, 1] < 70  # the saucer is red, the table orange-brown
     assert red[hole & saucer].mean() > 0.8
     assert red[hole & ~saucer].mean() < 0.1
+
+
+def test_loose_mask_over_a_striped_deck_keeps_the_stripes() -> None:
+    """Planks (dark gaps every 9 px) run through a loose rectangle around a post:
+    the gaps' colour is in the ring beside them, so the deck is kept; the post goes."""
+    rows = np.arange(240)[:, None, None]
+    deck = np.where(rows % 9 < 2, 40, 150) + np.zeros((240, 320, 3))
+    rng = np.random.default_rng(1)
+    scene = np.clip(deck + rng.normal(0, 4, deck.shape), 0, 255).astype(np.uint8)
+    cv2.rectangle(scene, (150, 60), (170, 200), (200, 60, 200), -1)  # a magenta post
+    mask = np.zeros(scene.shape[:2], bool)
+    mask[40:220, 90:230] = True
+    region = edit_region(mask, 5, CONTEXT["object"])
+    old = np.zeros(mask.shape, bool)
+    old[region.crop.slices] = old_object(scene[region.crop.slices], region)
+    assert old[60:200, 150:170].all()
+    far = mask.copy()
+    far[40:220, 125:195] = False  # away from the post and its hull's margin
+    assert old[far].mean() < 0.1, old[far].mean()
