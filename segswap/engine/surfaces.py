@@ -93,10 +93,13 @@ class Layout:
         """How much nearer (H×W float32, weighted ΔE) each pixel's colour is to surface 1
         than to surface 0: positive on surface 1, negative on surface 0."""
         lab = _weighted_lab(rgb)
-        distances = np.stack([np.linalg.norm(lab - c, axis=2) for c in self.centres])
-        own = distances[self.chosen]
-        others = np.delete(distances, self.chosen, axis=0).min(axis=0)
-        return (others - own).astype(np.float32)
+        squared = []
+        for centre in self.centres:
+            difference = lab - centre
+            squared.append(np.einsum("ijk,ijk->ij", difference, difference))
+        own = squared[self.chosen]
+        others = np.minimum.reduce([d for i, d in enumerate(squared) if i != self.chosen])
+        return (np.sqrt(others) - np.sqrt(own)).astype(np.float32)
 
     def surface_of(self, rgb: np.ndarray) -> np.ndarray:
         """The surface (H×W uint8, 0 or 1) each pixel's colour is nearest to."""
