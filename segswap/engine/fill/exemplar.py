@@ -29,10 +29,8 @@ def fill_effort(steps: int, full_resolution: bool) -> FillEffort:
     return FillEffort(
         candidates=max(2, steps // 3),
         finest_iterations=int(full_resolution),
-        sharpen=full_resolution,
         search_depth=0 if full_resolution else 2,
         max_pixels=None if full_resolution else REDUCED_FILL_PIXELS,
-        shown_depth=full_resolution,
     )
 
 
