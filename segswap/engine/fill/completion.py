@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 import segswap.engine.fill.kernels as kernels
+from segswap.engine.fill.exclusion import lookalikes
 from segswap.engine.fill.pyramid import pyramid
 from segswap.engine.fill.seam import boundary_correction, push_pull
 from segswap.engine.fill.sources import PATCH, RADIUS, whole_windows
@@ -38,11 +39,14 @@ SIMILARITY = np.array([1.0, 0.99, 0.96, 0.83, 0.38, 0.11, 0.02, 0.005, 0.0006, 0
 """A window's vote weight against its distance: the value at 100 × the distance (the
 mean squared difference per pixel and channel, values in 0–1), linear between."""
 
-CROP_MARGIN = 1.0
+CROP_MARGIN = float(__import__("os").environ.get("S21_CROP", "1.0"))
 """The crop reaches this many times the hole's bounding box beyond it on each side..."""
 
 CROP_MIN_MARGIN = 48
 """... and at least this many pixels."""
+
+MIN_SOURCES = 16
+"""A level whose unblocked sources are fewer than this copies from blocked ones too."""
 
 SEAM_RADIUS = 2
 """Known pixels up to this far from the hole are compared with what the hole's patches
@@ -145,8 +149,10 @@ def fill_hole(
         rows, cols = slice(0, hole.shape[0]), slice(0, hole.shape[1])
         crop_hole = hole
     crop_hidden = None if hidden is None else np.ascontiguousarray(hidden[rows, cols])
-    crop = np.ascontiguousarray(image[rows, cols]).astype(np.float32) / 255.0
-    filled = _complete(crop, crop_hole, crop_hidden, rng, effort)
+    crop_rgb = np.ascontiguousarray(image[rows, cols])
+    blocked = lookalikes(crop_rgb, crop_hole) if EXCLUDE else np.zeros_like(crop_hole)
+    crop = crop_rgb.astype(np.float32) / 255.0
+    filled = _complete(crop, crop_hole, crop_hidden, rng, effort, blocked)
     result = image.copy()
     rgb = np.clip(np.rint(filled * 255.0), 0, 255).astype(np.uint8)
     np.copyto(result[rows, cols], rgb, where=crop_hole[:, :, None])
@@ -159,15 +165,26 @@ def _complete(
     hidden: np.ndarray | None,
     rng: np.random.Generator,
     effort: FillEffort,
+    blocked: np.ndarray,
 ) -> np.ndarray:
-    """The EM completion of ``hole`` in ``image`` (H×W×3 float32 RGB, 0–1)."""
+    """The EM completion of ``hole`` in ``image`` (H×W×3 float32 RGB, 0–1); no source
+    window covers a ``blocked`` pixel."""
     levels = pyramid(image, hole, hidden)
+    blocks = [blocked]
+    for _, level_hole, _ in levels[1:]:
+        height, width = level_hole.shape
+        share = cv2.resize(blocks[-1].astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
+        blocks.append(share > 0.0)
     # The coarsest level with something to fill starts from the next coarser one (a
     # smooth blend of the known pixels) or, where the pyramid stopped first, a membrane.
     first = max(d for d, (_, h, u) in enumerate(levels) if (h & ~u).any())
     start_image, start_hole, start_hidden = levels[first]
     start_image = start_image.copy()
-    if first + 1 < len(levels) and not levels[first + 1][1].any():
+    if blocks[first].any():
+        # The look-alikes next to the hole must not tint its start either.
+        usable = (~start_hole & ~blocks[first]).astype(np.float32)
+        blend = push_pull(start_image, usable if usable.any() else (~start_hole).astype(np.float32))
+    elif first + 1 < len(levels) and not levels[first + 1][1].any():
         height, width = start_hole.shape
         blend = cv2.resize(levels[first + 1][0], (width, height), interpolation=cv2.INTER_LINEAR)
     else:
@@ -178,10 +195,10 @@ def _complete(
         checkpoint((first - depth) / (first + 1))
         level_image, level_hole, level_hidden = levels[depth]
         if level is None:
-            level = _Level(start_image, level_hole, level_hidden)
+            level = _Level(start_image, level_hole, level_hidden, blocks[depth])
             level.randomize(rng)
         else:
-            level = level.refined(level_image, level_hole, level_hidden)
+            level = level.refined(level_image, level_hole, level_hidden, blocks[depth])
         rounds = 2 * depth + 1 if depth > 0 else effort.finest_iterations
         if depth < effort.search_depth and depth != first:
             rounds = 0
@@ -189,12 +206,19 @@ def _complete(
             level.search(rng, min(7, depth + 1), effort.candidates)
             level.vote()
     assert level is not None
+    if SHARPEN and effort.sharpen:
+        level.pick_nearest_votes()
     if MATCH_SEAM:
         level.match_boundary()
     return level.image
 
 
-MATCH_SEAM = False
+import os
+
+MATCH_SEAM = os.environ.get("S21_SEAM") == "1"
+EXCLUDE = os.environ.get("S21_EXCL") == "1"
+SHARPEN = os.environ.get("S21_SHARPEN") == "1"
+NEAREST_RADIUS = int(os.environ.get("S21_NR", "1"))
 
 
 def _fill_reduced(
@@ -268,7 +292,9 @@ def similarity(costs: np.ndarray) -> np.ndarray:
 class _Level:
     """The image estimate and the nearest-neighbour field at one pyramid level."""
 
-    def __init__(self, image: np.ndarray, hole: np.ndarray, hidden: np.ndarray) -> None:
+    def __init__(
+        self, image: np.ndarray, hole: np.ndarray, hidden: np.ndarray, blocked: np.ndarray
+    ) -> None:
         self.image = np.ascontiguousarray(image, dtype=np.float32).copy()
         self.hole = hole
         self.hidden = hidden
@@ -285,7 +311,10 @@ class _Level:
         self.target_ys, self.target_xs = (a.astype(np.int32) for a in np.nonzero(targets))
         self.slots = np.full(hole.shape, -1, np.int32)
         self.slots[self.target_ys, self.target_xs] = np.arange(self.target_ys.size, dtype=np.int32)
-        self.sources = whole_windows(hole)
+        self.blocked = blocked
+        self.sources = whole_windows(hole | blocked)
+        if np.count_nonzero(self.sources) < MIN_SOURCES:
+            self.sources = whole_windows(hole)
         self.source_ys, self.source_xs = (a.astype(np.int32) for a in np.nonzero(self.sources))
         self.nnf_ys = np.zeros_like(self.target_ys)
         self.nnf_xs = np.zeros_like(self.target_xs)
@@ -322,11 +351,13 @@ class _Level:
         )
         self.costs /= self.channels
 
-    def refined(self, image: np.ndarray, hole: np.ndarray, hidden: np.ndarray) -> _Level:
+    def refined(
+        self, image: np.ndarray, hole: np.ndarray, hidden: np.ndarray, blocked: np.ndarray
+    ) -> _Level:
         """The next finer level: the field doubled, its hole estimate their vote with
         the finer level's pixels (a pixel no window votes for keeps the coarse
         estimate, scaled up)."""
-        finer = _Level(image, hole, hidden)
+        finer = _Level(image, hole, hidden, blocked)
         upsampled = cv2.resize(self.image, (finer.width, finer.height))
         finer.image[finer.fill] = upsampled[finer.fill]
         parent = self.slots[
@@ -414,6 +445,22 @@ class _Level:
         self.image[voted] = totals[voted] / counts[voted][:, None]
         self.described = features(self.image)
 
+    def pick_nearest_votes(self) -> None:
+        nearest = np.full((self.height, self.width), np.inf, np.float64)
+        chosen = self.image.copy()
+        kernels.vote_nearest(
+            self.image,
+            self.target_ys,
+            self.target_xs,
+            self.nnf_ys,
+            self.nnf_xs,
+            NEAREST_RADIUS,
+            self.image,
+            nearest,
+            chosen,
+        )
+        self.image[self.fill] = chosen[self.fill]
+
     def match_boundary(self) -> None:
         """Shift the fill so its low frequencies meet the known pixels along its edge.
 
@@ -435,7 +482,7 @@ class _Level:
             totals,
             counts,
         )
-        edge = (counts > 0) & ~self.hole
+        edge = (counts > 0) & ~self.hole & ~self.blocked
         if not edge.any():
             return
         predicted = np.zeros_like(self.image)
