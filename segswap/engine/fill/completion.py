@@ -97,6 +97,8 @@ def crop_box(hole: np.ndarray) -> tuple[slice, slice]:
     top, bottom, left, right = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
     margin_y = max(CROP_MIN_MARGIN, int(CROP_MARGIN * (bottom - top)))
     margin_x = max(CROP_MIN_MARGIN, int(CROP_MARGIN * (right - left)))
+    if ISOTROPIC:
+        margin_y = margin_x = max(margin_x, margin_y)
     height, width = hole.shape
     return (
         slice(max(0, top - margin_y), min(height, bottom + margin_y)),
@@ -177,7 +179,14 @@ def _complete(
         blocks.append(share > 0.0)
     # The coarsest level with something to fill starts from the next coarser one (a
     # smooth blend of the known pixels) or, where the pyramid stopped first, a membrane.
-    first = max(d for d, (_, h, u) in enumerate(levels) if (h & ~u).any())
+    first = max(
+        [0]
+        + [
+            d
+            for d, (_, h, u) in enumerate(levels)
+            if (h & ~u).any() and np.count_nonzero(whole_windows(h)) >= MIN_SOURCES
+        ]
+    )
     start_image, start_hole, start_hidden = levels[first]
     start_image = start_image.copy()
     if blocks[first].any():
@@ -216,6 +225,7 @@ def _complete(
 import os
 
 MATCH_SEAM = os.environ.get("S21_SEAM") == "1"
+ISOTROPIC = os.environ.get("S21_ISO") == "1"
 EXCLUDE = os.environ.get("S21_EXCL") == "1"
 SHARPEN = os.environ.get("S21_SHARPEN") == "1"
 NEAREST_RADIUS = int(os.environ.get("S21_NR", "1"))

@@ -45,6 +45,10 @@ MIN_PIECE = 0.02
 GROW = 3
 """Blocked pieces are grown by this many pixels (their soft rims look alike too)."""
 
+RING_SHARE = 0.5
+"""If more than this share of the known pixels touching the hole would be blocked,
+nothing is."""
+
 MAX_SHARE = 0.35
 """If more than this share of the known pixels would be blocked, nothing is (the hole
 did not hold anything distinct from its surroundings)."""
@@ -98,6 +102,10 @@ def lookalikes(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     flagged = np.zeros_like(small_hole)
     flagged[known] = share >= SHARE
     if np.count_nonzero(flagged) > MAX_SHARE * np.count_nonzero(known):
+        return none
+    # Look-alikes all around the hole are the background it stands on, not a neighbour.
+    ring = cv2.dilate(small_hole.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & known
+    if np.count_nonzero(flagged & ring) > RING_SHARE * np.count_nonzero(ring):
         return none
     blocked = cv2.resize(flagged.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
     blocked &= ~hole
