@@ -4,7 +4,7 @@ A :class:`Fill` takes a scene, a hole and a seed and returns the scene with the 
 rebuilt. :data:`FILLS` maps each name ``SEGSWAP_FILL`` / ``--fill`` takes to a factory
 of settings; :func:`build_fill` makes the one the settings name. The default,
 ``exemplar``, copies patches of the scene (:mod:`.completion` for the algorithm,
-:mod:`.sources` for the sampling area, :mod:`.exemplar` for its effort).
+:mod:`.exclusion` for what it must not copy, :mod:`.exemplar` for its effort).
 """
 
 from __future__ import annotations

@@ -39,11 +39,17 @@ SIMILARITY = np.array([1.0, 0.99, 0.96, 0.83, 0.38, 0.11, 0.02, 0.005, 0.0006, 0
 """A window's vote weight against its distance: the value at 100 × the distance (the
 mean squared difference per pixel and channel, values in 0–1), linear between."""
 
-CROP_MARGIN = float(__import__("os").environ.get("S21_CROP", "1.0"))
-"""The crop reaches this many times the hole's bounding box beyond it on each side..."""
+CROP_MARGIN = 1.0
+"""The crop reaches this many times the longer side of the hole's bounding box beyond
+it on each side (the same both ways: a strip along the scene's edge still gets context
+as wide as it is long)..."""
 
 CROP_MIN_MARGIN = 48
 """... and at least this many pixels."""
+
+NEAREST_RADIUS = 1
+"""The final pick (:meth:`_Level.pick_nearest_votes`) considers the votes of the windows
+centred within this many pixels."""
 
 MIN_SOURCES = 16
 """A level whose unblocked sources are fewer than this copies from blocked ones too."""
@@ -69,8 +75,10 @@ class FillEffort:
             more at the smallest radius when above 10, ≥ 1.
         finest_iterations: EM rounds at full resolution (PatchMatch: 1); 0 only carries
             the coarser level's field up and votes.
-        sharpen: unused by the PatchMatch core, kept for callers (the vote's average is
-            the fill).
+        sharpen: end with each hole pixel taking, of the votes of the windows centred
+            next to it, the one source value closest to their average
+            (:meth:`_Level.pick_nearest_votes`): the copied grain stays; without it the
+            fill is the average, softer.
         search_depth: levels finer than this (0 = full resolution, 1 = half...) do not
             search; they only carry the coarser field up and vote. The coarsest level
             always searches, however fine it is.
@@ -91,18 +99,16 @@ class FillEffort:
 
 def crop_box(hole: np.ndarray) -> tuple[slice, slice]:
     """The part of the scene the fill works on: the hole's bounding box grown by
-    :data:`CROP_MARGIN` times its size (at least :data:`CROP_MIN_MARGIN` px) per side."""
+    :data:`CROP_MARGIN` times its longer side (at least :data:`CROP_MIN_MARGIN` px) on
+    every side."""
     ys = np.flatnonzero(hole.any(axis=1))
     xs = np.flatnonzero(hole.any(axis=0))
     top, bottom, left, right = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
-    margin_y = max(CROP_MIN_MARGIN, int(CROP_MARGIN * (bottom - top)))
-    margin_x = max(CROP_MIN_MARGIN, int(CROP_MARGIN * (right - left)))
-    if ISOTROPIC:
-        margin_y = margin_x = max(margin_x, margin_y)
+    margin = max(CROP_MIN_MARGIN, int(CROP_MARGIN * max(bottom - top, right - left)))
     height, width = hole.shape
     return (
-        slice(max(0, top - margin_y), min(height, bottom + margin_y)),
-        slice(max(0, left - margin_x), min(width, right + margin_x)),
+        slice(max(0, top - margin), min(height, bottom + margin)),
+        slice(max(0, left - margin), min(width, right + margin)),
     )
 
 
@@ -152,7 +158,7 @@ def fill_hole(
         crop_hole = hole
     crop_hidden = None if hidden is None else np.ascontiguousarray(hidden[rows, cols])
     crop_rgb = np.ascontiguousarray(image[rows, cols])
-    blocked = lookalikes(crop_rgb, crop_hole) if EXCLUDE else np.zeros_like(crop_hole)
+    blocked = lookalikes(crop_rgb, crop_hole)
     crop = crop_rgb.astype(np.float32) / 255.0
     filled = _complete(crop, crop_hole, crop_hidden, rng, effort, blocked)
     result = image.copy()
@@ -175,7 +181,9 @@ def _complete(
     blocks = [blocked]
     for _, level_hole, _ in levels[1:]:
         height, width = level_hole.shape
-        share = cv2.resize(blocks[-1].astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
+        share = cv2.resize(
+            blocks[-1].astype(np.float32), (width, height), interpolation=cv2.INTER_AREA
+        )
         blocks.append(share > 0.0)
     # The coarsest level with something to fill starts from the next coarser one (a
     # smooth blend of the known pixels) or, where the pyramid stopped first, a membrane.
@@ -215,20 +223,10 @@ def _complete(
             level.search(rng, min(7, depth + 1), effort.candidates)
             level.vote()
     assert level is not None
-    if SHARPEN and effort.sharpen:
+    if effort.sharpen:
         level.pick_nearest_votes()
-    if MATCH_SEAM:
-        level.match_boundary()
+    level.match_boundary()
     return level.image
-
-
-import os
-
-MATCH_SEAM = os.environ.get("S21_SEAM") == "1"
-ISOTROPIC = os.environ.get("S21_ISO") == "1"
-EXCLUDE = os.environ.get("S21_EXCL") == "1"
-SHARPEN = os.environ.get("S21_SHARPEN") == "1"
-NEAREST_RADIUS = int(os.environ.get("S21_NR", "1"))
 
 
 def _fill_reduced(
@@ -456,6 +454,9 @@ class _Level:
         self.described = features(self.image)
 
     def pick_nearest_votes(self) -> None:
+        """Replace each hole pixel's averaged vote by the single vote closest to it
+        (:func:`kernels.vote_nearest`): the copied grain stays, and a stray copy that
+        disagrees with its neighbours is never the one chosen."""
         nearest = np.full((self.height, self.width), np.inf, np.float64)
         chosen = self.image.copy()
         kernels.vote_nearest(

@@ -34,7 +34,7 @@ SAMPLES = 2000
 NEIGHBOURS = 12
 """How many nearest described pixels vote."""
 
-SHARE = 0.75
+SHARE = 0.9
 """A known pixel is a look-alike when at least this share of its nearest neighbours
 (the two samples counted at equal size) are the removed content's."""
 
@@ -49,7 +49,7 @@ RING_SHARE = 0.5
 """If more than this share of the known pixels touching the hole would be blocked,
 nothing is."""
 
-MAX_SHARE = 0.35
+MAX_SHARE = 0.15
 """If more than this share of the known pixels would be blocked, nothing is (the hole
 did not hold anything distinct from its surroundings)."""
 
@@ -90,7 +90,12 @@ def lookalikes(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     core = depth > CORE_SHARE * depth.max()
     known = ~small_hole
     core_samples = _strided(described[core], SAMPLES)
-    scene_samples = _strided(described[known], SAMPLES)
+    # The scene is sampled around the hole, as close to it as the core is deep, so both
+    # samples are as compact (a pixel resembles its neighbours).
+    reach = max(2, int(round(depth.max())))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    around = cv2.dilate(small_hole.view(np.uint8), kernel).astype(bool) & known
+    scene_samples = _strided(described[around], SAMPLES)
     if len(core_samples) < NEIGHBOURS or len(scene_samples) < NEIGHBOURS:
         return none
     count = min(len(core_samples), len(scene_samples))
@@ -107,9 +112,13 @@ def lookalikes(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     ring = cv2.dilate(small_hole.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & known
     if np.count_nonzero(flagged & ring) > RING_SHARE * np.count_nonzero(ring):
         return none
-    blocked = cv2.resize(flagged.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+    blocked = (
+        cv2.resize(flagged.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+    )
     blocked &= ~hole
-    pieces, labels, stats, _ = cv2.connectedComponentsWithStats(blocked.view(np.uint8), 8)
+    pieces, labels, stats, _ = cv2.connectedComponentsWithStats(
+        blocked.view(np.uint8), connectivity=8
+    )
     minimum = max(16, int(MIN_PIECE * np.count_nonzero(hole)))
     keep = stats[:, cv2.CC_STAT_AREA] >= minimum
     keep[0] = False

@@ -6,14 +6,15 @@ of the fill is NumPy/OpenCV.
 
 Conventions shared by every kernel:
 
-- ``features``: H×W×C float32, the level's image described per pixel (Lab and the
-  lightness gradient, scaled); hole pixels hold the current estimate.
-- ``weights``: H×W float32, how much each pixel counts in a patch distance (1 for known
-  pixels, less for the estimate in the hole).
+- ``features``: H×W×C float32, the level's image described per pixel (RGB and its
+  gradients); hole pixels hold the current estimate.
+- ``weights``: H×W float32, how much each pixel counts in a patch distance (1, 0 for
+  pixels an object will hide).
 - ``target_ys/xs``: the centres of every patch that overlaps the hole, in raster order;
   ``slots``: H×W int32 giving each centre's position in that list, -1 elsewhere.
-- ``sources``: H×W bool, centres whose whole window is known, inside the image and in
-  the sampling area; every source window is therefore fully inside the image.
+- ``sources``: H×W bool, centres whose whole window is known, inside the image and
+  free of look-alikes of the removed content; every source window is therefore fully
+  inside the image.
 - ``nnf_ys/xs``: each target's source centre; ``costs``: its normalised distance.
 """
 
@@ -199,116 +200,6 @@ def vote(
                 for c in range(channels):
                     totals[y, x, c] += w * image[y + shift_y, x + shift_x, c]
                 counts[y, x] += w
-
-
-@njit(cache=True, nogil=True)
-def onion_peel(
-    image: np.ndarray,
-    known: np.ndarray,
-    order_ys: np.ndarray,
-    order_xs: np.ndarray,
-    slots: np.ndarray,
-    source_ys: np.ndarray,
-    source_xs: np.ndarray,
-    candidates: int,
-    radius: int,
-    core: int,
-    seed: int,
-    nnf_ys: np.ndarray,
-    nnf_xs: np.ndarray,
-) -> None:
-    """Greedy first fill of a small hole, from its edge inward (``order``).
-
-    Each pixel not yet filled in turn finds the source whose window best matches the
-    known and already filled pixels of its own window (distance normalised by how many
-    of them there are), and copies that source's central (2·core+1)² pixels onto the
-    unfilled pixels there: whole pieces, so the start holds coherent texture rather
-    than single pixels from everywhere. Candidates: the sources of filled neighbours shifted by the
-    offset (propagation) and ``candidates`` sources drawn at random, or every source when
-    there are no more than that. ``image`` and ``known`` (uint8, 1 = known/filled) are
-    updated in place (2 = filled); each filled pixel's source goes to ``nnf_ys/xs`` (same
-    order; ``slots`` gives each pixel to fill its position in it, -1 for a hole pixel
-    that needs no fill: it is neither compared nor filled).
-    """
-    np.random.seed(seed)
-    height, width, channels = image.shape
-    count = source_ys.size
-    exhaustive = count <= candidates
-    trials = count if exhaustive else candidates
-    for i in range(order_ys.size):
-        ty = order_ys[i]
-        tx = order_xs[i]
-        if known[ty, tx] != 0:
-            continue
-        best = np.inf
-        by = source_ys[0]
-        bx = source_xs[0]
-        for k in range(trials + 8):
-            if k < 8:
-                # a filled neighbour's source, shifted by the offset to this pixel
-                oy = (k // 3) - 1 if k < 4 else ((k + 1) // 3) - 1
-                ox = (k % 3) - 1 if k < 4 else ((k + 1) % 3) - 1
-                ny = ty + oy
-                nx = tx + ox
-                if ny < 0 or ny >= height or nx < 0 or nx >= width or known[ny, nx] != 2:
-                    continue
-                j = slots[ny, nx]
-                cy = nnf_ys[j] - oy
-                cx = nnf_xs[j] - ox
-                if cy < radius or cy >= height - radius or cx < radius or cx >= width - radius:
-                    continue
-                ok = True
-                for dy in range(-radius, radius + 1):
-                    for dx in range(-radius, radius + 1):
-                        if known[cy + dy, cx + dx] != 1:
-                            ok = False
-                if not ok:
-                    continue
-            else:
-                pick = k - 8 if exhaustive else np.random.randint(0, count)
-                cy = source_ys[pick]
-                cx = source_xs[pick]
-            total = 0.0
-            weight = 0.0
-            for dy in range(-radius, radius + 1):
-                y = ty + dy
-                if y < 0 or y >= height:
-                    continue
-                for dx in range(-radius, radius + 1):
-                    x = tx + dx
-                    if x < 0 or x >= width or known[y, x] == 0:
-                        continue
-                    squared = 0.0
-                    for c in range(channels):
-                        d = image[y, x, c] - image[cy + dy, cx + dx, c]
-                        squared += d * d
-                    total += squared
-                    weight += 1.0
-                if weight > 0.0 and total > best * 49.0:
-                    break
-            if weight == 0.0:
-                continue
-            total /= weight
-            if total < best:
-                best = total
-                by = cy
-                bx = cx
-        for dy in range(-core, core + 1):
-            y = ty + dy
-            if y < 0 or y >= height:
-                continue
-            for dx in range(-core, core + 1):
-                x = tx + dx
-                if x < 0 or x >= width or known[y, x] != 0:
-                    continue
-                j = slots[y, x]
-                if j < 0:
-                    continue  # a hidden pixel: it needs no fill
-                for c in range(channels):
-                    image[y, x, c] = image[by + dy, bx + dx, c]
-                known[y, x] = 2
-                nnf_ys[j] = by + dy
-                nnf_xs[j] = bx + dx
 
 
 @njit(cache=True, nogil=True)
