@@ -39,10 +39,11 @@ SIMILARITY = np.array([1.0, 0.99, 0.96, 0.83, 0.38, 0.11, 0.02, 0.005, 0.0006, 0
 """A window's vote weight against its distance: the value at 100 × the distance (the
 mean squared difference per pixel and channel, values in 0–1), linear between."""
 
-CROP_MARGIN = 1.0
+CROP_MARGIN = 0.25
 """The crop reaches this many times the longer side of the hole's bounding box beyond
-it on each side (the same both ways: a strip along the scene's edge still gets context
-as wide as it is long)..."""
+it on each side (the same both ways, and what the scene's edge cuts off one side is
+added on the other: a strip along the scene's edge still gets context as wide as a
+quarter of its length)..."""
 
 CROP_MIN_MARGIN = 48
 """... and at least this many pixels."""
@@ -50,6 +51,11 @@ CROP_MIN_MARGIN = 48
 NEAREST_RADIUS = 1
 """The final pick (:meth:`_Level.pick_nearest_votes`) considers the votes of the windows
 centred within this many pixels."""
+
+START_SOURCES = 200
+"""The EM starts at the coarsest level that still has a hole and this many whole known
+windows to copy from (fewer, at a level a few windows wide, leave only windows that mix
+the hole's surroundings with what lies beyond them)."""
 
 MIN_SOURCES = 16
 """A level whose unblocked sources are fewer than this copies from blocked ones too."""
@@ -100,16 +106,23 @@ class FillEffort:
 def crop_box(hole: np.ndarray) -> tuple[slice, slice]:
     """The part of the scene the fill works on: the hole's bounding box grown by
     :data:`CROP_MARGIN` times its longer side (at least :data:`CROP_MIN_MARGIN` px) on
-    every side."""
+    every side, slid inward where the scene's edge cuts it."""
     ys = np.flatnonzero(hole.any(axis=1))
     xs = np.flatnonzero(hole.any(axis=0))
     top, bottom, left, right = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
     margin = max(CROP_MIN_MARGIN, int(CROP_MARGIN * max(bottom - top, right - left)))
     height, width = hole.shape
-    return (
-        slice(max(0, top - margin), min(height, bottom + margin)),
-        slice(max(0, left - margin), min(width, right + margin)),
-    )
+
+    def span(low: int, high: int, size: int) -> slice:
+        # What the scene's edge cuts off one side is added on the other.
+        start, stop = low - margin, high + margin
+        if start < 0:
+            stop -= start
+        if stop > size:
+            start -= stop - size
+        return slice(max(0, start), min(size, stop))
+
+    return span(top, bottom, height), span(left, right, width)
 
 
 def fill_hole(
@@ -192,7 +205,7 @@ def _complete(
         + [
             d
             for d, (_, h, u) in enumerate(levels)
-            if (h & ~u).any() and np.count_nonzero(whole_windows(h)) >= MIN_SOURCES
+            if (h & ~u).any() and np.count_nonzero(whole_windows(h)) >= START_SOURCES
         ]
     )
     start_image, start_hole, start_hidden = levels[first]
