@@ -773,6 +773,78 @@ CASES += [
 ]
 
 
+# Round 6 for objects (--split debian7), after the removal fill's rebuild: seven Debian
+# photos never referenced by any earlier realism or removal case (a pale bud, a small
+# island of trees at dusk and another in mist, a tree on a cliff's top, a leafy plant
+# under a spider's web, a backlit leaf), masks drawn loosely around each thing as a user
+# would; nothing was tuned on them.
+CASES += [
+    Case(
+        "garden-bud-gift",
+        "object",
+        "debian7",
+        debian("Garden"),
+        lambda s: ellipse(s.shape, (245, 815), (150, 140)),
+        gift,
+        OBJECT,
+    ),
+    Case(
+        "dusk-island-logo",
+        "object",
+        "debian7",
+        debian("summer_1am"),
+        lambda s: rectangle(s.shape, 592, 1050, 668, 1200),
+        logo,
+        OBJECT,
+    ),
+    Case(
+        "cliff-tree-gift",
+        "object",
+        "debian7",
+        debian("cliff"),
+        lambda s: ellipse(s.shape, (818, 112), (68, 52)),
+        gift,
+        OBJECT,
+    ),
+    Case(
+        "cliff-bush-logo",
+        "object",
+        "debian7",
+        debian("cliff"),
+        lambda s: ellipse(s.shape, (842, 688), (82, 66)),
+        logo,
+        OBJECT,
+    ),
+    Case(
+        "web-plant-gift",
+        "object",
+        "debian7",
+        debian("spiders_web"),
+        lambda s: polygon(s.shape, [[0, 410], [260, 410], [350, 500], [330, 637], [0, 637]]),
+        gift,
+        OBJECT,
+    ),
+    Case(
+        "backlit-leaf-gift",
+        "object",
+        "debian7",
+        debian("sun_behind_leaves"),
+        lambda s: ellipse(s.shape, (830, 215), (62, 128)),
+        gift,
+        OBJECT,
+    ),
+    Case(
+        "mist-island-logo",
+        "object",
+        "debian7",
+        debian("DarkestHour"),
+        lambda s: rectangle(s.shape, 585, 480, 690, 670),
+        logo,
+        OBJECT,
+    ),
+]
+
+
 # -- methods -----------------------------------------------------------------------------
 
 
@@ -1203,7 +1275,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--split",
-        choices=["tuning", "validation", "debian", "debian3", "debian4", "debian5", "debian6"],
+        choices=[
+            "tuning",
+            "validation",
+            "debian",
+            "debian3",
+            "debian4",
+            "debian5",
+            "debian6",
+            "debian7",
+        ],
     )
     parser.add_argument("--kind", choices=["object", "pattern"])
     parser.add_argument("--only", help="run the cases whose name contains this")
@@ -1274,6 +1355,7 @@ def main() -> None:
             "debian4",
             "debian5",
             "debian6",
+            "debian7",
         ):
             args.panels.mkdir(parents=True, exist_ok=True)
             names = list(outputs)
