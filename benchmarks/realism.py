@@ -845,6 +845,59 @@ CASES += [
 ]
 
 
+# Round 7 for patterns (--split debian8), after the relief at full strength and the gentle
+# warp: five Debian photos used by no realism or removal case before (a mossy bark, a corn
+# maze's path, a dune's grass, a meadow, a breaking wave), chosen from their thumbnails
+# only, never tuned on.
+CASES += [
+    Case(
+        "mossybark-brick",
+        "pattern",
+        "debian8",
+        debian("mossy_bark"),
+        lambda s: rectangle(s.shape, 40, 60, 440, 580),
+        brick,
+        {**PATTERN, "horizontal_repeat": 3, "vertical_repeat": 2, "growmask": 0},
+    ),
+    Case(
+        "cornmaze-tissue",
+        "pattern",
+        "debian8",
+        debian("corn_maze"),
+        lambda s: rectangle(s.shape, 420, 280, 680, 760),
+        tissue,
+        {**PATTERN, "horizontal_repeat": 3, "vertical_repeat": 2, "growmask": 0},
+    ),
+    Case(
+        "dune-wood",
+        "pattern",
+        "debian8",
+        debian("Dune"),
+        lambda s: rectangle(s.shape, 600, 200, 968, 1400),
+        wood,
+        {**PATTERN, "horizontal_repeat": 4, "vertical_repeat": 2, "growmask": 0},
+    ),
+    Case(
+        "meadow-fur",
+        "pattern",
+        "debian8",
+        debian("GreenMeadow"),
+        lambda s: rectangle(s.shape, 150, 150, 900, 1130),
+        fur,
+        {**PATTERN, "horizontal_repeat": 3, "vertical_repeat": 3, "growmask": 0},
+    ),
+    Case(
+        "wave-tissue",
+        "pattern",
+        "debian8",
+        debian("ocean_waves"),
+        lambda s: rectangle(s.shape, 240, 100, 420, 940),
+        tissue,
+        {**PATTERN, "horizontal_repeat": 4, "vertical_repeat": 1, "growmask": 0},
+    ),
+]
+
+
 # -- methods -----------------------------------------------------------------------------
 
 
@@ -1284,6 +1337,7 @@ def main() -> None:
             "debian5",
             "debian6",
             "debian7",
+            "debian8",
         ],
     )
     parser.add_argument("--kind", choices=["object", "pattern"])
@@ -1356,6 +1410,7 @@ def main() -> None:
             "debian5",
             "debian6",
             "debian7",
+            "debian8",
         ):
             args.panels.mkdir(parents=True, exist_ok=True)
             names = list(outputs)
