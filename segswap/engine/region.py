@@ -62,6 +62,20 @@ def bounding_box(mask: np.ndarray) -> Box:
     return Box(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
 
 
+def work_copy(rgb: np.ndarray, mask: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """``rgb`` (H×W×3 uint8) and ``mask`` (H×W bool) scaled so the longer side is at most
+    ``side`` px (never enlarged): colours by area averaging, the mask by nearest pixel.
+
+    Returns the small copy, its mask and the scale (small / full, in (0, 1]).
+    """
+    height, width = mask.shape
+    scale = min(1.0, side / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    small_mask = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    return small, small_mask, scale
+
+
 def expand_box(box: Box, margin: int, height: int, width: int) -> Box:
     """``box`` grown by ``margin`` pixels on each side, clipped to an image of H×W."""
     return Box(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from segswap.engine.region import bounding_box, disk
+from segswap.engine.region import bounding_box, disk, work_copy
 
 BAND_SHARE = 0.35
 """Known pixels within this share of the hole's longer side (at least 8 px) train the
@@ -112,10 +112,7 @@ def surface_layout(crop: np.ndarray, hole: np.ndarray) -> Layout | None:
     if not hole.any() or hole.all():
         return None
     height, width = hole.shape
-    scale = min(1.0, WORK_SIDE / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.resize(hole.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    small, small_hole, scale = work_copy(crop, hole, WORK_SIDE)
     if not small_hole.any() or small_hole.all():
         return None
     box = bounding_box(small_hole)

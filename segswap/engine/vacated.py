@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from segswap.engine.fill.seam import push_pull
-from segswap.engine.region import FEATHER_PX, EditRegion, bounding_box, disk
+from segswap.engine.region import FEATHER_PX, EditRegion, bounding_box, disk, work_copy
 
 WORK_SIDE = 256
 """Longest side (pixels) of the crop the separation works on; the footprint is scaled
@@ -212,10 +212,7 @@ def old_object(crop: np.ndarray, region: EditRegion) -> np.ndarray:
     if not grown.any():
         return grown.copy()
     height, width = grown.shape
-    scale = min(1.0, WORK_SIDE / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small_rgb = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-    small_grown = cv2.resize(grown.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    small_rgb, small_grown, scale = work_copy(crop, grown, WORK_SIDE)
     if not small_grown.any() or small_grown.all():
         return grown.copy()
     box = bounding_box(small_grown)
